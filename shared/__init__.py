@@ -1,0 +1,1 @@
+"""Trident's task-agnostic code: backbones, layers, data, training, reports and export."""

@@ -1,0 +1,134 @@
+"""Training callbacks: atomic checkpoints with resume state, NaN guard, time budget, LR schedule."""
+
+import math
+import shutil
+import time
+
+import keras
+
+from shared.io import atomic_path
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """After each epoch: write `last.keras`, copy it to `best.keras` on improvement, update state.
+
+    Both files are written to a temporary name and moved into place, so a kill at any
+    moment leaves the previous complete checkpoint. A non-finite loss writes nothing.
+    """
+
+    def __init__(self, run, monitor, mode="max"):
+        super().__init__()
+        self.run, self.monitor, self.mode = run, monitor, mode
+        self.best = run.state().get("best")
+
+    def _improved(self, value):
+        if value is None or not math.isfinite(value):
+            return False
+        if self.best is None:
+            return True
+        # Ties go to the later epoch: same score, lower learning rate, more settled weights.
+        return value >= self.best if self.mode == "max" else value <= self.best
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if not math.isfinite(float(logs.get("loss", 0.0))):
+            return
+        with atomic_path(self.run.last_checkpoint, suffix=".keras") as tmp:
+            self.model.save(tmp)
+        value = logs.get(self.monitor)
+        value = None if value is None else float(value)
+        updates = {"epoch": epoch + 1, "monitor": self.monitor, "last_logs": {k: float(v) for k, v in logs.items()}}
+        if self._improved(value):
+            self.best = value
+            with atomic_path(self.run.best_checkpoint, suffix=".keras") as tmp:
+                shutil.copyfile(self.run.last_checkpoint, tmp)
+            updates.update(best=value, best_epoch=epoch + 1)
+        self.run.write_state(**updates)
+
+
+class NanGuard(keras.callbacks.Callback):
+    """Stop at the first non-finite loss and remember where, for a clear message."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch, self.where = 0, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.where = (self.epoch + 1, batch + 1)
+            self.model.stop_training = True
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training once `seconds` of wall-clock time have passed (checked every batch)."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds, self.start, self.hit = seconds, None, False
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.seconds and time.monotonic() - self.start > self.seconds:
+            self.hit = True
+            self.model.stop_training = True
+
+
+class WarmupCosine(keras.callbacks.Callback):
+    """Linear warm-up to `peak` over `warmup_epochs`, then cosine decay to 1% by `epochs`.
+
+    Set per batch from the epoch and step, so a resumed or extended run (more
+    `epochs`) follows the schedule of its current length.
+    """
+
+    def __init__(self, peak, epochs, steps_per_epoch, warmup_epochs=1.0):
+        super().__init__()
+        self.peak, self.epochs, self.steps = peak, epochs, max(1, steps_per_epoch)
+        self.warmup, self.epoch = warmup_epochs, 0
+
+    def rate(self, epoch_float):
+        if epoch_float < self.warmup:
+            return self.peak * (epoch_float + 1.0 / self.steps) / self.warmup
+        progress = (epoch_float - self.warmup) / max(1e-9, self.epochs - self.warmup)
+        return self.peak * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.optimizer.learning_rate.assign(self.rate(self.epoch + batch / self.steps))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate.numpy())
+
+
+class Throughput(keras.callbacks.Callback):
+    """Training images per second, first batch to last batch of each epoch (no validation)."""
+
+    def __init__(self, images_per_epoch):
+        super().__init__()
+        self.images, self.epoch_seconds, self._start = images_per_epoch, [], None
+        self._last = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 0:
+            self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._last = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._start is not None and self._last is not None:
+            self.epoch_seconds.append(self._last - self._start)
+
+    def images_per_second(self):
+        # The first epoch includes tracing; leave it out when there is more than one.
+        seconds = self.epoch_seconds[1:] or self.epoch_seconds
+        return self.images * len(seconds) / sum(seconds) if seconds and sum(seconds) > 0 else None
+

@@ -1,0 +1,125 @@
+"""Argument parsing shared by every script: YAML configs as defaults, flags on top.
+
+A script builds its parser with `get_args_parser()`, then calls `parse_args(parser, argv)`.
+`--config FILE.yaml` supplies defaults; any flag given on the command line wins. The
+resolved values are what the run folder records.
+"""
+
+import argparse
+import os
+import re
+
+import yaml
+
+from shared.errors import fail
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text):
+    """Seconds in a duration such as `90`, `90s`, `10m`, `1.5h`; None for none/empty.
+
+    Args:
+        text: str or number.
+    """
+    if text is None or str(text).strip().lower() in ("", "none", "0"):
+        return None
+    match = _DURATION.match(str(text))
+    if not match:
+        fail(
+            "A time budget must be a number followed by s, m, h or d",
+            "Write for example `--time-budget 10m` or `--time-budget 90s`",
+            time_budget=text,
+        )
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def add_data_args(parser):
+    parser.add_argument(
+        "--data",
+        help="built-in name (digits), a folder, a CSV, a COCO JSON or a dataset YAML",
+    )
+    parser.add_argument("--images", help="image folder for a COCO JSON given as --data")
+    parser.add_argument("--image-size", type=positive_int, help="square input size in pixels")
+    parser.add_argument("--batch-size", type=positive_int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def add_training_args(parser):
+    """Flags every task's `train` script shares."""
+    parser.add_argument("--config", help="YAML file whose keys set defaults for these flags")
+    add_data_args(parser)
+    parser.add_argument("--backbone", default="compact", help="registered backbone name")
+    parser.add_argument(
+        "--backbone-weights",
+        help="a .weights.h5 file of this backbone (saved by any Trident run), or 'imagenet'",
+    )
+    parser.add_argument("--epochs", type=positive_int, default=10)
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--warmup-epochs", type=float, default=1.0)
+    parser.add_argument("--val-fraction", type=float, default=0.1)
+    parser.add_argument("--test-fraction", type=float, default=0.2)
+    parser.add_argument("--augment", default="auto", help="comma list of flip,crop,color; 'none'; or 'auto'")
+    parser.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE",
+                        help="stop after this many epochs without improvement (0: off)")
+    parser.add_argument("--time-budget", default=None, help="wall-clock limit for training, e.g. 10m")
+    parser.add_argument("--runs-dir", default="runs", help="parent folder of run folders")
+    parser.add_argument("--name", help="run folder name (default: <task>-<data>-<backbone>)")
+    parser.add_argument("--restart", action="store_true",
+                        help="discard an existing run folder of this name instead of resuming")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="enable TensorFlow op determinism (bit-exact repeats, a little slower)")
+    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+
+
+def parse_args(parser, argv=None):
+    """Parse `argv` with YAML defaults from `--config`; unknown YAML keys are errors."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config")
+    known, _ = pre.parse_known_args(argv)
+    if known.config:
+        parser.set_defaults(**load_yaml_defaults(parser, known.config))
+    return parser.parse_args(argv)
+
+
+def load_yaml_defaults(parser, path):
+    if not os.path.isfile(path):
+        fail(f"Config file {path} does not exist", "Check the path given to --config", config=path)
+    with open(path, encoding="utf-8") as f:
+        try:
+            values = yaml.safe_load(f) or {}
+        except yaml.YAMLError as error:
+            fail(f"Config file {path} is not valid YAML ({error})", "Fix the YAML syntax", config=path)
+    if not isinstance(values, dict):
+        fail(f"Config file {path} must hold a mapping of flag names to values",
+             "Write one `key: value` per line", config=path)
+    dests = {action.dest for action in parser._actions}
+    normalised = {}
+    for key, value in values.items():
+        dest = str(key).replace("-", "_")
+        if dest not in dests or dest in ("help", "config"):
+            fail(f"Config file {path} has an unknown key `{key}`",
+                 f"Use only this script's flags: {', '.join(sorted(dests - {'help', 'config'}))}",
+                 key=key)
+        normalised[dest] = value
+    return normalised
+
+
+def save_yaml(path, values):
+    from shared.io import write_text
+
+    write_text(path, yaml.safe_dump(values, sort_keys=True))
+
+
+def load_yaml(path):
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f) or {}

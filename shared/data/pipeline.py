@@ -1,0 +1,44 @@
+"""The tf.data input pipeline: parallel decode, resize, cache, shuffle, augment, prefetch."""
+
+import tensorflow as tf
+
+from shared.data.preprocess import decode_image_bytes, resize_images
+
+CACHE_LIMIT_BYTES = 2 * 1024**3
+
+
+def image_dataset(imageset, image_size, batch_size, training=False, seed=0, augmenter=None):
+    """A batched `tf.data.Dataset` of `(float32 images 0..255, int32 labels)`.
+
+    Args:
+        imageset: `ImageSet`, files or an in-memory array.
+        image_size: int, square size images are resized to.
+        batch_size: int.
+        training: bool, shuffle (seeded) and augment.
+        seed: int, shuffle seed.
+        augmenter: callable on batches or None; used only when `training`.
+
+    Decoded, resized images are cached in memory when they fit in 2 GiB, so later epochs
+    skip decoding. Files that fail to decode are dropped rather than stopping an epoch
+    (the readers already decoded and counted every file once).
+    """
+    autotune = tf.data.AUTOTUNE
+    labels = tf.constant(imageset.labels, tf.int32)
+    if imageset.images is not None:
+        ds = tf.data.Dataset.from_tensor_slices((imageset.images, labels))
+        ds = ds.map(lambda image, label: (resize_images(image, image_size), label), num_parallel_calls=autotune)
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((list(imageset.paths), labels))
+        ds = ds.map(
+            lambda path, label: (resize_images(decode_image_bytes(tf.io.read_file(path)), image_size), label),
+            num_parallel_calls=autotune,
+        )
+        ds = ds.ignore_errors()
+    if len(imageset) * image_size * image_size * 3 * 4 <= CACHE_LIMIT_BYTES:
+        ds = ds.cache()
+    if training:
+        ds = ds.shuffle(min(len(imageset), 20000), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if training and augmenter is not None:
+        ds = ds.map(lambda x, y: (augmenter(x, training=True), y), num_parallel_calls=autotune)
+    return ds.prefetch(autotune)

@@ -1,0 +1,85 @@
+"""Figures for reports: confusion matrices, training curves, image grids."""
+
+import csv
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def confusion_matrix_figure(matrix, names, normalized=False, title=None):
+    """A heat map of `matrix` (rows: truth, columns: prediction) with values written in."""
+    matrix = np.asarray(matrix)
+    n = len(names)
+    size = min(14, 2.5 + 0.45 * n)
+    fig, ax = plt.subplots(figsize=(size, size * 0.85))
+    image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1 if normalized else max(1, matrix.max()))
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_xticks(range(n), names, rotation=45 if n > 6 else 0, ha="right" if n > 6 else "center")
+    ax.set_yticks(range(n), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title or ("normalised by true class" if normalized else "counts"))
+    if n <= 30:
+        threshold = (1 if normalized else matrix.max()) / 2
+        for i in range(n):
+            for j in range(n):
+                value = matrix[i, j]
+                text = f"{value:.2f}" if normalized else f"{int(value)}"
+                ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                        color="white" if value > threshold else "black")
+    return fig
+
+
+def read_log(path):
+    """A Keras CSV log as `{column: [floats]}` (empty when missing)."""
+    if not os.path.isfile(path):
+        return {}
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    columns = {}
+    for row in rows:
+        for key, value in row.items():
+            try:
+                columns.setdefault(key, []).append(float(value))
+            except (TypeError, ValueError):
+                pass
+    return columns
+
+
+def training_curves_figure(log):
+    """Loss and every other metric per epoch, training against validation."""
+    metrics = [k for k in log if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
+    if not metrics:
+        return None
+    epochs = np.asarray(log.get("epoch", range(len(log[metrics[0]])))) + 1
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.2), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        ax.plot(epochs, log[metric], marker="o", ms=3, label="train")
+        if f"val_{metric}" in log:
+            ax.plot(epochs, log[f"val_{metric}"], marker="o", ms=3, label="validation")
+        ax.set_title(metric)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def image_grid_figure(images, captions, columns=6, colors=None):
+    """Images in a grid, each with a caption (red or green when `colors` says so)."""
+    n = len(images)
+    if n == 0:
+        return None
+    rows = (n + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.5 * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(np.asarray(images[i]).astype(np.uint8), interpolation="nearest")
+            ax.set_title(captions[i], fontsize=8, color=(colors[i] if colors else "black"))
+    fig.tight_layout()
+    return fig

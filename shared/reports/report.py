@@ -1,0 +1,141 @@
+"""`Report`: collect metrics, tables and figures once; write JSON, Markdown and HTML."""
+
+import base64
+import html
+import io
+import os
+
+from shared.io import atomic_path, write_json, write_text
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#1d232a;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #dde;padding-bottom:.2em}
+.sub{color:#667;margin-top:0}
+.cards{display:flex;flex-wrap:wrap;gap:.8em;margin:1.2em 0}
+.card{background:#f4f6fa;border-radius:8px;padding:.7em 1em;min-width:9em}
+.card .v{font-size:1.5em;font-weight:600}.card .k{color:#667;font-size:.85em}
+table{border-collapse:collapse;margin:.5em 0;font-size:.92em}
+th,td{padding:.3em .8em;border-bottom:1px solid #e4e6ea;text-align:right}
+th:first-child,td:first-child{text-align:left}th{background:#f4f6fa}
+img{max-width:100%;border:1px solid #eee;border-radius:4px}
+p.note{color:#556}
+"""
+
+
+def _fmt(value):
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.1f}"
+    return str(value)
+
+
+class Report:
+    """A report built section by section.
+
+    Example:
+        report = Report("Classification", subtitle="digits, test split")
+        report.headline({"accuracy": 0.98})
+        report.table("Per class", ["class", "f1"], [["0", 0.99]])
+        report.figure("Confusion matrix", fig, "confusion")
+        report.write("runs/x")      # report.json, report.md, report.html
+    """
+
+    def __init__(self, title, subtitle=""):
+        self.title, self.subtitle = title, subtitle
+        self.data = {}
+        self.sections = []
+
+    def headline(self, metrics):
+        """Key figures shown as cards at the top; also stored in JSON under `metrics`."""
+        self.data.setdefault("metrics", {}).update(metrics)
+        self.sections.append(("cards", dict(metrics)))
+
+    def record(self, key, value):
+        """Store `value` in the JSON only."""
+        self.data[key] = value
+
+    def table(self, title, headers, rows, note=None):
+        self.sections.append(("table", (title, list(headers), [list(r) for r in rows], note)))
+
+    def text(self, title, paragraph):
+        self.sections.append(("text", (title, paragraph)))
+
+    def figure(self, title, fig, name, note=None):
+        """Add a matplotlib figure (rendered to PNG now, then closed)."""
+        import matplotlib.pyplot as plt
+
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        self.sections.append(("figure", (title, buffer.getvalue(), name, note)))
+
+    # --- writers ---
+
+    def write(self, folder, stem="report"):
+        """Write `stem.json`, `stem.md` (+ `stem_figures/*.png`) and `stem.html` into `folder`."""
+        os.makedirs(folder, exist_ok=True)
+        write_json(os.path.join(folder, f"{stem}.json"), {"title": self.title, "subtitle": self.subtitle, **self.data})
+        figures = os.path.join(folder, f"{stem}_figures")
+        with atomic_path(figures) as tmp:
+            os.makedirs(tmp)
+            for kind, content in self.sections:
+                if kind == "figure":
+                    with open(os.path.join(tmp, f"{content[2]}.png"), "wb") as f:
+                        f.write(content[1])
+        write_text(os.path.join(folder, f"{stem}.md"), self.markdown(f"{stem}_figures"))
+        write_text(os.path.join(folder, f"{stem}.html"), self.html())
+        return {ext: os.path.join(folder, f"{stem}.{ext}") for ext in ("json", "md", "html")}
+
+    def markdown(self, figure_dir):
+        lines = [f"# {self.title}", ""]
+        if self.subtitle:
+            lines += [f"_{self.subtitle}_", ""]
+        for kind, content in self.sections:
+            if kind == "cards":
+                lines += ["| metric | value |", "|---|---|"]
+                lines += [f"| {k} | {_fmt(v)} |" for k, v in content.items()] + [""]
+            elif kind == "table":
+                title, headers, rows, note = content
+                lines += [f"## {title}", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+                lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows]
+                lines += (["", note] if note else []) + [""]
+            elif kind == "text":
+                lines += [f"## {content[0]}", "", content[1], ""]
+            elif kind == "figure":
+                title, _, name, note = content
+                lines += [f"## {title}", "", f"![{title}]({figure_dir}/{name}.png)"] + ([note] if note else []) + [""]
+        return "\n".join(lines)
+
+    def html(self):
+        esc = html.escape
+        parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(self.title)}</title>",
+                 f"<style>{_STYLE}</style></head><body><h1>{esc(self.title)}</h1>"]
+        if self.subtitle:
+            parts.append(f"<p class='sub'>{esc(self.subtitle)}</p>")
+        for kind, content in self.sections:
+            if kind == "cards":
+                parts.append("<div class='cards'>" + "".join(
+                    f"<div class='card'><div class='v'>{esc(_fmt(v))}</div><div class='k'>{esc(k)}</div></div>"
+                    for k, v in content.items()) + "</div>")
+            elif kind == "table":
+                title, headers, rows, note = content
+                head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+                body = "".join("<tr>" + "".join(f"<td>{esc(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows)
+                parts.append(f"<h2>{esc(title)}</h2><table><tr>{head}</tr>{body}</table>")
+                if note:
+                    parts.append(f"<p class='note'>{esc(note)}</p>")
+            elif kind == "text":
+                parts.append(f"<h2>{esc(content[0])}</h2><p>{esc(content[1])}</p>")
+            elif kind == "figure":
+                title, png, _, note = content
+                data = base64.b64encode(png).decode("ascii")
+                parts.append(f"<h2>{esc(title)}</h2><img alt='{esc(title)}' src='data:image/png;base64,{data}'>")
+                if note:
+                    parts.append(f"<p class='note'>{esc(note)}</p>")
+        parts.append("</body></html>")
+        return "\n".join(parts)
+

@@ -1,0 +1,155 @@
+"""Run folders: one per training run, holding everything needed to resume, evaluate, export.
+
+Layout:
+    config.yaml            resolved configuration (flags over YAML over defaults)
+    manifest.json          versions, seed, git commit, data fingerprint, command
+    data.json              data source, split, class names, counts, skipped files
+    state.json             last finished epoch, best value, how training ended
+    checkpoints/last.keras checkpoints/best.keras   (model + optimizer, written atomically)
+    backbone.weights.h5    the backbone alone, for --backbone-weights in any task
+    log.csv  tensorboard/  report.{json,md,html}
+"""
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+
+from shared.config import load_yaml, save_yaml
+from shared.errors import fail
+from shared.io import read_json, write_json
+
+# Keys that may change when the same run is resumed.
+RESUMABLE_KEYS = {"epochs", "time_budget", "verbose", "restart", "early_stopping", "config"}
+
+
+class Run:
+    """Paths and records of one run folder."""
+
+    def __init__(self, path):
+        self.path = os.path.abspath(path)
+
+    def file(self, *parts):
+        return os.path.join(self.path, *parts)
+
+    @property
+    def last_checkpoint(self):
+        return self.file("checkpoints", "last.keras")
+
+    @property
+    def best_checkpoint(self):
+        return self.file("checkpoints", "best.keras")
+
+    @property
+    def backbone_weights(self):
+        return self.file("backbone.weights.h5")
+
+    def config(self):
+        return load_yaml(self.file("config.yaml"))
+
+    def data_info(self):
+        return read_json(self.file("data.json"))
+
+    def state(self):
+        path = self.file("state.json")
+        return read_json(path) if os.path.isfile(path) else {}
+
+    def write_state(self, **updates):
+        state = self.state()
+        state.update(updates)
+        write_json(self.file("state.json"), state)
+        return state
+
+    def best_or_last(self):
+        for path in (self.best_checkpoint, self.last_checkpoint):
+            if os.path.isfile(path):
+                return path
+        fail(f"Run folder {self.path} has no checkpoint yet",
+             "Train it first (or wait for its first epoch to finish)", run=self.path)
+
+
+def open_run(path):
+    """An existing run folder, or a clear error."""
+    if not path or not os.path.isfile(os.path.join(path, "config.yaml")):
+        fail(f"{path} is not a Trident run folder (no config.yaml)",
+             "Pass a folder under runs/ written by `trident <task> train`", run=path)
+    return Run(path)
+
+
+def prepare_run(runs_dir, name, config, restart=False):
+    """Create or reopen `runs_dir/name` for training.
+
+    Returns:
+        (run, status): status is "new", "resume" (a checkpoint exists and more epochs
+        are asked for) or "complete" (nothing left to train).
+    """
+    run = Run(os.path.join(runs_dir, name))
+    has_config = os.path.isfile(run.file("config.yaml"))
+    if os.path.exists(run.path) and not has_config and os.listdir(run.path):
+        fail(f"{run.path} exists and is not a Trident run folder",
+             "Choose another --name or --runs-dir; Trident will not write into it", name=name)
+    if restart and has_config:
+        shutil.rmtree(run.path)
+    elif has_config and os.path.isfile(run.last_checkpoint):
+        previous = run.config()
+        changed = sorted(
+            key for key in set(previous) | set(config)
+            if key not in RESUMABLE_KEYS and previous.get(key) != config.get(key)
+        )
+        if changed:
+            shown = ", ".join(f"{k}: {previous.get(k)!r} -> {config.get(k)!r}" for k in changed)
+            fail(f"Run {run.path} exists with different settings ({shown})",
+                 "Re-run with the original settings to resume, add --restart to start over, "
+                 "or pick a new --name", name=name)
+        save_yaml(run.file("config.yaml"), config)
+        done = run.state().get("epoch", 0)
+        return run, ("complete" if done >= config["epochs"] else "resume")
+    os.makedirs(run.file("checkpoints"), exist_ok=True)
+    save_yaml(run.file("config.yaml"), config)
+    return run, "new"
+
+
+def write_manifest(run, seed, data_fingerprint, task):
+    import keras
+    import numpy
+    import tensorflow as tf
+
+    versions = {"python": platform.python_version(), "tensorflow": tf.__version__,
+                "keras": keras.__version__, "numpy": numpy.__version__}
+    for module in ("sklearn", "keras_cv", "trident"):
+        try:
+            from importlib.metadata import version
+
+            versions[module] = version({"sklearn": "scikit-learn", "keras_cv": "keras-cv"}.get(module, module))
+        except Exception:
+            versions[module] = None
+    write_json(run.file("manifest.json"), {
+        "task": task,
+        "command": " ".join(sys.argv),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "seed": seed,
+        "git_commit": git_commit(),
+        "data_fingerprint": data_fingerprint,
+        "versions": versions,
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+    })
+
+
+def git_commit():
+    """The commit of the Trident checkout this code runs from, or None outside git."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def slug(text):
+    """A folder-safe short name for a data spec or model name: `../data/My Set.yaml` -> `my-set`."""
+    import re
+
+    base = os.path.splitext(os.path.basename(os.path.normpath(str(text))))[0] or "data"
+    return re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-") or "data"

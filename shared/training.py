@@ -1,0 +1,107 @@
+"""The fit wrapper every task's `train` uses: seeds, callbacks, run folder, resume."""
+
+import time
+
+import keras
+import tensorflow as tf
+
+from shared.callbacks import NanGuard, RunCheckpoint, Throughput, TimeBudget, WarmupCosine
+from shared.errors import fail
+from shared.io import atomic_path
+
+
+def set_seed(seed, deterministic=False):
+    """Seed Python, NumPy and TensorFlow; optionally make TensorFlow ops deterministic.
+
+    With a seed alone, the data split, initial weights, shuffle order and augmentation
+    repeat exactly; multi-threaded float reductions may still differ in the last bits
+    between runs. `deterministic=True` removes that too, at some cost in speed.
+    """
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def load_checkpoint(path):
+    """A compiled model, with its optimizer state, from a `.keras` checkpoint."""
+    try:
+        return keras.models.load_model(path)
+    except Exception as error:
+        fail(f"Checkpoint {path} cannot be loaded ({error})",
+             "Re-run with --restart to train from scratch", checkpoint=path)
+
+
+def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, warmup_epochs=1.0,
+        initial_epoch=0, train_images=None, time_budget=None, early_stopping=0, verbose=1):
+    """Train `model` with Trident's callbacks, writing checkpoints and logs into `run`.
+
+    Args:
+        model: compiled `keras.Model`.
+        train_ds, val_ds: `tf.data.Dataset`s of `(inputs, targets)` batches.
+        run: `shared.runs.Run`.
+        epochs: int, total epochs (training continues from `initial_epoch`).
+        monitor: str, the logged value picking `best.keras`, e.g. `"val_accuracy"`.
+        mode: str, `"max"` or `"min"` for `monitor`.
+        lr: float, peak learning rate of the warm-up + cosine schedule.
+        time_budget: float seconds or None; training stops when it runs out.
+        early_stopping: int, patience in epochs; 0 turns it off.
+
+    Returns:
+        dict summary: epochs done, how training ended, seconds, images/s.
+
+    Raises:
+        TridentError: the loss became NaN or infinite (the last good checkpoint stays).
+    """
+    steps = int(train_ds.cardinality())
+    nan_guard, budget = NanGuard(), TimeBudget(time_budget)
+    throughput = Throughput(train_images or 0)
+    callbacks = [
+        WarmupCosine(lr, epochs, steps, warmup_epochs),
+        nan_guard,
+        budget,
+        throughput,
+        RunCheckpoint(run, monitor, mode),
+        keras.callbacks.CSVLogger(run.file("log.csv"), append=True),
+        keras.callbacks.TensorBoard(run.file("tensorboard"), write_graph=False, update_freq="epoch",
+                                    profile_batch=0),
+    ]
+    stopper = None
+    if early_stopping:
+        stopper = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=early_stopping)
+        callbacks.append(stopper)
+
+    start = time.monotonic()
+    model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
+              callbacks=callbacks, verbose=verbose, shuffle=False)
+    seconds = time.monotonic() - start
+
+    state = run.state()
+    if nan_guard.where:
+        epoch, batch = nan_guard.where
+        run.write_state(ended="nan", nan_at={"epoch": epoch, "batch": batch})
+        fail(f"Training stopped: the loss became NaN or infinite at epoch {epoch}, batch {batch}. "
+             f"The last good checkpoint ({state.get('epoch', 0)} finished epochs) is kept in {run.path}",
+             "Lower --lr, check the labels and images for broken values, then re-run the same "
+             "command to resume from that checkpoint (or add --restart)", lr=lr)
+    if budget.hit:
+        ended = "time budget"
+    elif stopper is not None and stopper.stopped_epoch > 0:
+        ended = "early stopping"
+    else:
+        ended = "completed"
+    summary = {
+        "ended": ended,
+        "epochs_done": state.get("epoch", 0),
+        "train_seconds": round(seconds, 2),
+        "train_images_per_second": throughput.images_per_second(),
+    }
+    run.write_state(**summary)
+    return summary
+
+
+def save_backbone(backbone, path):
+    """Write a backbone's weights alone (atomically), loadable into any task's backbone."""
+    with atomic_path(path, suffix=".weights.h5") as tmp:
+        backbone.save_weights(tmp)
+    return path
+

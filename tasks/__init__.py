@@ -1,0 +1,1 @@
+"""Trident's task packages (the prongs) and the `trident` command."""

@@ -1,0 +1,1 @@
+"""Image classification: a backbone, global pooling and a dense head."""

@@ -1,0 +1,46 @@
+"""The `trident` command: `trident <task> <action> [flags]`.
+
+    trident classification train --data digits --epochs 10
+    trident classification evaluate --run runs/classification-digits-compact
+    trident classification predict --model saved_models/classification-digits-compact img.png
+    trident classification export --run runs/classification-digits-compact
+
+Each action is its task's own script (`python -m tasks.<task>.<action>` works the
+same); this file only maps names to modules and imports the one asked for.
+"""
+
+import importlib
+import sys
+
+TASKS = {
+    "classification": "tasks.classification",
+}
+ACTIONS = ("train", "evaluate", "predict", "export")
+
+
+def usage():
+    return (f"usage: trident <task> <action> [flags]\n  tasks: {', '.join(TASKS)}\n"
+            f"  actions: {', '.join(ACTIONS)}\n  help: trident <task> <action> --help")
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0
+    if len(argv) < 2 or argv[0] not in TASKS or argv[1] not in ACTIONS:
+        print(f"trident: unknown command `{' '.join(argv[:2])}`.\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(f"{TASKS[argv[0]]}.{argv[1]}")
+    from shared.errors import TridentError
+
+    try:
+        module.main(argv[2:])
+    except TridentError as error:
+        print(f"trident {argv[0]} {argv[1]}: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
