@@ -1,6 +1,7 @@
 """The fit wrapper every task's `train` uses: seeds, callbacks, run folder, resume."""
 
 import time
+import warnings
 
 import keras
 import tensorflow as tf
@@ -32,7 +33,7 @@ def load_checkpoint(path):
 
 
 def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, warmup_epochs=1.0,
-        initial_epoch=0, train_images=None, time_budget=None, early_stopping=0, verbose=1):
+        initial_epoch=0, train_images=None, steps_per_epoch=None, time_budget=None, early_stopping=0, verbose=1):
     """Train `model` with Trident's callbacks, writing checkpoints and logs into `run`.
 
     Args:
@@ -45,6 +46,8 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
         lr: float, peak learning rate of the warm-up + cosine schedule.
         time_budget: float seconds or None; training stops when it runs out.
         early_stopping: int, patience in epochs; 0 turns it off.
+        steps_per_epoch: int, batches per epoch for the schedule, when the dataset
+            cannot tell (file pipelines drop undecodable files, so their length is unknown).
 
     Returns:
         dict summary: epochs done, how training ended, seconds, images/s.
@@ -53,6 +56,8 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
         TridentError: the loss became NaN or infinite (the last good checkpoint stays).
     """
     steps = int(train_ds.cardinality())
+    if steps < 1:
+        steps = steps_per_epoch or 1
     nan_guard, budget = NanGuard(), TimeBudget(time_budget)
     throughput = Throughput(train_images or 0)
     callbacks = [
@@ -71,8 +76,11 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
         callbacks.append(stopper)
 
     start = time.monotonic()
-    model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-              callbacks=callbacks, verbose=verbose, shuffle=False)
+    with warnings.catch_warnings():
+        # An unknown-length dataset makes Keras warn at each epoch end that input "ran out".
+        warnings.filterwarnings("ignore", message=".*ran out of data.*")
+        model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
+                  callbacks=callbacks, verbose=verbose, shuffle=False)
     seconds = time.monotonic() - start
 
     state = run.state()

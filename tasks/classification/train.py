@@ -9,6 +9,7 @@ epoch; raise --epochs to train a finished run further; --restart starts over.
 """
 
 import argparse
+import math
 
 import keras
 
@@ -89,7 +90,8 @@ def main(argv=None):
     summary = fit(model, train_ds, val_ds if len(splits["val"]) else None, run, epochs=config["epochs"],
                   monitor="val_accuracy" if len(splits["val"]) else "accuracy", mode="max", lr=config["lr"],
                   warmup_epochs=config["warmup_epochs"], initial_epoch=initial_epoch,
-                  train_images=len(splits["train"]), time_budget=parse_duration(config["time_budget"]),
+                  train_images=len(splits["train"]),
+                  steps_per_epoch=math.ceil(len(splits["train"]) / config["batch_size"]), time_budget=parse_duration(config["time_budget"]),
                   early_stopping=config["early_stopping"], verbose=config["verbose"])
     save_backbone(model.backbone, run.backbone_weights)
     print(f"Training {summary['ended']} after {summary['epochs_done']} epochs, {summary['train_seconds']:.1f} s")

@@ -1,0 +1,47 @@
+# Trident: `make demo` trains, evaluates and exports on built-in data; `make test` runs the tests.
+# Both create .venv and install Trident with pinned dependencies first (once: a stamp file
+# records the install, so running them again installs nothing).
+# TensorFlow comes through an extra: EXTRA=cpu (default, tensorflow-cpu) or EXTRA=gpu
+# (tensorflow[and-cuda]). Switching removes the other wheel; the two never coexist.
+
+PYTHON ?= python3
+EXTRA ?= cpu
+VENV := .venv
+BIN := $(VENV)/bin
+OTHER_TF := $(if $(filter gpu,$(EXTRA)),tensorflow-cpu,tensorflow)
+INSTALLED := $(VENV)/.installed-$(EXTRA)
+TEST_INSTALLED := $(VENV)/.installed-$(EXTRA)-test
+RUN := runs/classification-digits-compact
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: install demo test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip uninstall --quiet --yes $(OTHER_TF) 2>/dev/null || true
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRA)]"
+	touch $@
+
+$(TEST_INSTALLED): $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRA),test]"
+	touch $@
+
+install: $(INSTALLED)
+
+demo: $(INSTALLED)
+	$(BIN)/trident classification train --config tasks/classification/configs/digits.yaml --restart --verbose 2
+	$(BIN)/trident classification evaluate --run $(RUN)
+	$(BIN)/trident classification export --run $(RUN)
+	@echo
+	@echo "Classification report (test split): $(CURDIR)/$(RUN)/evaluation/digits-test/report.html"
+	@echo "Exported model: $(CURDIR)/saved_models/classification-digits-compact/"
+
+test: $(TEST_INSTALLED)
+	$(BIN)/python -m pytest -q tests
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info

@@ -1,0 +1,110 @@
+"""SavedModel export: serving endpoints, TF Serving layout, reload-and-compare.
+
+A task supplies `serve(images)`: a function from `uint8 [B, H, W, 3]` images of any
+size to a dict of output tensors, with every preprocessing and postprocessing step
+inside. This module wraps it in two endpoints:
+
+    serving_default(images: uint8 [B, H, W, 3])   -> the task's outputs
+    serve_bytes(image_bytes: string [B])           -> the same, per encoded image
+
+writes `<root>/<name>/<version>/` (versions count up, as TF Serving expects) with
+`assets.extra/trident.json` describing it, and only moves it into place after the
+reloaded SavedModel has matched the Keras model.
+"""
+
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from shared.data.preprocess import decode_image_bytes
+from shared.errors import fail
+from shared.io import atomic_path, write_json, write_text
+
+IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
+BYTES_SPEC = tf.TensorSpec([None], tf.string, name="image_bytes")
+
+
+def next_version(root, name):
+    """`root/name/<n>` with n one above the highest existing version (1 for the first)."""
+    folder = os.path.join(root, name)
+    versions = [int(d) for d in os.listdir(folder) if d.isdigit()] if os.path.isdir(folder) else []
+    return os.path.join(folder, str(max(versions, default=0) + 1))
+
+
+def bytes_endpoint(serve):
+    """`serve` lifted to a batch of encoded images, decoded and served one at a time."""
+    outputs = serve.get_concrete_function(IMAGES_SPEC).structured_outputs
+    signature = tf.nest.map_structure(lambda t: tf.TensorSpec(t.shape[1:], t.dtype), outputs)
+
+    def serve_one(data):
+        result = serve(decode_image_bytes(data)[tf.newaxis])
+        return tf.nest.map_structure(lambda t: t[0], result)
+
+    @tf.function
+    def serve_bytes(image_bytes):
+        return tf.map_fn(serve_one, image_bytes, fn_output_signature=signature)
+
+    return serve_bytes
+
+
+def write_saved_model(path, model, serve, manifest, labels=None):
+    """Write a SavedModel with both endpoints and `assets.extra/` at `path` (a new folder)."""
+    serve = tf.function(serve)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serving_default", serve, input_signature=[IMAGES_SPEC])
+    archive.add_endpoint("serve_bytes", bytes_endpoint(serve), input_signature=[BYTES_SPEC])
+    archive.write_out(path, verbose=False)
+    extra = os.path.join(path, "assets.extra")
+    os.makedirs(extra, exist_ok=True)
+    write_json(os.path.join(extra, "trident.json"), manifest)
+    if labels is not None:
+        write_text(os.path.join(extra, "labels.txt"), "\n".join(labels) + "\n")
+
+
+def export_verified(root, name, model, serve, manifest, compare, labels=None, tolerance=1e-4):
+    """Export to the next version folder, reload, compare, and keep it only if it matches.
+
+    Args:
+        compare: callable `(loaded SavedModel) -> (max_abs_diff, images_compared)`.
+        tolerance: float, the largest difference accepted.
+
+    Returns:
+        (path, manifest) of the kept export.
+
+    Raises:
+        TridentError: the reloaded model disagrees with the Keras model; nothing is kept.
+    """
+    final = next_version(root, name)
+    with atomic_path(final) as tmp:
+        write_saved_model(tmp, model, serve, manifest, labels)
+        difference, compared = compare(tf.saved_model.load(tmp))
+        manifest = dict(manifest, max_abs_diff=float(difference), compared_images=int(compared),
+                        tolerance=tolerance, exported=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        if not np.isfinite(difference) or difference > tolerance:
+            fail(f"The reloaded SavedModel differs from the Keras model by {difference:.3g} "
+                 f"(tolerance {tolerance}); nothing was written to {final}",
+                 "Report this as a bug with the run folder attached", max_abs_diff=float(difference))
+        write_json(os.path.join(tmp, "assets.extra", "trident.json"), manifest)
+    return final, manifest
+
+
+def resolve_saved_model(path):
+    """A SavedModel folder from itself or from `<root>/<name>` (its highest version)."""
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return path
+    versions = [int(d) for d in os.listdir(path) if d.isdigit()] if os.path.isdir(path) else []
+    if versions:
+        return os.path.join(path, str(max(versions)))
+    fail(f"{path} is neither a SavedModel folder nor a folder of numbered versions",
+         "Pass saved_models/<name> or saved_models/<name>/<version> written by `export`", model=path)
+
+
+def read_export_manifest(path):
+    from shared.io import read_json
+
+    file = os.path.join(path, "assets.extra", "trident.json")
+    return read_json(file) if os.path.isfile(file) else {}

@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from shared.backbones import BACKBONES, build_backbone
+from shared.errors import TridentError
+
+
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+def test_pyramid_levels_have_their_stride(name):
+    backbone = build_backbone(name)
+    features = backbone(np.zeros((1, 64, 64, 3), np.float32))
+    assert set(features) == set(backbone.pyramid_levels)
+    for level, tensor in features.items():
+        stride = 2 ** int(level[1:])
+        assert tuple(tensor.shape[1:3]) == (64 // stride, 64 // stride), level
+        assert tensor.shape[-1] == backbone.level_channels(level)
+
+
+@pytest.mark.parametrize("name", ["lenet5", "alexnet", "compact"])
+def test_own_families_take_any_channel_count_and_round_trip_config(name):
+    backbone = build_backbone(name, input_channels=1)
+    features = backbone(np.zeros((2, 32, 32, 1), np.float32))
+    rebuilt = type(backbone).from_config(backbone.get_config())
+    assert rebuilt.get_config() == backbone.get_config()
+    assert {k: v.shape for k, v in rebuilt(np.zeros((2, 32, 32, 1), np.float32)).items()} == {
+        k: v.shape for k, v in features.items()}
+
+
+def test_weights_saved_alone_load_into_a_fresh_build(tmp_path):
+    images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    first = build_backbone("compact")
+    path = str(tmp_path / "backbone.weights.h5")
+    first.save_weights(path)
+    second = build_backbone("compact", weights=path)
+    for level in first.pyramid_levels:
+        np.testing.assert_array_equal(first(images)[level], second(images)[level])
+
+
+def test_weight_errors_name_the_file_and_the_fix(tmp_path):
+    with pytest.raises(TridentError, match="does not exist"):
+        build_backbone("compact", weights=str(tmp_path / "missing.weights.h5"))
+    with pytest.raises(TridentError, match=r"\.weights\.h5"):
+        build_backbone("compact", weights=str(tmp_path / "model.h5"))
+    other = str(tmp_path / "lenet.weights.h5")
+    build_backbone("lenet5").save_weights(other)
+    with pytest.raises(TridentError, match="do not fit"):
+        build_backbone("compact", weights=other)
+
+
+def test_imagenet_offline_fails_at_once_with_the_place_to_put_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with pytest.raises(TridentError, match=str(tmp_path / "models")):
+        build_backbone("mobilenet_v3_small", weights="imagenet")
+    with pytest.raises(TridentError, match="no ImageNet weights"):
+        build_backbone("lenet5", weights="imagenet")
+
+
+def test_unknown_backbone_lists_the_choices():
+    with pytest.raises(TridentError, match="Choose one of: compact, lenet5"):
+        build_backbone("vgg99")

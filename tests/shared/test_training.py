@@ -1,0 +1,82 @@
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from shared.errors import TridentError
+from shared.runs import prepare_run
+from shared.training import fit
+
+
+def tiny_model():
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy",
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    return model
+
+
+def dataset(x, y):
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(2)
+
+
+def config(epochs):
+    return {"epochs": epochs, "data": "x", "backbone": "b", "seed": 0}
+
+
+def test_nan_loss_stops_with_a_message_and_writes_no_checkpoint(tmp_path):
+    run, _ = prepare_run(tmp_path, "nan", config(3))
+    x = np.ones((4, 4), np.float32)
+    x[2, 0] = np.nan
+    with pytest.raises(TridentError, match="NaN or infinite at epoch 1, batch 2"):
+        fit(tiny_model(), dataset(x, np.zeros(4, np.int32)), None, run, epochs=3, monitor="accuracy")
+    assert not os.path.exists(run.last_checkpoint)
+    assert run.state()["ended"] == "nan"
+
+
+def test_time_budget_stops_training(tmp_path):
+    run, _ = prepare_run(tmp_path, "budget", config(50))
+    x, y = np.zeros((8, 4), np.float32), np.zeros(8, np.int32)
+    summary = fit(tiny_model(), dataset(x, y), None, run, epochs=50, monitor="accuracy", time_budget=1e-6)
+    assert summary["ended"] == "time budget"
+    assert summary["epochs_done"] == 1
+    assert os.path.isfile(run.last_checkpoint)
+
+
+def test_checkpoints_state_and_logs(tmp_path):
+    run, status = prepare_run(tmp_path, "ok", config(2))
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int32)
+    summary = fit(tiny_model(), dataset(x, y), dataset(x, y), run, epochs=2, monitor="val_accuracy",
+                  train_images=8)
+    assert status == "new" and summary["ended"] == "completed"
+    state = run.state()
+    assert state["epoch"] == 2 and state["best_epoch"] in (1, 2)
+    assert os.path.isfile(run.best_checkpoint) and os.path.isfile(run.file("log.csv"))
+    assert len(open(run.file("log.csv")).read().strip().splitlines()) == 3  # header + 2 epochs
+    assert summary["train_images_per_second"] > 0
+
+
+def test_prepare_run_resume_rules(tmp_path):
+    run, status = prepare_run(tmp_path, "r", config(2))
+    assert status == "new"
+    open(run.last_checkpoint, "w").close()
+    run.write_state(epoch=1)
+    assert prepare_run(tmp_path, "r", config(2))[1] == "resume"
+    run.write_state(epoch=2)
+    assert prepare_run(tmp_path, "r", config(2))[1] == "complete"
+    assert prepare_run(tmp_path, "r", config(4))[1] == "resume"  # epochs may be raised
+    changed = dict(config(4), backbone="other")
+    with pytest.raises(TridentError, match="different settings .*backbone"):
+        prepare_run(tmp_path, "r", changed)
+    assert prepare_run(tmp_path, "r", changed, restart=True)[1] == "new"
+
+
+def test_prepare_run_never_writes_into_a_foreign_folder(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    with pytest.raises(TridentError, match="not a Trident run folder"):
+        prepare_run(tmp_path, "mine", config(1), restart=True)
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"

@@ -1,0 +1,97 @@
+"""Train, evaluate, export, reload and predict through the `trident` command, on tiny data."""
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from shared.io import read_json
+from tasks.cli import main as trident
+from tests.conftest import tiny_train_args
+
+
+def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
+    broken = os.path.join(class_folder, "plain", "broken.jpg")
+    with open(broken, "wb") as f:
+        f.write(b"\xff\xd8\xff\xe0 truncated")
+    runs = tmp_path / "runs"
+    assert trident(["classification", "train", *tiny_train_args(class_folder, runs, "--name", "t")]) == 0
+    run = runs / "t"
+    for name in ("config.yaml", "manifest.json", "data.json", "state.json", "log.csv", "backbone.weights.h5",
+                 "checkpoints/best.keras", "checkpoints/last.keras", "report.html", "report.md", "report.json"):
+        assert (run / name).exists(), name
+    assert (run / "tensorboard").is_dir()
+    manifest = read_json(run / "manifest.json")
+    assert manifest["seed"] == 0 and manifest["versions"]["keras"] and manifest["data_fingerprint"]["train"]
+    assert read_json(run / "data.json")["skipped"][0][0] == broken
+
+    assert trident(["classification", "evaluate", "--run", str(run)]) == 0
+    report = read_json(run / "evaluation" / "data-test" / "report.json")
+    assert report["metrics"]["skipped images"] == 1
+    assert report["classification"]["images"] == read_json(run / "data.json")["counts"]["test"]
+    assert set(report["model"]) >= {"parameters", "ms_per_image_batch1"}
+
+    out = tmp_path / "exports"
+    assert trident(["classification", "export", "--run", str(run), "--output-dir", str(out), "--name", "m"]) == 0
+    export = out / "m" / "1"
+    meta = read_json(export / "assets.extra" / "trident.json")
+    assert meta["max_abs_diff"] <= 1e-4 and meta["compared_images"] > 0
+    assert meta["class_names"] == ["bars", "dots", "plain"]
+    assert trident(["classification", "export", "--run", str(run), "--output-dir", str(out), "--name", "m"]) == 0
+    assert sorted(os.listdir(out / "m")) == ["1", "2"]  # versions count up
+
+    # Any image size in, probabilities and names out, from both endpoints.
+    loaded = tf.saved_model.load(str(export))
+    image = np.random.default_rng(1).integers(0, 255, (1, 40, 52, 3), np.uint8)
+    served = loaded.signatures["serving_default"](images=tf.constant(image))
+    assert served["probabilities"].shape == (1, 3)
+    assert served["class_names"].numpy()[0].decode() in meta["class_names"]
+    png = tf.io.encode_png(image[0]).numpy()
+    from_bytes = loaded.serve_bytes(tf.constant([png, png]))
+    np.testing.assert_allclose(from_bytes["probabilities"][0], served["probabilities"][0], atol=1e-5)
+
+    capsys.readouterr()
+    sample = os.path.join(class_folder, "bars", "0.png")
+    results = {}
+    for model_path in (str(run), str(out / "m")):
+        json_out = tmp_path / "p.json"
+        assert trident(["classification", "predict", "--model", model_path, sample, "--top-k", "2",
+                        "--json", str(json_out)]) == 0
+        results[model_path] = json.loads(json_out.read_text())[0]["top"]
+    assert capsys.readouterr().out.count(sample) == 2
+    run_top, export_top = results.values()
+    assert [r["class"] for r in run_top] == [r["class"] for r in export_top]
+    np.testing.assert_allclose([r["probability"] for r in run_top], [r["probability"] for r in export_top],
+                               atol=1e-5)
+
+
+def test_resume_after_interruption_and_raising_epochs(class_folder, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    args = tiny_train_args(class_folder, runs, "--name", "r", "--epochs", "3")
+    # A one-microsecond budget stops during the first epoch, as a kill would.
+    assert trident(["classification", "train", *args, "--time-budget", "0.000001"]) == 0
+    state = read_json(runs / "r" / "state.json")
+    assert state["epoch"] == 1 and state["ended"] == "time budget"
+    assert trident(["classification", "train", *args]) == 0
+    assert "Resuming" in capsys.readouterr().out
+    state = read_json(runs / "r" / "state.json")
+    assert state["epoch"] == 3 and state["ended"] == "completed"
+    epochs = [line.split(",")[0] for line in open(runs / "r" / "log.csv").read().split()[1:]]
+    assert epochs == ["0", "1", "2"]
+    assert trident(["classification", "train", *args]) == 0
+    assert "already finished 3 epochs" in capsys.readouterr().out
+    assert trident(["classification", "train", *args[:-2], "--epochs", "4"]) == 0
+    assert read_json(runs / "r" / "state.json")["epoch"] == 4
+
+
+def test_bad_input_is_a_clear_error_not_a_traceback(class_folder, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert trident(["classification", "train", *tiny_train_args(tmp_path / "nope", runs)]) == 1
+    assert "nope is neither a built-in data set" in capsys.readouterr().err
+    assert trident(["classification", "train", *tiny_train_args(class_folder, runs), "--backbone", "vgg99"]) == 1
+    assert "Unknown backbone `vgg99`" in capsys.readouterr().err
+    assert trident(["classification", "evaluate", "--run", str(tmp_path)]) == 1
+    assert "not a Trident run folder" in capsys.readouterr().err
+    assert trident(["classification", "predict", "--model", str(tmp_path), "x.png"]) == 1
+    assert trident(["segment", "train"]) == 2
