@@ -60,6 +60,9 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
         steps = steps_per_epoch or 1
     nan_guard, budget = NanGuard(), TimeBudget(time_budget)
     throughput = Throughput(train_images or 0)
+    tensorboard = keras.callbacks.TensorBoard(run.file("tensorboard"), write_graph=False, update_freq="epoch",
+                                              profile_batch=0)
+    tensorboard.async_safe = True  # with update_freq="epoch" its batch hooks write nothing
     callbacks = [
         WarmupCosine(lr, epochs, steps, warmup_epochs),
         nan_guard,
@@ -67,8 +70,7 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
         throughput,
         RunCheckpoint(run, monitor, mode),
         keras.callbacks.CSVLogger(run.file("log.csv"), append=True),
-        keras.callbacks.TensorBoard(run.file("tensorboard"), write_graph=False, update_freq="epoch",
-                                    profile_batch=0),
+        tensorboard,
     ]
     stopper = None
     if early_stopping:

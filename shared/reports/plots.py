@@ -74,6 +74,7 @@ def image_grid_figure(images, captions, columns=6, colors=None):
     n = len(images)
     if n == 0:
         return None
+    columns = min(columns, n)
     rows = (n + columns - 1) // columns
     fig, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.5 * rows), squeeze=False)
     for i, ax in enumerate(axes.flat):
