@@ -29,12 +29,3 @@ class Backbone(keras.Model):
 def image_input(input_channels):
     return keras.Input(shape=(None, None, input_channels), name="images")
 
-
-def conv_bn_act(x, filters, kernel_size=3, strides=1, activation="relu", momentum=0.9, name=None):
-    """Convolution, batch norm and activation: the block every own family uses."""
-    x = keras.layers.Conv2D(
-        filters, kernel_size, strides=strides, padding="same", use_bias=False,
-        name=f"{name}_conv" if name else None,
-    )(x)
-    x = keras.layers.BatchNormalization(momentum=momentum, name=f"{name}_bn" if name else None)(x)
-    return keras.layers.Activation(activation, name=f"{name}_act" if name else None)(x)

@@ -2,7 +2,8 @@
 
 import keras
 
-from shared.backbones.base import Backbone, conv_bn_act, image_input
+from shared.backbones.base import Backbone, image_input
+from shared.layers.conv import conv_bn_act
 
 
 @keras.saving.register_keras_serializable(package="trident")

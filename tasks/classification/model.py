@@ -2,11 +2,11 @@
 
 import keras
 
-from shared import backbones as _backbones  # noqa: F401  (registers backbone classes for loading)
+from shared.task_model import TaskModel
 
 
 @keras.saving.register_keras_serializable(package="trident")
-class ImageClassifier(keras.Model):
+class ImageClassifier(TaskModel):
     """Classify `float32 [B, S, S, C]` images in 0..255 into `num_classes` probabilities.
 
     Args:
@@ -24,6 +24,8 @@ class ImageClassifier(keras.Model):
         model.compile()
         model.fit(images, labels)
     """
+
+    config_keys = ("num_classes", "image_size", "class_names", "pooling", "head_units", "dropout")
 
     def __init__(self, backbone, num_classes, image_size, class_names=None, pooling="avg",
                  head_units=(), dropout=0.0, **kwargs):
@@ -64,32 +66,6 @@ class ImageClassifier(keras.Model):
             if self.num_classes > 5:
                 metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5_accuracy"))
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
-
-    def compile_from_config(self, config):
-        # Keras skips this for models that override compile(); resuming needs the
-        # optimizer back, so rebuild it the same way the base class would.
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
-            "num_classes": self.num_classes,
-            "image_size": self.image_size,
-            "class_names": self.class_names,
-            "pooling": self.pooling,
-            "head_units": self.head_units,
-            "dropout": self.dropout,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
 
 
 # Head defaults per backbone: the classics keep their own fully connected heads.

@@ -1,0 +1,362 @@
+"""Detection readers: COCO JSON, Pascal VOC XML folders, YOLO txt + dataset YAML, `shapes`.
+
+All produce `DetectionSet`s in one vocabulary: per image, boxes `[n, 4]` xyxy in the
+image's own pixels and class ids `[n]`. Images without objects are valid and kept.
+Problems that can be fixed (boxes outside the image, degenerate or NaN boxes) are fixed
+and counted in `fixes`; the rest (unknown classes, missing images, sizes that disagree
+with the annotation, duplicate ids) stop with an error naming the file.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import xml.etree.ElementTree as ET
+
+import numpy as np
+from PIL import Image
+
+from shared.data.boxes import FixCounter, sanitize_boxes
+from shared.data.images import find_unreadable, is_image_file, read_image
+from shared.errors import fail
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclasses.dataclass
+class DetectionSet:
+    """Images with boxes. Exactly one of `paths` and `images` (`uint8 [N, H, W, 3]`) is set."""
+
+    class_names: list
+    boxes: list
+    labels: list
+    sizes: list  # (height, width) per image
+    paths: list = None
+    images: np.ndarray = None
+    fixes: FixCounter = dataclasses.field(default_factory=FixCounter)
+    skipped: list = dataclasses.field(default_factory=list)
+
+    def __len__(self):
+        return len(self.boxes)
+
+    def image(self, index):
+        return self.images[index] if self.images is not None else read_image(self.paths[index])
+
+    def name(self, index):
+        return os.path.basename(self.paths[index]) if self.paths is not None else f"shapes-{index}"
+
+    def subset(self, indices):
+        pick = lambda items: [items[i] for i in indices]  # noqa: E731
+        return DetectionSet(self.class_names, pick(self.boxes), pick(self.labels), pick(self.sizes),
+                            paths=pick(self.paths) if self.paths is not None else None,
+                            images=self.images[np.asarray(indices, np.int64)] if self.images is not None else None)
+
+    def max_objects(self):
+        return max([len(b) for b in self.boxes] + [1])
+
+    def drop_unreadable(self):
+        if self.paths is None:
+            return self
+        bad = find_unreadable(self.paths)
+        if bad:
+            keep = [i for i, p in enumerate(self.paths) if p not in bad]
+            self.skipped += sorted(bad.items())
+            kept = self.subset(keep)
+            self.boxes, self.labels, self.sizes, self.paths = kept.boxes, kept.labels, kept.sizes, kept.paths
+        return self
+
+    def fingerprint(self):
+        digest = hashlib.sha256(",".join(self.class_names).encode())
+        for boxes, labels in zip(self.boxes, self.labels):
+            digest.update(np.asarray(boxes, np.float32).tobytes())
+            digest.update(np.asarray(labels, np.int32).tobytes())
+        for path in self.paths or []:
+            digest.update(f"{os.path.basename(path)}:{os.path.getsize(path)}".encode())
+        if self.images is not None:
+            digest.update(np.ascontiguousarray(self.images[:50]).tobytes())
+        return digest.hexdigest()[:16]
+
+
+def _image_size(path, where):
+    if not os.path.isfile(path):
+        fail(f"{where} names image {path}, which does not exist", "Add the image or remove its annotation",
+             image=path)
+    try:
+        with Image.open(path) as image:
+            return image.height, image.width
+    except Exception:  # undecodable: drop_unreadable() skips and counts it later
+        return None
+
+
+def _check_size(path, actual, declared, where):
+    if actual is not None and declared is not None and tuple(actual) != tuple(declared):
+        fail(f"{where}: image {path} is {actual[1]}x{actual[0]} but the annotation says {declared[1]}x{declared[0]}",
+             "Re-export the annotations for these image files (boxes would land in the wrong place)",
+             image=path)
+
+
+# --- COCO JSON ---
+
+def read_coco(json_path, images_dir=None, class_names=None):
+    """Read a COCO detection JSON (`images`, `annotations`, `categories`).
+
+    Category ids are mapped to 0..K-1 in id order; `category_ids` in the result's
+    `coco_ids` keeps the original ids for writing results back. `iscrowd` regions are
+    left out of training and counted.
+    """
+    if not os.path.isfile(json_path):
+        fail(f"COCO file {json_path} does not exist", "Check the --data path", data=json_path)
+    try:
+        with open(json_path, encoding="utf-8") as f:
+            coco = json.load(f)
+    except json.JSONDecodeError as error:
+        fail(f"COCO file {json_path} is not valid JSON ({error})", "Fix or re-export the file", data=json_path)
+    for key in ("images", "annotations", "categories"):
+        if key not in coco:
+            fail(f"COCO file {json_path} has no `{key}` list", "Use a COCO detection JSON", data=json_path)
+    images_dir = images_dir or os.path.dirname(os.path.abspath(json_path))
+    categories = sorted(coco["categories"], key=lambda c: c["id"])
+    ids = [c["id"] for c in categories]
+    if len(set(ids)) != len(ids):
+        fail(f"COCO file {json_path} repeats a category id", "Give each category its own id", data=json_path)
+    names = [c["name"] for c in categories]
+    if class_names and list(class_names) != names:
+        fail(f"COCO file {json_path} has categories {names}, not {list(class_names)}",
+             "Use the same categories in every split", data=json_path)
+    category_index = {cid: i for i, cid in enumerate(ids)}
+    image_index = {}
+    for position, image in enumerate(coco["images"]):
+        if image["id"] in image_index:
+            fail(f"COCO file {json_path}: image id {image['id']} appears twice", "Give each image its own id",
+                 image_id=image["id"])
+        image_index[image["id"]] = position
+    per_image = [([], []) for _ in coco["images"]]
+    seen_annotations, fixes = set(), FixCounter()
+    for ann in coco["annotations"]:
+        if ann.get("id") in seen_annotations:
+            fail(f"COCO file {json_path}: annotation id {ann['id']} appears twice", "Give each annotation its own id",
+                 annotation_id=ann["id"])
+        seen_annotations.add(ann.get("id"))
+        if ann["image_id"] not in image_index:
+            fail(f"COCO file {json_path}: annotation {ann.get('id')} names image id {ann['image_id']}, "
+                 "which is not in `images`", "Add the image entry or remove the annotation", image_id=ann["image_id"])
+        if ann["category_id"] not in category_index:
+            fail(f"COCO file {json_path}: annotation {ann.get('id')} has category id {ann['category_id']}, "
+                 "which is not in `categories`", f"Use one of {ids}", category_id=ann["category_id"])
+        if ann.get("iscrowd", 0):
+            fixes["crowd regions left out"] += 1
+            continue
+        x, y, w, h = (float(v) for v in ann["bbox"])
+        boxes, labels = per_image[image_index[ann["image_id"]]]
+        boxes.append([x, y, x + w, y + h])
+        labels.append(category_index[ann["category_id"]])
+    result = DetectionSet(names, [], [], [], paths=[], fixes=fixes)
+    for image, (boxes, labels) in zip(coco["images"], per_image):
+        path = os.path.join(images_dir, image["file_name"])
+        where = f"{json_path} (image id {image['id']})"
+        actual = _image_size(path, where)
+        declared = (image.get("height"), image.get("width"))
+        _check_size(path, actual, declared if None not in declared else None, where)
+        height, width = actual or (declared if None not in declared else (1, 1))
+        clean = sanitize_boxes(boxes, labels, width, height, len(names), where, result.fixes)
+        result.paths.append(path)
+        result.boxes.append(clean[0])
+        result.labels.append(clean[1])
+        result.sizes.append((height, width))
+    result.coco_ids = ids
+    return result
+
+
+# --- Pascal VOC XML ---
+
+def read_voc(folder, class_names=None):
+    """Read `folder/images/*` with `folder/annotations/<stem>.xml` (Pascal VOC)."""
+    images_dir, ann_dir = os.path.join(folder, "images"), os.path.join(folder, "annotations")
+    files = sorted(f for f in os.listdir(images_dir) if is_image_file(f))
+    parsed, found = [], set()
+    for name in files:
+        xml_path = os.path.join(ann_dir, os.path.splitext(name)[0] + ".xml")
+        objects, declared = [], None
+        if os.path.isfile(xml_path):
+            try:
+                root = ET.parse(xml_path).getroot()
+            except ET.ParseError as error:
+                fail(f"VOC file {xml_path} is not valid XML ({error})", "Fix or re-export it", file=xml_path)
+            size = root.find("size")
+            if size is not None and size.findtext("width") and size.findtext("height"):
+                declared = (int(float(size.findtext("height"))), int(float(size.findtext("width"))))
+            for obj in root.iter("object"):
+                box = obj.find("bndbox")
+                if box is None:
+                    fail(f"VOC file {xml_path}: an object has no <bndbox>", "Add the box or remove the object",
+                         file=xml_path)
+                coords = [float(box.findtext(k, "nan")) for k in ("xmin", "ymin", "xmax", "ymax")]
+                objects.append((obj.findtext("name", "").strip(), coords))
+                found.add(objects[-1][0])
+        parsed.append((os.path.join(images_dir, name), xml_path, declared, objects))
+    names = list(class_names) if class_names else sorted(found)
+    index = {n: i for i, n in enumerate(names)}
+    result = DetectionSet(names, [], [], [], paths=[])
+    for path, xml_path, declared, objects in parsed:
+        for name, _ in objects:
+            if name not in index:
+                fail(f"VOC file {xml_path}: class `{name}` is not in the class list {names}",
+                     "Add it to `names` in the dataset YAML or fix the label", label=name)
+        actual = _image_size(path, xml_path)
+        _check_size(path, actual, declared, xml_path)
+        height, width = actual or declared or (1, 1)
+        clean = sanitize_boxes([c for _, c in objects], [index[n] for n, _ in objects], width, height,
+                               len(names), xml_path, result.fixes)
+        result.paths.append(path)
+        result.boxes.append(clean[0])
+        result.labels.append(clean[1])
+        result.sizes.append((height, width))
+    return result
+
+
+# --- YOLO txt ---
+
+def read_yolo(images_dir, class_names):
+    """Read YOLO labels: `.../images/x.jpg` with `.../labels/x.txt` lines `class cx cy w h` (0..1)."""
+    if not class_names:
+        fail(f"YOLO data {images_dir} needs class names", "List them under `names:` in the dataset YAML",
+             data=images_dir)
+    if not os.path.isdir(images_dir):
+        fail(f"YOLO image folder {images_dir} does not exist", "Check the dataset YAML's paths", data=images_dir)
+    labels_dir = os.sep.join("labels" if part == "images" else part for part in images_dir.split(os.sep))
+    result = DetectionSet(list(class_names), [], [], [], paths=[])
+    for name in sorted(f for f in os.listdir(images_dir) if is_image_file(f)):
+        path = os.path.join(images_dir, name)
+        txt = os.path.join(labels_dir, os.path.splitext(name)[0] + ".txt")
+        size = _image_size(path, txt)
+        if size is None:
+            result.paths.append(path)
+            result.boxes.append(np.zeros((0, 4), np.float32))
+            result.labels.append(np.zeros((0,), np.int32))
+            result.sizes.append((1, 1))
+            continue
+        height, width = size
+        boxes, labels = [], []
+        if os.path.isfile(txt):
+            for line_no, line in enumerate(open(txt, encoding="utf-8"), start=1):
+                parts = line.split()
+                if not parts:
+                    continue
+                try:
+                    cls, cx, cy, w, h = int(parts[0]), *map(float, parts[1:5])
+                except (ValueError, TypeError):
+                    fail(f"{txt}, line {line_no}: expected `class cx cy w h`", "Fix the line", line=line.strip())
+                labels.append(cls)
+                boxes.append([(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height])
+        clean = sanitize_boxes(boxes, labels, width, height, len(class_names), txt, result.fixes)
+        result.paths.append(path)
+        result.boxes.append(clean[0])
+        result.labels.append(clean[1])
+        result.sizes.append((height, width))
+    return result
+
+
+# --- built-in ---
+
+def shapes_detection(size=128):
+    from shared.data.shapes import SHAPE_CLASSES, generate
+
+    splits = {}
+    for split in SPLITS:
+        data = generate(split, size)
+        splits[split] = DetectionSet(list(SHAPE_CLASSES), data["boxes"], data["labels"],
+                                     [(size, size)] * len(data["boxes"]), images=data["images"])
+    return splits
+
+
+# --- resolving --data ---
+
+def _read_detection_any(spec, class_names=None, images_dir=None):
+    if spec.lower().endswith(".json"):
+        return read_coco(spec, images_dir, class_names)
+    if os.path.isdir(os.path.join(spec, "annotations")):
+        return read_voc(spec, class_names)
+    if os.path.isdir(os.path.join(spec, "labels")) or os.path.basename(os.path.normpath(spec)) == "images":
+        images = spec if os.path.basename(os.path.normpath(spec)) == "images" else os.path.join(spec, "images")
+        return read_yolo(images, class_names)
+    fail(f"Cannot tell the detection format of {spec}",
+         "Give a COCO .json, a folder with images/ + annotations/ (VOC) or images/ + labels/ (YOLO), "
+         "or a dataset YAML", data=spec)
+
+
+def _read_detection_yaml(path, images_dir=None):
+    import yaml
+
+    with open(path, encoding="utf-8") as f:
+        spec = yaml.safe_load(f) or {}
+    if not isinstance(spec, dict) or "train" not in spec:
+        fail(f"Dataset YAML {path} needs at least a `train` entry", "Add `train: images/train` or similar", data=path)
+    base = os.path.join(os.path.dirname(os.path.abspath(path)), str(spec.get("path", "")))
+    names = spec.get("names")
+    if isinstance(names, dict):
+        names = [names[k] for k in sorted(names)]
+    splits = {}
+    for split in SPLITS:
+        if spec.get(split):
+            target = spec[split] if os.path.isabs(spec[split]) else os.path.join(base, spec[split])
+            splits[split] = _read_detection_any(target, names, images_dir)
+            names = names or splits[split].class_names
+    return splits
+
+
+def split_detection(data, val_fraction, test_fraction, seed):
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(data))
+    n_test = int(round(len(data) * test_fraction))
+    n_val = int(round(len(data) * val_fraction))
+    parts = {"test": order[:n_test], "val": order[n_test:n_test + n_val], "train": order[n_test + n_val:]}
+    result = {}
+    for name, idx in parts.items():
+        result[name] = data.subset(sorted(idx.tolist()))
+        result[name].fixes = data.fixes
+    return result
+
+
+def load_detection_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, images_dir=None, image_size=None):
+    """Resolve `--data` for detection into train/val/test `DetectionSet`s and an info dict."""
+    if not spec:
+        fail("No data given", "Pass --data shapes, a COCO JSON, a VOC or YOLO folder, or a dataset YAML", data=spec)
+    spec = str(spec)
+    if spec == "shapes":
+        splits, how = shapes_detection(image_size or 128), "built-in fixed split of shapes"
+    elif os.path.isfile(spec) and spec.lower().endswith((".yaml", ".yml")):
+        splits, how = _read_detection_yaml(spec, images_dir), "splits named in the dataset YAML"
+    elif os.path.isdir(os.path.join(spec, "train")):
+        splits, names = {}, None
+        for split in SPLITS:
+            if os.path.isdir(os.path.join(spec, split)):
+                splits[split] = _read_detection_any(os.path.join(spec, split), names, images_dir)
+                names = splits[split].class_names
+        how = "the data's own train/val/test"
+    elif os.path.exists(spec):
+        splits, how = {"all": _read_detection_any(spec, None, images_dir)}, "from one set"
+    else:
+        fail(f"Data {spec} is neither a built-in data set (shapes) nor an existing file or folder",
+             "Check the --data path", data=spec)
+    skipped, fixes = [], FixCounter()
+    for part in splits.values():
+        skipped += part.drop_unreadable().skipped
+        fixes.update(part.fixes)
+    if "all" in splits:
+        splits = split_detection(splits["all"], val_fraction, test_fraction, seed)
+        how = f"seeded random split (seed {seed}, val {val_fraction}, test {test_fraction})"
+    if "val" not in splits:
+        parts = split_detection(splits["train"], val_fraction, 0.0, seed)
+        splits["train"], splits["val"] = parts["train"], parts["val"]
+        how += f"; val split off train (seed {seed})"
+    splits.setdefault("test", splits["val"].subset([]))
+    if len(splits["train"]) == 0:
+        fail(f"Data {spec} has no training images", "Add images", data=spec)
+    info = {
+        "data": spec, "split": how, "class_names": splits["train"].class_names,
+        "counts": {k: len(v) for k, v in splits.items()},
+        "objects": {k: int(sum(len(b) for b in v.boxes)) for k, v in splits.items()},
+        "fixes": fixes.as_dict(), "skipped": [list(s) for s in skipped],
+        "fingerprint": {k: v.fingerprint() for k, v in splits.items()},
+    }
+    return splits, info

@@ -1,0 +1,23 @@
+"""Letterbox resize: keep the aspect ratio, pad to a square. Shared by training, evaluation, export."""
+
+import tensorflow as tf
+
+PAD_VALUE = 114.0
+
+
+def letterbox(images, size):
+    """Resize `[B, H, W, 3]` images (one size per batch) into `size x size`, padding bottom/right.
+
+    Returns:
+        (float32 images `[B, size, size, 3]`, scale): original pixel coordinates times
+        `scale` are letterboxed coordinates.
+    """
+    shape = tf.shape(images)
+    height, width = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
+    scale = tf.cast(size, tf.float32) / tf.maximum(height, width)
+    new_h = tf.maximum(1, tf.cast(tf.round(height * scale), tf.int32))
+    new_w = tf.maximum(1, tf.cast(tf.round(width * scale), tf.int32))
+    resized = tf.image.resize(tf.cast(images, tf.float32), tf.stack([new_h, new_w]), method="bilinear",
+                              antialias=True)
+    padded = tf.pad(resized - PAD_VALUE, [[0, 0], [0, size - new_h], [0, size - new_w], [0, 0]]) + PAD_VALUE
+    return tf.ensure_shape(padded, [None, size, size, 3]), scale

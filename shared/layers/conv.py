@@ -1,0 +1,13 @@
+"""Convolution + batch norm + activation, the block every own network uses."""
+
+import keras
+
+
+def conv_bn_act(x, filters, kernel_size=3, strides=1, activation="relu", momentum=0.9, name=None):
+    """Apply `Conv2D(no bias) -> BatchNormalization -> Activation` to `x`."""
+    x = keras.layers.Conv2D(
+        filters, kernel_size, strides=strides, padding="same", use_bias=False,
+        name=f"{name}_conv" if name else None,
+    )(x)
+    x = keras.layers.BatchNormalization(momentum=momentum, name=f"{name}_bn" if name else None)(x)
+    return keras.layers.Activation(activation, name=f"{name}_act" if name else None)(x)

@@ -1,0 +1,34 @@
+"""`TaskModel`: what every task's `keras.Model` shares (a backbone, its config, resumable compile)."""
+
+import keras
+
+from shared import backbones as _backbones  # noqa: F401  (registers backbone classes for loading)
+
+
+class TaskModel(keras.Model):
+    """Base of the task models: functional, built from a `Backbone`, fully serialisable.
+
+    Subclasses build their graph in `__init__`, call `super().__init__(inputs, outputs)`,
+    store their constructor arguments, and list them in `config_keys`.
+    """
+
+    config_keys = ()
+
+    def compile_from_config(self, config):
+        # Keras skips this for models that override compile(); resuming needs the
+        # optimizer back, so rebuild it the same way the base class would.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable,
+                  "backbone": keras.saving.serialize_keras_object(self.backbone)}
+        config.update({key: getattr(self, key) for key in self.config_keys})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)

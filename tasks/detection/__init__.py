@@ -1,0 +1,1 @@
+"""Object detection: anchor-free detector (PAN neck, decoupled head, task-aligned assignment)."""

@@ -1,0 +1,168 @@
+"""`ObjectDetector`: backbone + PAN neck + decoupled anchor-free head, trained and decoded inside Keras.
+
+`fit(images, {"boxes", "labels"})` just works: `compute_loss` assigns targets
+(task-aligned) and scores CIoU + BCE; `predict` returns final detections: `predict_step`
+decodes distances into boxes and runs NMS built from `non_max_suppression_padded`,
+which also converts to TFLite and ONNX.
+"""
+
+import math
+
+import keras
+import tensorflow as tf
+
+from shared.layers.conv import conv_bn_act
+from shared.layers.neck import pan_neck
+from shared.task_model import TaskModel
+from tasks.detection.assigner import task_aligned_assign
+from tasks.detection.boxes import anchor_points, decode_distances
+from tasks.detection.losses import detection_loss
+
+
+@keras.saving.register_keras_serializable(package="trident")
+class ObjectDetector(TaskModel):
+    """Detect objects in `float32 [B, S, S, 3]` letterboxed images (0..255).
+
+    Args:
+        backbone: `Backbone` with the pyramid levels in `levels`.
+        num_classes: int.
+        image_size: int, side S of the square input, a multiple of the largest stride.
+        class_names: list of str.
+        levels: list of str, pyramid levels the neck fuses (default P3, P4, P5).
+        width: int, channels of the neck and head.
+        top_k: int, positives per object in the assigner.
+        box_weight, cls_weight: float, loss weights.
+        score_threshold, iou_threshold, max_detections: NMS settings for `predict`.
+
+    The model's raw output is `[B, A, 4 + C]`: per anchor, four distances (before
+    softplus, in strides) and C class logits.
+    """
+
+    config_keys = ("num_classes", "image_size", "class_names", "levels", "width", "top_k", "box_weight",
+                   "cls_weight", "score_threshold", "iou_threshold", "max_detections")
+
+    def __init__(self, backbone, num_classes, image_size, class_names=None, levels=("P3", "P4", "P5"), width=64,
+                 top_k=10, box_weight=7.5, cls_weight=1.0, score_threshold=0.05, iou_threshold=0.6,
+                 max_detections=100, **kwargs):
+        levels = list(levels)
+        missing = [level for level in levels if level not in backbone.pyramid_outputs]
+        if missing:
+            raise ValueError(f"Backbone {backbone.name} has no level {missing}; it has {backbone.pyramid_levels}. "
+                             f"Received: levels={levels}")
+        strides = [2 ** int(level[1:]) for level in levels]
+        if image_size % max(strides):
+            raise ValueError(f"image_size must be a multiple of {max(strides)}. Received: image_size={image_size}")
+
+        # === Functional model ===
+        inputs = keras.Input(shape=(image_size, image_size, backbone.input_channels), name="images")
+        pyramid = backbone(inputs)
+        features = pan_neck([pyramid[level] for level in levels], width, name="neck")
+        prior = -math.log((1 - 0.01) / 0.01)  # class probability 0.01 at the start (focal-loss prior)
+        per_level = []
+        for i, feature in enumerate(features):
+            box = conv_bn_act(feature, width, 3, 1, "silu", name=f"head{i}_box_a")
+            box = conv_bn_act(box, width, 3, 1, "silu", name=f"head{i}_box_b")
+            box = keras.layers.Conv2D(4, 1, name=f"head{i}_box_out")(box)
+            cls = conv_bn_act(feature, width, 3, 1, "silu", name=f"head{i}_cls_a")
+            cls = conv_bn_act(cls, width, 3, 1, "silu", name=f"head{i}_cls_b")
+            cls = keras.layers.Conv2D(num_classes, 1, bias_initializer=keras.initializers.Constant(prior),
+                                      name=f"head{i}_cls_out")(cls)
+            merged = keras.layers.Concatenate(name=f"head{i}_concat")([box, cls])
+            per_level.append(keras.layers.Reshape((-1, 4 + num_classes), name=f"head{i}_flat")(merged))
+        outputs = keras.layers.Concatenate(axis=1, dtype="float32", name="predictions")(per_level)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self.backbone = backbone
+        self.num_classes = num_classes
+        self.image_size = image_size
+        self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
+        self.levels = levels
+        self.width = width
+        self.top_k = top_k
+        self.box_weight = box_weight
+        self.cls_weight = cls_weight
+        self.score_threshold = score_threshold
+        self.iou_threshold = iou_threshold
+        self.max_detections = max_detections
+        self.strides = strides
+        self.box_loss_tracker = keras.metrics.Mean(name="box_loss")
+        self.cls_loss_tracker = keras.metrics.Mean(name="cls_loss")
+
+    # --- training ---
+
+    def compile(self, optimizer="auto", **kwargs):
+        """Task default: AdamW; the loss lives in `compute_loss`, so none is passed."""
+        if optimizer == "auto":
+            optimizer = keras.optimizers.AdamW(learning_rate=2e-3, weight_decay=5e-4)
+        kwargs.pop("loss", None)
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def _decode_raw(self, raw):
+        points, strides = anchor_points(self.image_size, self.image_size, self.strides)
+        distances = tf.nn.softplus(raw[..., :4]) * strides
+        return decode_distances(distances, points), raw[..., 4:], points
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        boxes, logits, points = self._decode_raw(y_pred)
+        target_boxes, target_scores, foreground = task_aligned_assign(
+            tf.sigmoid(logits), boxes, points, tf.cast(y["boxes"], tf.float32), tf.cast(y["labels"], tf.int32),
+            top_k=self.top_k)
+        total, box, cls = detection_loss(logits, boxes, target_boxes, target_scores, foreground,
+                                         self.box_weight, self.cls_weight)
+        self.box_loss_tracker.update_state(box)
+        self.cls_loss_tracker.update_state(cls)
+        if self.losses:
+            total = total + tf.add_n(self.losses)
+        return total
+
+    @property
+    def metrics(self):
+        return super().metrics + [self.box_loss_tracker, self.cls_loss_tracker]
+
+    # --- inference ---
+
+    def decode(self, raw, score_threshold=None, iou_threshold=None, max_detections=None):
+        """Raw outputs to final detections in letterboxed pixels.
+
+        Returns:
+            dict: `boxes [B, M, 4]` xyxy, `scores [B, M]`, `classes [B, M]` int32 (-1 where
+            empty), `num_detections [B]` int32; M = `max_detections`, padded with zeros.
+        """
+        score_threshold = self.score_threshold if score_threshold is None else score_threshold
+        iou_threshold = self.iou_threshold if iou_threshold is None else iou_threshold
+        max_detections = max_detections or self.max_detections
+        boxes, logits, _ = self._decode_raw(raw)
+        scores = tf.sigmoid(logits)
+        best = tf.reduce_max(scores, axis=-1)
+        classes = tf.argmax(scores, axis=-1, output_type=tf.int32)
+        candidates = min(1000, int(boxes.shape[1]))
+        top_scores, top_index = tf.math.top_k(best, k=candidates)
+        top_boxes = tf.gather(boxes, top_index, batch_dims=1)
+        top_classes = tf.gather(classes, top_index, batch_dims=1)
+        # Shift each class to its own region so one class-agnostic NMS keeps classes apart.
+        offset = tf.cast(top_classes, tf.float32)[..., None] * (2.0 * self.image_size)
+        shifted = top_boxes + offset
+        yxyx = tf.stack([shifted[..., 1], shifted[..., 0], shifted[..., 3], shifted[..., 2]], axis=-1)
+        selected, count = tf.image.non_max_suppression_padded(
+            yxyx, top_scores, max_output_size=max_detections, iou_threshold=iou_threshold,
+            score_threshold=score_threshold, pad_to_max_output_size=True, sorted_input=True)
+        keep = tf.range(max_detections)[None, :] < count[:, None]
+        out_boxes = tf.gather(top_boxes, selected, batch_dims=1)
+        out_scores = tf.gather(top_scores, selected, batch_dims=1)
+        out_classes = tf.gather(top_classes, selected, batch_dims=1)
+        return {
+            "boxes": tf.where(keep[..., None], out_boxes, 0.0),
+            "scores": tf.where(keep, out_scores, 0.0),
+            "classes": tf.where(keep, out_classes, -1),
+            "num_detections": tf.cast(count, tf.int32),
+        }
+
+    def predict_step(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self.decode(self(x, training=False))
+
+
+def build_detector(backbone, num_classes, image_size, class_names, **settings):
+    return ObjectDetector(backbone, num_classes, image_size, class_names=class_names,
+                          **{k: v for k, v in settings.items() if v is not None})
