@@ -14,6 +14,7 @@ import sys
 
 TASKS = {
     "classification": "tasks.classification",
+    "detection": "tasks.detection",
 }
 ACTIONS = ("train", "evaluate", "predict", "export")
 

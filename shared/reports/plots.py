@@ -84,3 +84,21 @@ def image_grid_figure(images, captions, columns=6, colors=None):
             ax.set_title(captions[i], fontsize=8, color=(colors[i] if colors else "black"))
     fig.tight_layout()
     return fig
+
+
+def curves_figure(curves, xlabel, ylabel, title, marker=None):
+    """Several named `(x, y)` curves on one axis, e.g. precision-recall per class."""
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for name, (x, y) in curves.items():
+        ax.plot(x, y, label=name, lw=1.6)
+    if marker is not None:
+        ax.axvline(marker, color="#888", ls="--", lw=1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    if len(curves) > 1:
+        ax.legend(fontsize=8, loc="lower left")
+    return fig

@@ -11,6 +11,7 @@ import math
 import keras
 import tensorflow as tf
 
+from shared.errors import fail
 from shared.layers.conv import conv_bn_act
 from shared.layers.neck import pan_neck
 from shared.task_model import TaskModel
@@ -28,7 +29,8 @@ class ObjectDetector(TaskModel):
         num_classes: int.
         image_size: int, side S of the square input, a multiple of the largest stride.
         class_names: list of str.
-        levels: list of str, pyramid levels the neck fuses (default P3, P4, P5).
+        levels: list of str, pyramid levels the neck fuses (default: the backbone's
+            deepest three, P3-P5 for most families).
         width: int, channels of the neck and head.
         top_k: int, positives per object in the assigner.
         box_weight, cls_weight: float, loss weights.
@@ -41,17 +43,19 @@ class ObjectDetector(TaskModel):
     config_keys = ("num_classes", "image_size", "class_names", "levels", "width", "top_k", "box_weight",
                    "cls_weight", "score_threshold", "iou_threshold", "max_detections")
 
-    def __init__(self, backbone, num_classes, image_size, class_names=None, levels=("P3", "P4", "P5"), width=64,
+    def __init__(self, backbone, num_classes, image_size, class_names=None, levels=None, width=64,
                  top_k=10, box_weight=7.5, cls_weight=1.0, score_threshold=0.05, iou_threshold=0.6,
                  max_detections=100, **kwargs):
-        levels = list(levels)
+        levels = list(levels or backbone.pyramid_levels[-3:])
         missing = [level for level in levels if level not in backbone.pyramid_outputs]
         if missing:
-            raise ValueError(f"Backbone {backbone.name} has no level {missing}; it has {backbone.pyramid_levels}. "
-                             f"Received: levels={levels}")
+            fail(f"Backbone {backbone.name} has no pyramid level {', '.join(missing)}",
+                 f"Use levels among {backbone.pyramid_levels}", levels=levels)
         strides = [2 ** int(level[1:]) for level in levels]
         if image_size % max(strides):
-            raise ValueError(f"image_size must be a multiple of {max(strides)}. Received: image_size={image_size}")
+            fail(f"The detector's input size must be a multiple of its largest stride, {max(strides)}",
+                 f"Use an image size such as {max(strides) * max(1, round(image_size / max(strides)))}",
+                 image_size=image_size)
 
         # === Functional model ===
         inputs = keras.Input(shape=(image_size, image_size, backbone.input_channels), name="images")

@@ -1,0 +1,176 @@
+"""Evaluate a trained detector with COCO metrics (pycocotools) and write its report.
+
+    trident detection evaluate --run runs/detection-shapes-compact
+    trident detection evaluate --run RUN --data annotations.json --images imgs/
+
+Writes report.json/.md/.html, detections.json (COCO results) and ground_truth.json
+into RUN/evaluation/<data>-<split>/. Every image counts, including those with no
+objects and those with no predictions.
+"""
+
+import argparse
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from shared.config import positive_int
+from shared.data.detection import load_detection_data
+from shared.data.detection_pipeline import detection_dataset
+from shared.errors import fail
+from shared.io import write_json
+from shared.reports import Report
+from shared.reports.draw import draw_boxes
+from shared.reports.model_stats import model_stats
+from shared.reports.plots import confusion_matrix_figure, curves_figure, image_grid_figure, read_log, training_curves_figure
+from shared.runs import open_run, slug
+from shared.training import load_checkpoint
+from tasks.detection import model as _model  # noqa: F401  (registers ObjectDetector for loading)
+from tasks.detection.metrics import (STAT_NAMES, coco_evaluate, coco_ground_truth, coco_results,
+                                     confusion_with_background, f1_curve, match_detections)
+
+EVAL_SCORE_THRESHOLD = 0.001  # COCO practice: keep low-score detections, the PR curve decides
+DISPLAY_THRESHOLD = 0.25
+
+
+def get_args_parser():
+    parser = argparse.ArgumentParser("trident detection evaluate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", required=True, help="run folder written by `train`")
+    parser.add_argument("--data", help="data to score (default: the run's own data)")
+    parser.add_argument("--images", help="image folder for a COCO JSON given as --data")
+    parser.add_argument("--split", choices=("train", "val", "test"), help="default: test, else val")
+    parser.add_argument("--batch-size", type=positive_int, default=16)
+    parser.add_argument("--output", help="folder for the report (default: RUN/evaluation/<data>-<split>)")
+    return parser
+
+
+def predict_split(model, dataset, batch_size, score_threshold=EVAL_SCORE_THRESHOLD):
+    """Per image `(boxes [n, 4] in original pixels, scores [n], classes [n])`."""
+    decode = tf.function(lambda x: model.decode(model(x, training=False), score_threshold=score_threshold))
+    results, index = [], 0
+    for images, _ in detection_dataset(dataset, model.image_size, batch_size):
+        out = {k: v.numpy() for k, v in decode(images).items()}
+        for b in range(len(out["num_detections"])):
+            n = int(out["num_detections"][b])
+            height, width = dataset.sizes[index]
+            scale = model.image_size / max(height, width)
+            boxes = out["boxes"][b][:n] / scale
+            boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
+            boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
+            results.append((boxes, out["scores"][b][:n], out["classes"][b][:n]))
+            index += 1
+    if index != len(dataset):
+        fail(f"{len(dataset) - index} image(s) could not be read during evaluation",
+             "Remove or replace unreadable images", images=len(dataset))
+    return results
+
+
+def evaluate_run(run, data=None, images=None, split=None, output=None, batch_size=16):
+    """Score the run's best checkpoint; write report and COCO files. Returns (paths, metrics)."""
+    config = run.config()
+    checkpoint = run.best_or_last()
+    model = load_checkpoint(checkpoint)
+    spec = data or config["data"]
+    splits, info = load_detection_data(spec, config["seed"], config["val_fraction"], config["test_fraction"],
+                                       images or (config.get("images") if not data else None), config["image_size"])
+    split = split or ("test" if len(splits["test"]) else "val")
+    dataset = splits[split]
+    if len(dataset) == 0:
+        fail(f"Split `{split}` of {spec} has no images", "Choose another --split", split=split)
+    if list(dataset.class_names) != list(model.class_names):
+        fail(f"Data {spec} has classes {dataset.class_names}, the model {model.class_names}",
+             "Evaluate on data with the model's classes, in the same order", data=spec)
+    names = model.class_names
+    detections = predict_split(model, dataset, batch_size)
+    ground_truth = coco_ground_truth(dataset.boxes, dataset.labels, dataset.sizes, names)
+    results = coco_results(detections)
+    coco = coco_evaluate(ground_truth, results)
+    matches = [m for (boxes, scores, classes), gt_boxes, gt_labels in zip(detections, dataset.boxes, dataset.labels)
+               for m in match_detections(gt_boxes, gt_labels, boxes, scores, classes)]
+    objects = int(sum(len(l) for l in dataset.labels))
+    f1 = f1_curve(matches, objects)
+    best = int(np.argmax(f1["f1"]))
+    confusion = confusion_with_background(matches, len(names), DISPLAY_THRESHOLD)
+    stats = model_stats(model, (model.image_size, model.image_size, 3), checkpoint, batch_size=8)
+
+    report = Report(f"Object detection: {os.path.basename(run.path)}",
+                    f"data {spec}, split {split} ({len(dataset)} images, {objects} objects), "
+                    f"checkpoint {os.path.basename(checkpoint)}; COCO metrics from pycocotools")
+    report.headline({"AP@[.50:.95]": coco["AP"], "AP50": coco["AP50"], "AP75": coco["AP75"], "AR@100": coco["AR100"],
+                     "best F1": f1["f1"][best], "images": len(dataset), "objects": objects,
+                     "ms / image": stats["ms_per_image_batch1"], "parameters": stats["parameters"]})
+    report.record("coco", {name: coco[name] for name in STAT_NAMES})
+    report.record("per_class", {n: {"AP": coco["per_class_ap"][n], "AP50": coco["per_class_ap50"][n]} for n in names})
+    report.record("f1", {"best": f1["f1"][best], "threshold": f1["thresholds"][best],
+                         "precision": f1["precision"][best], "recall": f1["recall"][best]})
+    report.record("confusion_with_background", confusion.tolist())
+    report.record("model", stats)
+    report.record("data", {"source": spec, "split": split, "how_split": info["split"], "counts": info["counts"],
+                           "fixes": info["fixes"], "skipped": info["skipped"]})
+    report.table("COCO metrics (pycocotools)", ["metric", "value"], [[n, coco[n]] for n in STAT_NAMES],
+                 note="AP is averaged over IoU 0.50:0.95; every image of the split counts, with or without predictions.")
+    report.table("Per-class AP", ["class", "AP@[.50:.95]", "AP50", "objects"],
+                 [[n, coco["per_class_ap"][n], coco["per_class_ap50"][n],
+                   int(sum((np.asarray(l) == k).sum() for l in dataset.labels))] for k, n in enumerate(names)])
+    if coco["pr_curves"]:
+        report.figure("Precision-recall per class (IoU 0.50)",
+                      curves_figure(coco["pr_curves"], "recall", "precision", "precision-recall at IoU 0.50"), "pr_curves")
+    report.figure("F1, precision and recall against the score threshold",
+                  curves_figure({k: (f1["thresholds"], f1[k]) for k in ("f1", "precision", "recall")},
+                                "score threshold", "value", f"best F1 {f1['f1'][best]:.3f} at {f1['thresholds'][best]:.2f}",
+                                marker=f1["thresholds"][best]), "f1_curve")
+    report.figure(f"Detection confusion matrix (IoU 0.50, score >= {DISPLAY_THRESHOLD})",
+                  confusion_matrix_figure(confusion, names + ["background"]), "confusion",
+                  note="Rows: truth; columns: prediction. The background row holds false detections; "
+                       "the background column, missed objects.")
+    curves = training_curves_figure(read_log(run.file("log.csv")))
+    if curves is not None:
+        report.figure("Training curves", curves, "training_curves")
+    _add_examples(report, dataset, detections, names)
+    report.table("Model size and speed (this machine, CPU)", ["measure", "value"],
+                 [[k, "" if v is None else v] for k, v in stats.items()])
+    if info["fixes"]:
+        report.table("Annotation fixes made while reading", ["fix", "count"], list(info["fixes"].items()))
+    if info["skipped"]:
+        report.table("Skipped files (could not be decoded)", ["file", "reason"], info["skipped"][:50])
+
+    folder = output or run.file("evaluation", f"{slug(spec)}-{split}")
+    paths = report.write(folder)
+    coco_ids = getattr(dataset, "coco_ids", None)
+    if coco_ids:  # give results back in the source file's own category ids
+        results = [dict(r, category_id=coco_ids[r["category_id"] - 1]) for r in results]
+    write_json(os.path.join(folder, "detections.json"), results)
+    write_json(os.path.join(folder, "ground_truth.json"), ground_truth)
+    return paths, coco
+
+
+def _add_examples(report, dataset, detections, names, count=12):
+    """The images where detections and truth disagree most, with both drawn."""
+    errors = []
+    for i, ((boxes, scores, classes), gt_labels) in enumerate(zip(detections, dataset.labels)):
+        keep = scores >= DISPLAY_THRESHOLD
+        rows = match_detections(dataset.boxes[i], gt_labels, boxes[keep], scores[keep], classes[keep])
+        errors.append(sum(1 for s, p, t in rows if s is None or p != t))
+    order = np.argsort(-np.asarray(errors), kind="stable")[:count]
+    images, captions = [], []
+    for i in order:
+        boxes, scores, classes = detections[i]
+        keep = scores >= DISPLAY_THRESHOLD
+        image = draw_boxes(dataset.image(i), dataset.boxes[i], dataset.labels[i], names, colour=(40, 200, 40))
+        images.append(draw_boxes(image, boxes[keep], classes[keep], names, scores[keep], colour=(220, 30, 30)))
+        captions.append(f"{dataset.name(i)}: {errors[i]} error(s)")
+    report.figure("Hardest images: truth in green, predictions (score >= 0.25) in red",
+                  image_grid_figure(images, captions, columns=4), "examples")
+
+
+def main(argv=None):
+    args = get_args_parser().parse_args(argv)
+    paths, coco = evaluate_run(open_run(args.run), args.data, args.images, args.split, args.output, args.batch_size)
+    print(f"AP {coco['AP']:.4f}  AP50 {coco['AP50']:.4f}  AP75 {coco['AP75']:.4f}")
+    print(f"Report: {paths['html']}")
+    return paths
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Detect objects in images; draw them and write a JSON of detections.
+
+    trident detection predict --model runs/detection-shapes-compact img.png photos/
+    trident detection predict --model saved_models/detection-shapes-compact photos/ --output out/ --confidence 0.4
+
+For each image, writes OUTPUT/<name> with boxes, class names and scores drawn on a copy,
+and OUTPUT/detections.json with boxes in the original image's pixels (xyxy).
+"""
+
+import argparse
+import io
+import os
+import sys
+
+import tensorflow as tf
+from PIL import Image
+
+from shared.data.images import read_image
+from shared.errors import TridentError, fail
+from shared.io import write_bytes, write_json
+from shared.predict_inputs import expand_images, model_kind
+from shared.reports.draw import draw_boxes
+from tasks.detection import model as _model  # noqa: F401  (registers ObjectDetector for loading)
+
+
+def get_args_parser():
+    parser = argparse.ArgumentParser("trident detection predict", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="run folder or SavedModel folder")
+    parser.add_argument("images", nargs="+", help="image files or folders")
+    parser.add_argument("--output", default="predictions", help="folder for drawn images and detections.json")
+    parser.add_argument("--confidence", type=float, default=0.25, help="lowest score kept (run folders only; "
+                        "an export keeps the threshold it was exported with)")
+    return parser
+
+
+def load_detector(path, confidence):
+    """`(detect(uint8 [1, H, W, 3]) -> dict of numpy, class_names)` for a run or an export."""
+    if model_kind(path) == "run":
+        from shared.runs import open_run
+        from shared.training import load_checkpoint
+        from tasks.detection.inference import make_detect
+
+        model = load_checkpoint(open_run(path).best_or_last())
+        detect = tf.function(make_detect(model, score_threshold=confidence))
+        return (lambda images: {k: v.numpy() for k, v in detect(tf.constant(images)).items()}), model.class_names
+    from shared.export import read_export_manifest, resolve_saved_model
+
+    folder = resolve_saved_model(path)
+    names = read_export_manifest(folder).get("class_names")
+    if names is None:
+        fail(f"SavedModel {folder} has no assets.extra/trident.json", "Export it with `trident detection export`",
+             model=path)
+    serve = tf.saved_model.load(folder).signatures["serving_default"]
+    return (lambda images: {k: v.numpy() for k, v in serve(images=tf.constant(images)).items()}), names
+
+
+def main(argv=None):
+    args = get_args_parser().parse_args(argv)
+    paths = expand_images(args.images)
+    detect, names = load_detector(args.model, args.confidence)
+    os.makedirs(args.output, exist_ok=True)
+    results, failed = [], []
+    for path in paths:
+        try:
+            image = read_image(path)
+        except TridentError as error:
+            print(f"{path}: skipped: {error}", file=sys.stderr)
+            failed.append(path)
+            continue
+        out = detect(image[None])
+        n = int(out["num_detections"][0])
+        boxes, scores, classes = out["boxes"][0][:n], out["scores"][0][:n], out["classes"][0][:n]
+        drawn = draw_boxes(image, boxes, classes, names, scores)
+        target = os.path.join(args.output, os.path.splitext(os.path.basename(path))[0] + ".png")
+        buffer = io.BytesIO()
+        Image.fromarray(drawn).save(buffer, format="PNG")
+        write_bytes(target, buffer.getvalue())
+        detections = [{"class": names[int(c)], "class_id": int(c), "score": float(s),
+                       "box": [round(float(v), 2) for v in b]} for b, s, c in zip(boxes, scores, classes)]
+        results.append({"image": path, "width": image.shape[1], "height": image.shape[0], "drawn": target,
+                        "detections": detections})
+        summary = ", ".join(f"{d['class']} {d['score']:.2f}" for d in detections[:8]) or "nothing"
+        print(f"{path}: {len(detections)} detection(s): {summary}")
+    write_json(os.path.join(args.output, "detections.json"), results)
+    print(f"Drawn images and detections.json in {args.output}")
+    if failed:
+        fail(f"{len(failed)} of {len(paths)} image(s) could not be read: {', '.join(failed[:5])}",
+             "Replace or remove those files", failed=len(failed))
+    return results
+
+
+if __name__ == "__main__":
+    main()
