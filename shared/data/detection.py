@@ -35,6 +35,7 @@ class DetectionSet:
     images: np.ndarray = None
     fixes: FixCounter = dataclasses.field(default_factory=FixCounter)
     skipped: list = dataclasses.field(default_factory=list)
+    coco_ids: list = None  # a COCO source's own category ids, for writing results back
 
     def __len__(self):
         return len(self.boxes)
@@ -49,7 +50,8 @@ class DetectionSet:
         pick = lambda items: [items[i] for i in indices]  # noqa: E731
         return DetectionSet(self.class_names, pick(self.boxes), pick(self.labels), pick(self.sizes),
                             paths=pick(self.paths) if self.paths is not None else None,
-                            images=self.images[np.asarray(indices, np.int64)] if self.images is not None else None)
+                            images=self.images[np.asarray(indices, np.int64)] if self.images is not None else None,
+                            coco_ids=self.coco_ids)
 
     def max_objects(self):
         return max([len(b) for b in self.boxes] + [1])

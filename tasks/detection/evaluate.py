@@ -137,7 +137,7 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, batch_siz
 
     folder = output or run.file("evaluation", f"{slug(spec)}-{split}")
     paths = report.write(folder)
-    coco_ids = getattr(dataset, "coco_ids", None)
+    coco_ids = dataset.coco_ids
     if coco_ids:  # give results back in the source file's own category ids
         results = [dict(r, category_id=coco_ids[r["category_id"] - 1]) for r in results]
     write_json(os.path.join(folder, "detections.json"), results)

@@ -1,0 +1,105 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from shared.data.boxes import FixCounter, sanitize_boxes
+from shared.data.detection import load_detection_data, read_coco, read_voc, read_yolo
+from shared.data.detection_pipeline import build_box_augmenter, detection_dataset
+from shared.data.shapes import generate
+from shared.errors import TridentError
+from tests.conftest import write_detection_data
+
+
+def test_the_three_formats_read_the_same_boxes(tmp_path):
+    voc = read_voc(write_detection_data(tmp_path / "voc", "voc"), class_names=None)
+    coco = read_coco(write_detection_data(tmp_path / "coco", "coco"))
+    write_detection_data(tmp_path / "yolo", "yolo")
+    yolo = read_yolo(str(tmp_path / "yolo" / "images"), coco.class_names)
+    assert len(voc) == len(coco) == len(yolo) == 8
+    for i in range(8):
+        names = [voc.class_names[k] for k in voc.labels[i]]
+        assert names == [coco.class_names[k] for k in coco.labels[i]] == [yolo.class_names[k] for k in yolo.labels[i]]
+        np.testing.assert_allclose(voc.boxes[i], coco.boxes[i], atol=0.01)
+        np.testing.assert_allclose(yolo.boxes[i], coco.boxes[i], atol=0.01)
+    assert len(coco.boxes[-1]) == 0  # an image without objects is kept
+    assert coco.coco_ids == [10, 11, 12, 13, 14]
+
+
+def test_sanitize_clips_drops_and_counts():
+    fixes = FixCounter()
+    boxes = [[-5, 2, 20, 30], [5, 5, 5, 9], [np.nan, 1, 2, 3], [10, 10, 40, 200], [1, 1, 8, 8]]
+    out, labels = sanitize_boxes(boxes, [0, 1, 1, 0, 1], 32, 64, 2, "x.xml", fixes)
+    np.testing.assert_allclose(out, [[0, 2, 20, 30], [10, 10, 32, 64], [1, 1, 8, 8]])
+    assert labels.tolist() == [0, 0, 1]
+    assert fixes.as_dict() == {"boxes clipped to the image": 2, "boxes with NaN or infinite coordinates dropped": 1,
+                               "boxes with zero or negative size dropped": 1}
+    with pytest.raises(TridentError, match="x.xml: class id 3"):
+        sanitize_boxes([[0, 0, 5, 5]], [3], 32, 32, 2, "x.xml", fixes)
+
+
+def _coco(tmp_path):
+    path = write_detection_data(tmp_path, "coco")
+    with open(path) as f:
+        return path, json.load(f)
+
+
+def _rewrite(path, coco):
+    with open(path, "w") as f:
+        json.dump(coco, f)
+
+
+@pytest.mark.parametrize("breakage,message", [
+    (lambda c: c["annotations"][0].update(image_id=999), "names image id 999"),
+    (lambda c: c["annotations"][0].update(category_id=77), "category id 77"),
+    (lambda c: c["images"].append(dict(c["images"][0])), "appears twice"),
+    (lambda c: c["annotations"].append(dict(c["annotations"][0])), "annotation id 1 appears twice"),
+    (lambda c: c["images"][0].update(width=640), "but the annotation says 640x64"),
+    (lambda c: c["images"][0].update(file_name="gone.png"), "gone.png, which does not exist"),
+])
+def test_broken_coco_files_name_the_problem(tmp_path, breakage, message):
+    path, coco = _coco(tmp_path)
+    breakage(coco)
+    _rewrite(path, coco)
+    with pytest.raises(TridentError, match=message):
+        read_coco(path)
+
+
+def test_coco_out_of_image_boxes_are_fixed_and_reported(tmp_path):
+    path, coco = _coco(tmp_path)
+    coco["annotations"][0]["bbox"] = [50.0, 50.0, 40.0, 40.0]  # runs past the 64 px edge
+    coco["annotations"][1]["bbox"] = [5.0, 5.0, 0.0, 10.0]  # zero width
+    _rewrite(path, coco)
+    _, info = load_detection_data(path, seed=0)
+    assert info["fixes"] == {"boxes clipped to the image": 1, "boxes with zero or negative size dropped": 1}
+
+
+def test_voc_unknown_class_is_an_error(tmp_path):
+    root = write_detection_data(tmp_path, "voc")
+    with pytest.raises(TridentError, match="class `circle` is not in the class list"):
+        read_voc(root, class_names=["square", "star", "triangle", "cross"])
+
+
+def test_shapes_are_deterministic_with_exact_boxes():
+    first, second = generate("val", 64, count=5), generate("val", 64, count=5)
+    np.testing.assert_array_equal(first["images"], second["images"])
+    for boxes, labels, mask in zip(first["boxes"], first["labels"], first["masks"]):
+        assert len(boxes) == len(labels) >= 1
+        assert ((boxes >= 0) & (boxes <= 64)).all()
+        assert set(np.unique(mask)) <= {0} | {int(l) + 1 for l in labels}
+
+
+def test_pipeline_letterboxes_boxes_and_pads_with_minus_one(tmp_path):
+    data = read_coco(write_detection_data(tmp_path, "coco", size=48))
+    images, targets = next(iter(detection_dataset(data, 96, 8, max_boxes=3)))
+    assert images.shape == (8, 96, 96, 3)
+    assert targets["boxes"].shape == (8, 3, 4) and targets["labels"].dtype.name == "int32"
+    first = len(data.boxes[0])
+    np.testing.assert_allclose(targets["boxes"][0, :first], data.boxes[0] * 2.0, atol=1e-4)
+    assert (targets["labels"][0, first:].numpy() == -1).all() and (targets["boxes"][0, first:].numpy() == -1).all()
+    augmented = detection_dataset(data, 96, 8, 3, training=True, augment=build_box_augmenter(["flip", "crop", "color"]))
+    _, targets = next(iter(augmented))
+    valid = targets["labels"].numpy() >= 0
+    boxes = targets["boxes"].numpy()[valid]
+    assert ((boxes >= 0) & (boxes <= 96)).all() and (boxes[:, 2] > boxes[:, 0]).all()

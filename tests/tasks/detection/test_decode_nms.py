@@ -1,0 +1,46 @@
+import numpy as np
+import tensorflow as tf
+
+from shared.backbones import build_backbone
+from tasks.detection.boxes import anchor_points
+from tasks.detection.model import build_detector
+
+
+def raw_outputs(model, entries):
+    """Raw head outputs where, per entry, an unused anchor inside `box` predicts it with one class logit."""
+    points, strides = anchor_points(model.image_size, model.image_size, model.strides)
+    points, strides = points.numpy(), strides.numpy()
+    raw = np.zeros((1, len(points), 4 + model.num_classes), np.float32)
+    raw[..., 4:] = -20.0
+    used = set()
+    for box, cls, logit in entries:
+        anchor = next(i for i, (x, y) in enumerate(points)
+                      if i not in used and box[0] < x < box[2] and box[1] < y < box[3])
+        used.add(anchor)
+        x, y = points[anchor]
+        distances = np.array([x - box[0], y - box[1], box[2] - x, box[3] - y]) / strides[anchor, 0]
+        raw[0, anchor, :4] = np.log(np.expm1(distances))  # inverse softplus
+        raw[0, anchor, 4 + cls] = logit
+    return tf.constant(raw)
+
+
+def test_nms_keeps_the_best_of_overlapping_boxes_per_class_and_pads():
+    model = build_detector(build_backbone("lenet5"), 2, 32, ["a", "b"], width=8)
+    entries = [
+        ((0, 0, 10, 10), 0, 3.0),   # kept
+        ((1, 0, 11, 10), 0, 2.0),   # same class, IoU 0.82 with the first: suppressed
+        ((1, 0, 11, 10), 1, 1.0),   # other class at the same place: kept
+        ((20, 20, 30, 30), 1, -3.5),  # score 0.029 below the 0.05 threshold: dropped
+    ]
+    out = model.decode(raw_outputs(model, entries), score_threshold=0.05, iou_threshold=0.5, max_detections=5)
+    assert int(out["num_detections"][0]) == 2
+    np.testing.assert_array_equal(out["classes"][0], [0, 1, -1, -1, -1])
+    np.testing.assert_allclose(out["boxes"][0, :2], [[0, 0, 10, 10], [1, 0, 11, 10]], atol=1e-3)
+    np.testing.assert_allclose(out["scores"][0, :2], 1 / (1 + np.exp([-3.0, -1.0])), rtol=1e-5)
+    assert float(tf.reduce_sum(out["scores"][0, 2:])) == 0.0
+
+
+def test_predict_returns_final_detections():
+    model = build_detector(build_backbone("lenet5"), 3, 32, None, width=8, max_detections=7)
+    out = model.predict(np.zeros((2, 32, 32, 3), np.float32), verbose=0)
+    assert out["boxes"].shape == (2, 7, 4) and out["classes"].shape == (2, 7) and out["num_detections"].shape == (2,)

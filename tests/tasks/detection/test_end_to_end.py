@@ -1,0 +1,55 @@
+"""Detection through the `trident` command on tiny images: train, evaluate, export, reload, predict."""
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from shared.io import read_json
+from tasks.cli import main as trident
+from tests.conftest import write_detection_data
+
+
+def test_train_evaluate_export_predict(tmp_path):
+    data = write_detection_data(tmp_path / "data", "coco", count=8, size=64)
+    runs, exports = tmp_path / "runs", tmp_path / "exports"
+    args = ["--data", data, "--backbone", "lenet5", "--image-size", "64", "--batch-size", "2", "--epochs", "1",
+            "--width", "16", "--runs-dir", str(runs), "--name", "d", "--verbose", "0"]
+    assert trident(["detection", "train", *args]) == 0
+    run = runs / "d"
+    assert (run / "checkpoints" / "last.keras").is_file() and (run / "report.html").is_file()
+
+    assert trident(["detection", "evaluate", "--run", str(run)]) == 0
+    folder = run / "evaluation" / "annotations-test"
+    report = read_json(folder / "report.json")
+    assert set(report["coco"]) >= {"AP", "AP50", "AP75", "AP_small", "AR100"}
+    assert len(read_json(folder / "ground_truth.json")["images"]) == read_json(run / "data.json")["counts"]["test"]
+    for result in read_json(folder / "detections.json"):
+        assert result["category_id"] in range(10, 15)  # the COCO file's own category ids
+
+    assert trident(["detection", "export", "--run", str(run), "--output-dir", str(exports), "--confidence", "0.0"]) == 0
+    export = exports / "d" / "1"
+    meta = read_json(export / "assets.extra" / "trident.json")
+    assert meta["max_abs_diff"] <= 1e-3 and meta["compared_images"] >= 1
+    served = tf.saved_model.load(str(export)).signatures["serving_default"](
+        images=tf.constant(np.zeros((1, 50, 90, 3), np.uint8)))
+    boxes = served["boxes"].numpy()[0][: int(served["num_detections"][0])]
+    assert ((boxes[:, [0, 2]] <= 90) & (boxes[:, [1, 3]] <= 50)).all()  # in the input's own pixels
+
+    image = os.path.join(os.path.dirname(data), "img1.jpg")
+    outputs = {}
+    for name, model in (("run", run), ("export", exports / "d")):
+        out = tmp_path / name
+        assert trident(["detection", "predict", "--model", str(model), image, "--output", str(out),
+                        "--confidence", "0.0"]) == 0
+        assert (out / "img1.png").is_file()
+        outputs[name] = json.loads((out / "detections.json").read_text())[0]["detections"]
+    assert [d["class"] for d in outputs["run"]] == [d["class"] for d in outputs["export"]]
+    np.testing.assert_allclose([d["box"] for d in outputs["run"]], [d["box"] for d in outputs["export"]], atol=0.02)
+
+
+def test_detection_needs_a_multiple_of_32(tmp_path, capsys):
+    data = write_detection_data(tmp_path / "data", "voc", count=4, size=64)
+    assert trident(["detection", "train", "--data", data, "--image-size", "50", "--runs-dir", str(tmp_path)]) == 1
+    assert "multiple of 32" in capsys.readouterr().err

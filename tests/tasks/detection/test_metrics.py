@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from tasks.detection.metrics import (coco_evaluate, coco_ground_truth, coco_results, confusion_with_background,
+                                     f1_curve, match_detections)
+
+NAMES = ["a", "b"]
+GT_BOXES = [np.array([[10, 10, 50, 50]], np.float32), np.array([[20, 20, 60, 40]], np.float32)]
+GT_LABELS = [np.array([0]), np.array([1])]
+SIZES = [(100, 100), (100, 100)]
+
+
+def evaluate(detections, boxes=GT_BOXES, labels=GT_LABELS, sizes=SIZES):
+    return coco_evaluate(coco_ground_truth(boxes, labels, sizes, NAMES), coco_results(detections))
+
+
+def test_perfect_predictions_score_one():
+    result = evaluate([(GT_BOXES[0], [0.9], [0]), (GT_BOXES[1], [0.8], [1])])
+    assert result["AP"] == pytest.approx(1.0) and result["AP50"] == pytest.approx(1.0)
+    assert result["per_class_ap"] == {"a": pytest.approx(1.0), "b": pytest.approx(1.0)}
+
+
+def test_an_image_without_predictions_still_counts():
+    # Both objects are class a; only the first image gets a (perfect) detection. Recall
+    # stops at 0.5, so 51 of COCO's 101 recall points have precision 1: AP = 51/101.
+    labels = [np.array([0]), np.array([0])]
+    result = evaluate([(GT_BOXES[0], [0.9], [0]), (np.zeros((0, 4)), [], [])], labels=labels)
+    assert result["AP50"] == pytest.approx(51 / 101)
+    assert result["AR100"] == pytest.approx(0.5)
+
+
+def test_known_lower_value_for_a_loose_box():
+    # The 40x40 truth inside a 50x40 box: IoU 0.8, a hit at IoU thresholds 0.50..0.80 only.
+    loose = np.array([[10, 10, 60, 50]], np.float32)
+    result = evaluate([(loose, [0.9], [0]), (GT_BOXES[1], [0.8], [1])])
+    assert result["per_class_ap"]["a"] == pytest.approx(0.7)  # IoU 0.8: hit at 0.50..0.80, 7 of 10 thresholds
+    assert result["per_class_ap"]["b"] == pytest.approx(1.0)
+    assert result["AP50"] == pytest.approx(1.0)
+
+
+def test_no_predictions_at_all():
+    result = evaluate([(np.zeros((0, 4)), [], []), (np.zeros((0, 4)), [], [])])
+    assert result["AP"] == 0.0 and result["AP50"] == 0.0
+
+
+def test_matching_confusion_and_f1_by_hand():
+    boxes = np.array([[10, 10, 50, 50], [0, 60, 20, 80], [12, 12, 50, 50]], np.float32)
+    rows = match_detections(GT_BOXES[0], GT_LABELS[0], boxes, np.array([0.9, 0.8, 0.3]), np.array([1, 0, 0]))
+    # best score first: the 0.9 box has the wrong class but takes the object; the others are false positives
+    assert rows == [(0.9, 1, 0), (0.8, 0, -1), (0.3, 0, -1)]
+    matrix = confusion_with_background(rows, 2, score_threshold=0.5)
+    assert matrix.tolist() == [[0, 1, 0], [0, 0, 0], [1, 0, 0]]
+    missed = match_detections(GT_BOXES[0], GT_LABELS[0], np.zeros((0, 4)), np.zeros(0), np.zeros(0))
+    assert missed == [(None, -1, 0)]
+    curve = f1_curve([(0.9, 0, 0), (0.4, 1, -1), (None, -1, 1)], num_objects=2)
+    assert curve["f1"][0] == pytest.approx(0.5) and curve["f1"][50] == pytest.approx(2 / 3)
