@@ -86,28 +86,36 @@ class TimeBudget(keras.callbacks.Callback):
 
 
 class WarmupCosine(keras.callbacks.Callback):
-    """Linear warm-up to `peak` over `warmup_epochs`, then cosine decay to 1% by `epochs`.
+    """Linear warm-up to `peak` over `warmup_epochs`, then cosine decay to 1% by the end.
 
-    Set per batch from the epoch and step, so a resumed or extended run (more
-    `epochs`) follows the schedule of its current length.
+    The end is `epochs`, or the time budget when that comes first: with `time_budget`
+    the decay follows whichever of epochs and seconds is further along, so a run cut
+    by its budget still ends on a low learning rate. Set per batch from the epoch and
+    step, so a resumed or extended run follows the schedule of its current length.
     """
 
-    def __init__(self, peak, epochs, steps_per_epoch, warmup_epochs=1.0):
+    def __init__(self, peak, epochs, steps_per_epoch, warmup_epochs=1.0, time_budget=None):
         super().__init__()
         self.peak, self.epochs, self.steps = peak, epochs, max(1, steps_per_epoch)
-        self.warmup, self.epoch = warmup_epochs, 0
+        self.warmup, self.epoch, self.time_budget, self.start = warmup_epochs, 0, time_budget, None
 
-    def rate(self, epoch_float):
+    def rate(self, epoch_float, elapsed=0.0):
         if epoch_float < self.warmup:
             return self.peak * (epoch_float + 1.0 / self.steps) / self.warmup
         progress = (epoch_float - self.warmup) / max(1e-9, self.epochs - self.warmup)
+        if self.time_budget:
+            progress = max(progress, elapsed / self.time_budget)
         return self.peak * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_train_batch_begin(self, batch, logs=None):
-        self.model.optimizer.learning_rate.assign(self.rate(self.epoch + batch / self.steps))
+        elapsed = time.monotonic() - self.start if self.start is not None else 0.0
+        self.model.optimizer.learning_rate.assign(self.rate(self.epoch + batch / self.steps, elapsed))
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:

@@ -64,7 +64,7 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
                                               profile_batch=0)
     tensorboard.async_safe = True  # with update_freq="epoch" its batch hooks write nothing
     callbacks = [
-        WarmupCosine(lr, epochs, steps, warmup_epochs),
+        WarmupCosine(lr, epochs, steps, warmup_epochs, time_budget),
         nan_guard,
         budget,
         throughput,

@@ -80,3 +80,16 @@ def test_prepare_run_never_writes_into_a_foreign_folder(tmp_path):
     with pytest.raises(TridentError, match="not a Trident run folder"):
         prepare_run(tmp_path, "mine", config(1), restart=True)
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+
+
+def test_schedule_warms_up_then_decays_by_epochs_or_budget():
+    from shared.callbacks import WarmupCosine
+
+    schedule = WarmupCosine(1.0, epochs=11, steps_per_epoch=10, warmup_epochs=1.0)
+    assert schedule.rate(0.0) == pytest.approx(0.1)  # first warm-up step
+    assert schedule.rate(1.0) == pytest.approx(1.0)
+    assert schedule.rate(6.0) == pytest.approx(0.505)  # half way down the cosine
+    assert schedule.rate(11.0) == pytest.approx(0.01)
+    budgeted = WarmupCosine(1.0, epochs=1000, steps_per_epoch=10, warmup_epochs=1.0, time_budget=100.0)
+    assert budgeted.rate(2.0, elapsed=50.0) == pytest.approx(0.505)  # time is further along than epochs
+    assert budgeted.rate(2.0, elapsed=100.0) == pytest.approx(0.01)
