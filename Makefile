@@ -1,4 +1,5 @@
-# Trident: `make demo` trains, evaluates and exports on built-in data; `make test` runs the tests.
+# Trident: `make demo` trains, evaluates and exports all three tasks on built-in data;
+# `make test` runs the tests.
 # Both create .venv and install Trident with pinned dependencies first (once: a stamp file
 # records the install, so running them again installs nothing).
 # TensorFlow comes through an extra: EXTRA=cpu (default, tensorflow-cpu) or EXTRA=gpu
@@ -11,7 +12,9 @@ BIN := $(VENV)/bin
 OTHER_TF := $(if $(filter gpu,$(EXTRA)),tensorflow-cpu,tensorflow)
 INSTALLED := $(VENV)/.installed-$(EXTRA)
 TEST_INSTALLED := $(VENV)/.installed-$(EXTRA)-test
-RUN := runs/classification-digits-compact
+CLS := runs/classification-digits-compact
+DET := runs/detection-shapes-compact
+SEG := runs/segmentation-shapes-compact
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
@@ -34,11 +37,20 @@ install: $(INSTALLED)
 
 demo: $(INSTALLED)
 	$(BIN)/trident classification train --config tasks/classification/configs/digits.yaml --restart --verbose 2
-	$(BIN)/trident classification evaluate --run $(RUN)
-	$(BIN)/trident classification export --run $(RUN)
+	$(BIN)/trident classification evaluate --run $(CLS)
+	$(BIN)/trident classification export --run $(CLS)
+	$(BIN)/trident detection train --config tasks/detection/configs/shapes.yaml --epochs 12 --restart --verbose 2
+	$(BIN)/trident detection evaluate --run $(DET)
+	$(BIN)/trident detection export --run $(DET)
+	$(BIN)/trident segmentation train --config tasks/segmentation/configs/shapes.yaml --epochs 8 --restart --verbose 2
+	$(BIN)/trident segmentation evaluate --run $(SEG)
+	$(BIN)/trident segmentation export --run $(SEG)
 	@echo
-	@echo "Classification report (test split): $(CURDIR)/$(RUN)/evaluation/digits-test/report.html"
-	@echo "Exported model: $(CURDIR)/saved_models/classification-digits-compact/"
+	@echo "Reports (test split), open in a browser:"
+	@echo "  classification: $(CURDIR)/$(CLS)/evaluation/digits-test/report.html"
+	@echo "  detection:      $(CURDIR)/$(DET)/evaluation/shapes-test/report.html"
+	@echo "  segmentation:   $(CURDIR)/$(SEG)/evaluation/shapes-test/report.html"
+	@echo "Exported models: $(CURDIR)/saved_models/"
 
 test: $(TEST_INSTALLED)
 	$(BIN)/python -m pytest -q tests

@@ -4,6 +4,8 @@
     trident classification evaluate --run runs/classification-digits-compact
     trident classification predict --model saved_models/classification-digits-compact img.png
     trident classification export --run runs/classification-digits-compact
+    trident detection train --data shapes
+    trident segmentation train --data shapes
 
 Each action is its task's own script (`python -m tasks.<task>.<action>` works the
 same); this file only maps names to modules and imports the one asked for.
@@ -15,6 +17,7 @@ import sys
 TASKS = {
     "classification": "tasks.classification",
     "detection": "tasks.detection",
+    "segmentation": "tasks.segmentation",
 }
 ACTIONS = ("train", "evaluate", "predict", "export")
 

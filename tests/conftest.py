@@ -97,3 +97,35 @@ def write_detection_data(root, fmt="voc", count=8, size=64, seed=0, empty=1):
     with open(os.path.join(root, "data.yaml"), "w") as f:
         f.write(f"path: .\ntrain: images\nval: images\nnames: {list(SHAPE_CLASSES)}\n")
     return os.path.join(root, "data.yaml")
+
+
+def write_segmentation_data(root, count=6, size=48, kind="index", seed=0):
+    """Write shapes images with masks as `root/images/*.png` + `root/masks/*.png`.
+
+    kind: "index" (class ids as pixel values), "palette" (P-mode PNG) or "rgb" (colour masks,
+    with a dataset YAML `root/set.yaml` holding the colour table). Returns the --data path.
+    """
+    from shared.data.shapes import SHAPE_CLASSES, make_image
+
+    rng = np.random.default_rng(seed)
+    root = str(root)
+    for sub in ("images", "masks"):
+        os.makedirs(os.path.join(root, sub), exist_ok=True)
+    colours = [(0, 0, 0), (250, 0, 0), (0, 250, 0), (0, 0, 250), (250, 250, 0), (0, 250, 250)]
+    for i in range(count):
+        image, _, _, mask = make_image(rng, size, max_objects=2)
+        Image.fromarray(image).save(os.path.join(root, "images", f"s{i}.jpg" if i % 2 else f"s{i}.png"))
+        if kind == "rgb":
+            Image.fromarray(np.asarray(colours, np.uint8)[mask]).save(os.path.join(root, "masks", f"s{i}.png"))
+        elif kind == "palette":
+            pal = Image.fromarray(mask, mode="P")
+            pal.putpalette([v for c in colours for v in c] + [0] * (768 - 3 * len(colours)))
+            pal.save(os.path.join(root, "masks", f"s{i}.png"))
+        else:
+            Image.fromarray(mask).save(os.path.join(root, "masks", f"s{i}.png"))
+    names = ["background"] + list(SHAPE_CLASSES)
+    with open(os.path.join(root, "set.yaml"), "w") as f:
+        f.write(f"train: .\nnames: {names}\n")
+        if kind == "rgb":
+            f.write("colors:\n" + "".join(f"  {k}: {list(c)}\n" for k, c in enumerate(colours)))
+    return os.path.join(root, "set.yaml") if kind == "rgb" else root

@@ -94,4 +94,4 @@ def test_bad_input_is_a_clear_error_not_a_traceback(class_folder, tmp_path, caps
     assert trident(["classification", "evaluate", "--run", str(tmp_path)]) == 1
     assert "not a Trident run folder" in capsys.readouterr().err
     assert trident(["classification", "predict", "--model", str(tmp_path), "x.png"]) == 1
-    assert trident(["segment", "train"]) == 2
+    assert trident(["segment", "train"]) == 2  # unknown task

@@ -1,0 +1,343 @@
+"""Segmentation readers: images/ + masks/ folders (index, palette or RGB colour masks), COCO
+polygons/RLE, and the built-in `shapes`.
+
+A class table (id, name, colour) travels with the data: from a dataset YAML (`names`,
+`colors` for RGB masks, `mask_values` mapping raw mask values to class ids, `ignore`),
+or inferred from index masks. Masks become `uint8 [H, W]` class ids with 255 = ignore;
+any other value outside the table, an RGB colour not in it, a missing mask or a mask
+whose size differs from its image stops with an error naming the file.
+"""
+
+import concurrent.futures
+import dataclasses
+import hashlib
+import os
+
+import numpy as np
+from PIL import Image
+
+from shared.data.images import is_image_file, read_image
+from shared.errors import TridentError, fail
+
+IGNORE = 255
+SPLITS = ("train", "val", "test")
+DEFAULT_COLOURS = [(0, 0, 0), (230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180),
+                   (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 190), (0, 128, 128), (170, 110, 40)]
+
+
+@dataclasses.dataclass
+class SegmentationSet:
+    """Images with class-id masks, from files (`paths` + `mask_paths` or `mask_arrays`) or arrays."""
+
+    class_names: list
+    colours: list
+    paths: list = None
+    mask_paths: list = None
+    mask_arrays: list = None
+    images: np.ndarray = None
+    masks: np.ndarray = None
+    value_map: dict = None  # raw index value -> class id (None: identity)
+    colour_map: dict = None  # (r, g, b) -> class id, for RGB colour masks
+    ignore_value: int = IGNORE
+    skipped: list = dataclasses.field(default_factory=list)
+
+    def __len__(self):
+        return len(self.images) if self.images is not None else len(self.paths)
+
+    def image(self, index):
+        return self.images[index] if self.images is not None else read_image(self.paths[index])
+
+    def name(self, index):
+        return os.path.basename(self.paths[index]) if self.paths is not None else f"shapes-{index}"
+
+    def mask(self, index):
+        """Class ids `uint8 [H, W]` (255 = ignore), checked against the class table."""
+        if self.masks is not None:
+            return self.masks[index]
+        if self.mask_arrays is not None:
+            return self.mask_arrays[index]
+        return convert_mask(self.mask_paths[index], len(self.class_names), self.value_map, self.colour_map,
+                            self.ignore_value)
+
+    def subset(self, indices):
+        pick = lambda items: None if items is None else [items[i] for i in indices]  # noqa: E731
+        arrays = lambda a: None if a is None else a[np.asarray(indices, np.int64)]  # noqa: E731
+        return dataclasses.replace(self, paths=pick(self.paths), mask_paths=pick(self.mask_paths),
+                                   mask_arrays=pick(self.mask_arrays), images=arrays(self.images),
+                                   masks=arrays(self.masks), skipped=[])
+
+    def check(self):
+        """Read every image header and every mask once; fail on the first bad pair."""
+        if self.paths is None:
+            return self
+
+        def one(i):
+            path = self.paths[i]
+            try:
+                with Image.open(path) as image:
+                    size = (image.height, image.width)
+            except Exception as error:
+                return ("skip", path, f"{type(error).__name__}: {error}")
+            mask = self.mask(i)
+            if mask.shape != size:
+                where = self.mask_paths[i] if self.mask_paths else path
+                return ("fail", f"Mask {where} is {mask.shape[1]}x{mask.shape[0]} but its image {path} is "
+                                f"{size[1]}x{size[0]}", "Give every image a mask of the same size")
+            return None
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(_capture(one), range(len(self))))
+        for outcome in outcomes:
+            if isinstance(outcome, TridentError):
+                raise outcome
+            if outcome and outcome[0] == "fail":
+                fail(outcome[1], outcome[2])
+        bad = [i for i, outcome in enumerate(outcomes) if outcome and outcome[0] == "skip"]
+        if bad:
+            self.skipped = [[outcomes[i][1], outcomes[i][2]] for i in bad]
+            kept = self.subset([i for i in range(len(self)) if i not in set(bad)])
+            self.paths, self.mask_paths, self.mask_arrays = kept.paths, kept.mask_paths, kept.mask_arrays
+        return self
+
+    def fingerprint(self):
+        digest = hashlib.sha256(",".join(self.class_names).encode())
+        for path in (self.paths or []) + (self.mask_paths or []):
+            digest.update(f"{os.path.basename(path)}:{os.path.getsize(path)}".encode())
+        if self.masks is not None:
+            digest.update(np.ascontiguousarray(self.masks[:50]).tobytes())
+        return digest.hexdigest()[:16]
+
+
+def _capture(function):
+    def wrapped(*args):
+        try:
+            return function(*args)
+        except TridentError as error:
+            return error
+    return wrapped
+
+
+def convert_mask(path, num_classes, value_map=None, colour_map=None, ignore_value=IGNORE):
+    """Read a mask file into class ids, or fail naming the file and the bad value."""
+    if not os.path.isfile(path):
+        fail(f"Mask {path} does not exist", "Give every image a mask with the same file stem in masks/", mask=path)
+    with Image.open(path) as image:
+        mode = image.mode
+        raw = np.asarray(image.convert("RGB") if mode in ("RGB", "RGBA", "CMYK") else image)
+    if raw.ndim == 3:
+        if colour_map:
+            return _map_colours(raw, colour_map, path)
+        if (raw[..., 0] == raw[..., 1]).all() and (raw[..., 1] == raw[..., 2]).all():
+            raw = raw[..., 0]
+        else:
+            fail(f"Mask {path} is an RGB colour mask but the data has no colour table",
+                 "List each class's colour under `colors:` in a dataset YAML (id: [r, g, b])", mask=path)
+    raw = raw.astype(np.int64)
+    if value_map:
+        lut = np.full(max(int(raw.max()) + 1, 256), -1, np.int64)
+        for value, class_id in value_map.items():
+            lut[int(value)] = class_id
+        if ignore_value not in value_map:
+            lut[ignore_value] = IGNORE
+        ids = lut[raw]
+    else:
+        ids = raw.copy()
+        ids[raw == ignore_value] = IGNORE
+    bad = (ids != IGNORE) & ((ids < 0) | (ids >= num_classes))
+    if bad.any():
+        value = int(raw[bad][0])
+        fail(f"Mask {path} holds value {value}, which is not in the class table (ids 0..{num_classes - 1}, "
+             f"{ignore_value} = ignore)", "Fix the mask, or map the value under `mask_values:` in a dataset YAML",
+             value=value)
+    return ids.astype(np.uint8)
+
+
+def _map_colours(rgb, colour_map, path):
+    keys = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
+    ids = np.full(keys.shape, -1, np.int64)
+    for (r, g, b), class_id in colour_map.items():
+        ids[keys == ((r << 16) | (g << 8) | b)] = class_id
+    if (ids < 0).any():
+        y, x = np.argwhere(ids < 0)[0]
+        fail(f"Mask {path} has colour {tuple(int(c) for c in rgb[y, x])} at x={x}, y={y}, which is not in the "
+             "colour table", "Add the colour under `colors:` in the dataset YAML or fix the mask",
+             colour=tuple(int(c) for c in rgb[y, x]))
+    return ids.astype(np.uint8)
+
+
+def read_mask_folder(folder, table):
+    """`folder/images/<stem>.<ext>` with `folder/masks/<stem>.png` (any image extension)."""
+    images_dir, masks_dir = os.path.join(folder, "images"), os.path.join(folder, "masks")
+    for needed in (images_dir, masks_dir):
+        if not os.path.isdir(needed):
+            fail(f"Segmentation folder {folder} has no {os.path.basename(needed)}/ sub-folder",
+                 "Put images in images/ and masks with the same file stems in masks/", data=folder)
+    masks = {os.path.splitext(f)[0]: os.path.join(masks_dir, f) for f in os.listdir(masks_dir) if is_image_file(f)}
+    paths, mask_paths = [], []
+    for name in sorted(f for f in os.listdir(images_dir) if is_image_file(f)):
+        stem = os.path.splitext(name)[0]
+        if stem not in masks:
+            fail(f"Image {os.path.join(images_dir, name)} has no mask in {masks_dir}",
+                 f"Add {stem}.png to masks/ or remove the image", image=name)
+        paths.append(os.path.join(images_dir, name))
+        mask_paths.append(masks[stem])
+    if not paths:
+        fail(f"Segmentation folder {images_dir} holds no images", "Add images and masks", data=folder)
+    if table is None:
+        table = _infer_table(mask_paths)
+    return SegmentationSet(paths=paths, mask_paths=mask_paths, **table)
+
+
+def _infer_table(mask_paths, sample=200):
+    values = set()
+    for path in mask_paths[:sample]:
+        with Image.open(path) as image:
+            if image.mode in ("RGB", "RGBA"):
+                rgb = np.asarray(image.convert("RGB"))
+                if not ((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()):
+                    fail(f"Mask {path} is an RGB colour mask but the data has no colour table",
+                         "Write a dataset YAML with `names:` and `colors:` (id: [r, g, b])", mask=path)
+                values |= set(np.unique(rgb[..., 0]).tolist())
+            else:
+                values |= set(np.unique(np.asarray(image)).tolist())
+    values.discard(IGNORE)
+    count = int(max(values)) + 1 if values else 1
+    return {"class_names": [f"class_{i}" for i in range(count)], "colours": _colours(count)}
+
+
+def _colours(count):
+    return [DEFAULT_COLOURS[i % len(DEFAULT_COLOURS)] for i in range(count)]
+
+
+def table_from_yaml(spec):
+    """Class table arguments from a dataset YAML mapping (`names`, `colors`, `mask_values`, `ignore`)."""
+    names = spec.get("names")
+    if names is None:
+        return None
+    if isinstance(names, dict):
+        names = [names[k] for k in sorted(names)]
+    colours = spec.get("colors") or {}
+    if isinstance(colours, list):
+        colours = dict(enumerate(colours))
+    table = {"class_names": list(names),
+             "colours": [tuple(colours.get(i, DEFAULT_COLOURS[i % len(DEFAULT_COLOURS)])) for i in range(len(names))],
+             "ignore_value": int(spec.get("ignore", IGNORE))}
+    if spec.get("colors"):
+        table["colour_map"] = {tuple(int(c) for c in colours[i]): i for i in colours}
+    if spec.get("mask_values"):
+        table["value_map"] = {int(k): int(v) for k, v in spec["mask_values"].items()}
+    return table
+
+
+def read_coco_segmentation(json_path, images_dir=None):
+    """COCO JSON with polygon or RLE segmentations painted into class-id masks (0 = background).
+
+    Category k (in id order) becomes class k + 1; crowd regions become 255 (ignore).
+    Later annotations paint over earlier ones where they overlap.
+    """
+    from pycocotools import mask as mask_utils
+
+    from shared.data.detection import read_coco
+
+    boxes_view = read_coco(json_path, images_dir)  # checks ids, sizes, missing images
+    import json
+
+    with open(json_path, encoding="utf-8") as f:
+        coco = json.load(f)
+    category_index = {c["id"]: i + 1 for i, c in enumerate(sorted(coco["categories"], key=lambda c: c["id"]))}
+    by_image = {}
+    for ann in coco["annotations"]:
+        by_image.setdefault(ann["image_id"], []).append(ann)
+    masks = []
+    for image, (height, width) in zip(coco["images"], boxes_view.sizes):
+        mask = np.zeros((height, width), np.uint8)
+        for ann in by_image.get(image["id"], []):
+            segmentation = ann.get("segmentation")
+            if not segmentation:
+                continue
+            if isinstance(segmentation, list):
+                rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
+            elif isinstance(segmentation.get("counts"), list):
+                rle = mask_utils.frPyObjects(segmentation, height, width)
+            else:
+                rle = segmentation
+            painted = mask_utils.decode(rle).astype(bool)
+            mask[painted] = IGNORE if ann.get("iscrowd", 0) else category_index[ann["category_id"]]
+        masks.append(mask)
+    names = ["background"] + boxes_view.class_names
+    return SegmentationSet(class_names=names, colours=_colours(len(names)), paths=boxes_view.paths, mask_arrays=masks)
+
+
+def shapes_segmentation(size=128):
+    from shared.data.shapes import SHAPE_CLASSES, generate
+
+    names = ["background"] + list(SHAPE_CLASSES)
+    splits = {}
+    for split in SPLITS:
+        data = generate(split, size)
+        splits[split] = SegmentationSet(class_names=names, colours=_colours(len(names)), images=data["images"],
+                                        masks=data["masks"])
+    return splits
+
+
+def _read_any(spec, table, images_dir=None):
+    if isinstance(spec, str) and spec.lower().endswith(".json"):
+        return read_coco_segmentation(spec, images_dir)
+    return read_mask_folder(spec, table)
+
+
+def load_segmentation_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, images_dir=None, image_size=None):
+    """Resolve `--data` for segmentation into train/val/test `SegmentationSet`s and an info dict."""
+    import yaml
+
+    if not spec:
+        fail("No data given", "Pass --data shapes, an images/ + masks/ folder, a COCO JSON or a dataset YAML", data=spec)
+    spec = str(spec)
+    if spec == "shapes":
+        splits, how = shapes_segmentation(image_size or 128), "built-in fixed split of shapes"
+    elif os.path.isfile(spec) and spec.lower().endswith((".yaml", ".yml")):
+        with open(spec, encoding="utf-8") as f:
+            described = yaml.safe_load(f) or {}
+        base = os.path.join(os.path.dirname(os.path.abspath(spec)), str(described.get("path", "")))
+        table = table_from_yaml(described)
+        splits = {s: _read_any(os.path.join(base, described[s]), table, images_dir) for s in SPLITS if described.get(s)}
+        if "train" not in splits:
+            fail(f"Dataset YAML {spec} needs a `train` entry", "Add `train: FOLDER`", data=spec)
+        how = "splits named in the dataset YAML"
+    elif os.path.isdir(os.path.join(spec, "train")):
+        table = None
+        splits = {}
+        for s in SPLITS:
+            if os.path.isdir(os.path.join(spec, s)):
+                splits[s] = read_mask_folder(os.path.join(spec, s), table)
+                table = {"class_names": splits[s].class_names, "colours": splits[s].colours}
+        how = "the data's own train/val/test"
+    elif os.path.exists(spec):
+        splits, how = {"all": _read_any(spec, None, images_dir)}, "from one set"
+    else:
+        fail(f"Data {spec} is neither a built-in data set (shapes) nor an existing file or folder",
+             "Check the --data path", data=spec)
+    skipped = []
+    for part in splits.values():
+        skipped += part.check().skipped
+    if "all" in splits:
+        whole = splits.pop("all")
+        order = np.random.default_rng(seed).permutation(len(whole))
+        n_test, n_val = int(round(len(whole) * test_fraction)), int(round(len(whole) * val_fraction))
+        splits = {"test": whole.subset(sorted(order[:n_test])), "val": whole.subset(sorted(order[n_test:n_test + n_val])),
+                  "train": whole.subset(sorted(order[n_test + n_val:]))}
+        how = f"seeded random split (seed {seed}, val {val_fraction}, test {test_fraction})"
+    if "val" not in splits:
+        train = splits["train"]
+        order = np.random.default_rng(seed).permutation(len(train))
+        n_val = max(1, int(round(len(train) * val_fraction))) if len(train) > 1 else 0
+        splits["val"], splits["train"] = train.subset(sorted(order[:n_val])), train.subset(sorted(order[n_val:]))
+        how += f"; val split off train (seed {seed})"
+    splits.setdefault("test", splits["val"].subset([]))
+    first = splits["train"]
+    info = {"data": spec, "split": how, "class_names": first.class_names,
+            "class_table": [{"id": i, "name": n, "colour": list(c)} for i, (n, c) in
+                            enumerate(zip(first.class_names, first.colours))],
+            "counts": {k: len(v) for k, v in splits.items()}, "skipped": skipped,
+            "fingerprint": {k: v.fingerprint() for k, v in splits.items()}}
+    return splits, info

@@ -1,0 +1,68 @@
+"""tf.data for segmentation: image and mask resized together, cached, and augmented identically.
+
+Batches follow the data contract: `(float32 images [B, S, S, 3] in 0..255, int32 masks
+[B, S, S, 1])` with 255 = ignore. Geometric changes use one set of random numbers for
+image and mask; the image is interpolated bilinearly, the mask by nearest neighbour.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from shared.data.pipeline import CACHE_LIMIT_BYTES
+from shared.data.preprocess import resize_images
+
+
+def resize_mask(mask, size):
+    """`[H, W, 1]` or `[B, H, W, 1]` class ids to `size` by nearest neighbour (ids never blend)."""
+    return tf.cast(tf.image.resize(mask, size, method="nearest"), tf.int32)
+
+
+def _augment_pair(image, mask, names, size):
+    if "flip" in names:
+        flip = tf.random.uniform([]) < 0.5
+        image = tf.cond(flip, lambda: tf.reverse(image, [1]), lambda: image)
+        mask = tf.cond(flip, lambda: tf.reverse(mask, [1]), lambda: mask)
+    if "crop" in names:
+        scale = tf.random.uniform([], 0.6, 1.0)
+        y0 = tf.random.uniform([], 0.0, 1.0 - scale)
+        x0 = tf.random.uniform([], 0.0, 1.0 - scale)
+        box = tf.stack([y0, x0, y0 + scale, x0 + scale])[None]
+        image = tf.image.crop_and_resize(image[None], box, [0], [size, size], method="bilinear")[0]
+        mask = tf.cast(tf.image.crop_and_resize(tf.cast(mask[None], tf.float32), box, [0], [size, size],
+                                                method="nearest")[0], tf.int32)
+    if "color" in names:
+        image = tf.image.random_brightness(image, 0.2 * 255)
+        image = tf.image.random_contrast(image, 0.8, 1.2)
+        image = tf.image.random_saturation(image, 0.7, 1.3)
+        image = tf.clip_by_value(image, 0.0, 255.0)
+    return image, mask
+
+
+def segmentation_dataset(dataset, image_size, batch_size, training=False, seed=0, augment=()):
+    """Batched `tf.data.Dataset` of resized images and masks.
+
+    Args:
+        dataset: `SegmentationSet`.
+        image_size: int, square size used for training and evaluation batches.
+        augment: names among flip, crop, color; used when `training`.
+    """
+    autotune = tf.data.AUTOTUNE
+
+    def load(index):
+        i = int(index)
+        return np.asarray(dataset.image(i), np.uint8), np.asarray(dataset.mask(i), np.uint8)[..., None]
+
+    def prepare(index):
+        image, mask = tf.numpy_function(load, [index], [tf.uint8, tf.uint8])
+        image.set_shape([None, None, 3])
+        mask.set_shape([None, None, 1])
+        return resize_images(image, image_size), resize_mask(mask, (image_size, image_size))
+
+    ds = tf.data.Dataset.range(len(dataset)).map(prepare, num_parallel_calls=autotune)
+    if len(dataset) * image_size * image_size * 4 * 4 <= CACHE_LIMIT_BYTES:
+        ds = ds.cache()
+    if training:
+        ds = ds.shuffle(min(len(dataset), 10000), seed=seed, reshuffle_each_iteration=True)
+        if augment:
+            ds = ds.map(lambda x, y: _augment_pair(x, y, tuple(augment), image_size), num_parallel_calls=autotune)
+    return ds.batch(batch_size).prefetch(autotune)

@@ -1,0 +1,81 @@
+"""`SemanticSegmenter`: per-pixel class probabilities at the input's own size, for any size."""
+
+import keras
+
+from shared.layers.aspp import aspp
+from shared.layers.conv import conv_bn_act
+from shared.layers.neck import pan_neck
+from shared.layers.resize import ResizeLike
+from shared.task_model import TaskModel
+from tasks.segmentation.losses import SegmentationLoss
+from tasks.segmentation.metrics import MeanIoU
+
+
+@keras.saving.register_keras_serializable(package="trident")
+class SemanticSegmenter(TaskModel):
+    """Segment `float32 [B, H, W, 3]` images (0..255, any size) into `num_classes` classes.
+
+    Args:
+        backbone: `Backbone`.
+        num_classes: int (background included when the data has one).
+        image_size: int, the square size training used; export and evaluation resize to it.
+        class_names: list of str; colours: list of (r, g, b).
+        head: str, `"deeplabv3plus"` (ASPP on the deepest level, skip from stride 4)
+            or `"fpn"` (top-down pyramid, levels summed at stride 4).
+        width: int, channels of the head.
+        aspp_rates: list of int, ASPP dilation rates.
+
+    Upsampling resizes to a reference tensor's run-time shape (no `UpSampling2D`), so
+    training, evaluation and export all take any input size.
+    """
+
+    config_keys = ("num_classes", "image_size", "class_names", "colours", "head", "width", "aspp_rates")
+
+    def __init__(self, backbone, num_classes, image_size, class_names=None, colours=None, head="deeplabv3plus",
+                 width=96, aspp_rates=(1, 2, 3), **kwargs):
+        levels = backbone.pyramid_levels
+        shallow = "P2" if "P2" in levels else levels[0]
+        deep = levels[-1]  # every level is computed anyway; the deepest has the widest context
+
+        # === Functional model ===
+        inputs = keras.Input(shape=(None, None, backbone.input_channels), name="images")
+        pyramid = backbone(inputs)
+        if head == "deeplabv3plus":
+            x = aspp(pyramid[deep], width, aspp_rates)
+            skip = conv_bn_act(pyramid[shallow], 48, 1, 1, "relu", name="skip_proj")
+            x = ResizeLike("bilinear", name="decoder_up")([x, skip])
+            x = keras.layers.Concatenate(name="decoder_concat")([x, skip])
+        elif head == "fpn":
+            chosen = [level for level in levels if int(level[1:]) >= int(shallow[1:])]
+            features = pan_neck([pyramid[level] for level in chosen], width, "relu", bottom_up=False, name="fpn")
+            x = keras.layers.Add(name="fpn_sum")(
+                [features[0]] + [ResizeLike("bilinear", name=f"fpn_up{i}")([f, features[0]])
+                                 for i, f in enumerate(features[1:], start=1)])
+        else:
+            raise ValueError(f"head must be 'deeplabv3plus' or 'fpn'. Received: head={head!r}")
+        x = conv_bn_act(x, width, 3, 1, "relu", name="decoder_a")
+        x = conv_bn_act(x, width, 3, 1, "relu", name="decoder_b")
+        x = keras.layers.Conv2D(num_classes, 1, name="logits")(x)
+        x = ResizeLike("bilinear", name="to_input_size")([x, inputs])
+        outputs = keras.layers.Softmax(dtype="float32", name="probabilities")(x)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self.backbone = backbone
+        self.num_classes = num_classes
+        self.image_size = image_size
+        self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
+        self.colours = [list(c) for c in colours] if colours else [[0, 0, 0]] * num_classes
+        self.head = head
+        self.width = width
+        self.aspp_rates = list(aspp_rates)
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        """Task defaults: AdamW, cross-entropy ignoring 255, mean IoU."""
+        if optimizer == "auto":
+            optimizer = keras.optimizers.AdamW(learning_rate=2e-3, weight_decay=1e-4)
+        if loss == "auto":
+            loss = SegmentationLoss(self.num_classes)
+        if metrics == "auto":
+            metrics = [MeanIoU(self.num_classes, name="mean_iou")]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)

@@ -1,0 +1,84 @@
+"""Train a semantic segmenter; evaluate it (IoU) on the validation split at the end.
+
+    trident segmentation train --data shapes --epochs 20
+    trident segmentation train --data set.yaml --image-size 256 --head fpn --dice 0.5
+    trident segmentation train --data shapes --backbone-weights runs/detection-shapes-compact/backbone.weights.h5
+
+--data: `shapes` (built-in), a folder with images/ + masks/ (or train/ val/ test/ such
+folders), a COCO JSON with polygons or RLE, or a dataset YAML with `train`, `val`,
+`test`, `names`, and for colour masks `colors` (id: [r, g, b]); `mask_values` maps raw
+mask values to class ids; 255 means ignore.
+"""
+
+import argparse
+
+import keras
+
+from shared.backbones import build_backbone
+from shared.config import add_training_args, parse_args
+from shared.data.augment import parse_augment
+from shared.data.segmentation import load_segmentation_data
+from shared.data.segmentation_pipeline import segmentation_dataset
+from shared.train_flow import TaskSpec, train_task
+from tasks.segmentation.losses import SegmentationLoss
+from tasks.segmentation.metrics import MeanIoU
+from tasks.segmentation.model import SemanticSegmenter
+
+
+def get_args_parser():
+    parser = argparse.ArgumentParser("trident segmentation train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_training_args(parser)
+    parser.add_argument("--head", choices=("deeplabv3plus", "fpn"), default="deeplabv3plus")
+    parser.add_argument("--width", type=int, default=96, help="channels of the head")
+    parser.add_argument("--dice", type=float, default=0.0, help="weight of the Dice loss added to cross-entropy")
+    parser.add_argument("--class-weights", type=float, nargs="*", help="one cross-entropy weight per class")
+    parser.set_defaults(batch_size=16, lr=2e-3, epochs=30)
+    return parser
+
+
+def load(config):
+    return load_segmentation_data(config["data"], config["seed"], config["val_fraction"], config["test_fraction"],
+                                  config["images"], config["image_size"])
+
+
+def build_model(config, info):
+    from shared.errors import fail
+
+    names = info["class_names"]
+    if config["class_weights"] and len(config["class_weights"]) != len(names):
+        fail(f"--class-weights needs one weight per class ({len(names)}: {', '.join(names)})",
+             "Give exactly that many numbers", class_weights=config["class_weights"])
+    backbone = build_backbone(config["backbone"], weights=config["backbone_weights"])
+    model = SemanticSegmenter(backbone, len(names), config["image_size"], names,
+                              [c["colour"] for c in info["class_table"]], head=config["head"], width=config["width"])
+    model.compile(optimizer=keras.optimizers.AdamW(config["lr"], weight_decay=config["weight_decay"]),
+                  loss=SegmentationLoss(len(names), config["class_weights"], config["dice"]),
+                  metrics=[MeanIoU(len(names), name="mean_iou")])
+    return model
+
+
+def datasets(config, splits, info):
+    augment = parse_augment(config["augment"])
+    train_ds = segmentation_dataset(splits["train"], config["image_size"], config["batch_size"], training=True,
+                                    seed=config["seed"], augment=augment)
+    return train_ds, segmentation_dataset(splits["val"], config["image_size"], config["batch_size"])
+
+
+def evaluate(run, batch_size):
+    from tasks.segmentation.evaluate import evaluate_run
+
+    paths, scores = evaluate_run(run, split="val", output=run.path)
+    return paths, f"mean IoU {scores['mean_iou']:.4f}"
+
+
+SPEC = TaskSpec("segmentation", load, build_model, datasets, evaluate, monitor="val_mean_iou", mode="max",
+                default_image_size=lambda data: 128 if data == "shapes" else 256)
+
+
+def main(argv=None):
+    return train_task(SPEC, parse_args(get_args_parser(), argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Segmentation through the `trident` command on tiny images: train, evaluate, export at two sizes, predict."""
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from shared.io import read_json
+from tasks.cli import main as trident
+from tests.conftest import tiny_train_args, write_class_folders, write_segmentation_data
+
+
+def test_train_evaluate_export_predict(tmp_path):
+    data = write_segmentation_data(tmp_path / "data", count=8, size=48, kind="rgb")
+    runs, exports = tmp_path / "runs", tmp_path / "exports"
+    args = ["--data", data, "--backbone", "lenet5", "--image-size", "32", "--batch-size", "2", "--epochs", "1",
+            "--width", "16", "--runs-dir", str(runs), "--name", "s", "--verbose", "0", "--dice", "0.5"]
+    assert trident(["segmentation", "train", *args]) == 0
+    run = runs / "s"
+    assert (run / "report.html").is_file() and (run / "backbone.weights.h5").is_file()
+    assert read_json(run / "data.json")["class_table"][2]["colour"] == [0, 250, 0]
+
+    assert trident(["segmentation", "evaluate", "--run", str(run), "--split", "val"]) == 0
+    report = read_json(run / "evaluation" / "set-val" / "report.json")
+    assert {"mean_iou", "mean_dice", "pixel_accuracy", "frequency_weighted_iou"} <= set(report["segmentation"])
+    assert len(report["confusion"]) == 6
+
+    assert trident(["segmentation", "export", "--run", str(run), "--output-dir", str(exports)]) == 0
+    export = exports / "s" / "1"
+    meta = read_json(export / "assets.extra" / "trident.json")
+    assert meta["max_abs_diff"] <= 1e-4 and len(meta["compared_sizes"]) >= 2
+    serve = tf.saved_model.load(str(export)).signatures["serving_default"]
+    for shape in ((1, 37, 53, 3), (2, 64, 40, 3)):
+        out = serve(images=tf.constant(np.zeros(shape, np.uint8)))
+        assert out["class_map"].shape == shape[:3] and out["probabilities"].shape == (*shape[:3], 6)
+
+    image = os.path.join(tmp_path, "data", "images", "s1.jpg")
+    maps = {}
+    for name, model in (("run", run), ("export", exports / "s")):
+        out = tmp_path / name
+        assert trident(["segmentation", "predict", "--model", str(model), image, "--output", str(out)]) == 0
+        classes = Image.open(out / "s1_classes.png")
+        assert classes.mode == "P" and classes.size == (48, 48)
+        assert (out / "s1_overlay.png").is_file()
+        assert json.loads((out / "summary.json").read_text())[0]["pixel_share"]
+        maps[name] = np.asarray(classes)
+    np.testing.assert_array_equal(maps["run"], maps["export"])
+
+
+def test_backbone_trained_in_classification_loads_into_segmentation(tmp_path):
+    runs = tmp_path / "runs"
+    folders = write_class_folders(tmp_path / "cls")
+    assert trident(["classification", "train", *tiny_train_args(folders, runs, "--name", "c")]) == 0
+    weights = str(runs / "c" / "backbone.weights.h5")
+    data = write_segmentation_data(tmp_path / "seg", count=6, size=32)
+    assert trident(["segmentation", "train", "--data", data, "--backbone", "lenet5", "--backbone-weights", weights,
+                    "--image-size", "32", "--batch-size", "2", "--epochs", "1", "--width", "8",
+                    "--runs-dir", str(runs), "--name", "s", "--verbose", "0"]) == 0
+    from shared.backbones import build_backbone
+
+    original = build_backbone("lenet5", weights=weights)
+    # Training moved the weights on, but they started from the classifier's: check the file loaded.
+    assert np.abs(original.get_layer("c1").get_weights()[0]).sum() > 0
