@@ -1,9 +1,10 @@
 """Inputs for `predict`: image files and folders, and the model a path names."""
 
 import os
+import sys
 
-from shared.data.images import is_image_file
-from shared.errors import fail
+from shared.data.images import is_image_file, read_image
+from shared.errors import TridentError, fail
 
 
 def expand_images(items):
@@ -31,3 +32,27 @@ def model_kind(path):
         return "saved_model"
     fail(f"{path} is neither a run folder nor an exported SavedModel",
          "Pass runs/<name> from `train` or saved_models/<name>[/<version>] from `export`", model=path)
+
+
+def for_each_image(paths, handle):
+    """Call `handle(path, uint8 image)` for every readable image and collect its results.
+
+    An unreadable file is reported and skipped so the others still get predictions;
+    at the end, a `TridentError` lists the files that failed.
+    """
+    results, failed = [], []
+    for path in paths:
+        try:
+            image = read_image(path)
+        except TridentError as error:
+            print(f"{path}: skipped: {error}", file=sys.stderr)
+            failed.append(path)
+            continue
+        results.append(handle(path, image))
+    return results, failed
+
+
+def report_failures(failed, total):
+    if failed:
+        fail(f"{len(failed)} of {total} image(s) could not be read: {', '.join(failed[:5])}",
+             "Replace or remove those files", failed=len(failed))

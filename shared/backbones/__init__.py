@@ -14,6 +14,8 @@ from shared.backbones.classic import AlexNet, LeNet5
 from shared.backbones.compact import CompactResNet
 from shared.errors import fail
 
+__all__ = ["BACKBONES", "Backbone", "build_backbone", "load_backbone_weights"]
+
 BACKBONES = {
     "compact": CompactResNet,
     "lenet5": LeNet5,

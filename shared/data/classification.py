@@ -11,11 +11,10 @@ import os
 import numpy as np
 
 from shared.data.builtin import BUILTIN
+from shared.data.dataset_yaml import SPLITS, load_dataset_yaml
 from shared.data.images import is_image_file
 from shared.data.imageset import ImageSet
 from shared.errors import fail
-
-SPLITS = ("train", "val", "test")
 
 
 def read_class_folders(root, class_names=None):
@@ -123,23 +122,12 @@ def _read_any(spec, class_names=None):
 
 
 def _read_yaml(path):
-    import yaml
-
-    with open(path, encoding="utf-8") as f:
-        spec = yaml.safe_load(f) or {}
-    if not isinstance(spec, dict) or "train" not in spec:
-        fail(f"Dataset YAML {path} needs at least a `train` entry", "Add `train: FOLDER_OR_CSV`", data=path)
-    base = os.path.join(os.path.dirname(os.path.abspath(path)), str(spec.get("path", "")))
-    names = spec.get("names")
-    if isinstance(names, dict):
-        names = [names[k] for k in sorted(names)]
+    _, targets, names = load_dataset_yaml(path)
     splits = {}
-    for split in SPLITS:
-        if spec.get(split):
-            target = spec[split] if os.path.isabs(spec[split]) else os.path.join(base, spec[split])
-            parts = _read_any(target, names)
-            splits[split] = parts.get("all") or parts.get(split) or parts["train"]
-            names = names or splits[split].class_names
+    for split, target in targets.items():
+        parts = _read_any(target, names)
+        splits[split] = parts.get("all") or parts.get(split) or parts["train"]
+        names = names or splits[split].class_names
     return splits
 
 

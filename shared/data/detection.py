@@ -17,10 +17,9 @@ import numpy as np
 from PIL import Image
 
 from shared.data.boxes import FixCounter, sanitize_boxes
+from shared.data.dataset_yaml import SPLITS, load_dataset_yaml, random_split
 from shared.data.images import find_unreadable, is_image_file, read_image
 from shared.errors import fail
-
-SPLITS = ("train", "val", "test")
 
 
 @dataclasses.dataclass
@@ -174,6 +173,8 @@ def read_coco(json_path, images_dir=None, class_names=None):
 def read_voc(folder, class_names=None):
     """Read `folder/images/*` with `folder/annotations/<stem>.xml` (Pascal VOC)."""
     images_dir, ann_dir = os.path.join(folder, "images"), os.path.join(folder, "annotations")
+    if not os.path.isdir(images_dir):
+        fail(f"VOC folder {folder} has annotations/ but no images/", "Put the images in images/", data=folder)
     files = sorted(f for f in os.listdir(images_dir) if is_image_file(f))
     parsed, found = [], set()
     for name in files:
@@ -287,34 +288,18 @@ def _read_detection_any(spec, class_names=None, images_dir=None):
 
 
 def _read_detection_yaml(path, images_dir=None):
-    import yaml
-
-    with open(path, encoding="utf-8") as f:
-        spec = yaml.safe_load(f) or {}
-    if not isinstance(spec, dict) or "train" not in spec:
-        fail(f"Dataset YAML {path} needs at least a `train` entry", "Add `train: images/train` or similar", data=path)
-    base = os.path.join(os.path.dirname(os.path.abspath(path)), str(spec.get("path", "")))
-    names = spec.get("names")
-    if isinstance(names, dict):
-        names = [names[k] for k in sorted(names)]
+    _, targets, names = load_dataset_yaml(path)
     splits = {}
-    for split in SPLITS:
-        if spec.get(split):
-            target = spec[split] if os.path.isabs(spec[split]) else os.path.join(base, spec[split])
-            splits[split] = _read_detection_any(target, names, images_dir)
-            names = names or splits[split].class_names
+    for split, target in targets.items():
+        splits[split] = _read_detection_any(target, names, images_dir)
+        names = names or splits[split].class_names
     return splits
 
 
 def split_detection(data, val_fraction, test_fraction, seed):
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(data))
-    n_test = int(round(len(data) * test_fraction))
-    n_val = int(round(len(data) * val_fraction))
-    parts = {"test": order[:n_test], "val": order[n_test:n_test + n_val], "train": order[n_test + n_val:]}
     result = {}
-    for name, idx in parts.items():
-        result[name] = data.subset(sorted(idx.tolist()))
+    for name, index in random_split(len(data), val_fraction, test_fraction, seed).items():
+        result[name] = data.subset(index)
         result[name].fixes = data.fixes
     return result
 

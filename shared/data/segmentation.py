@@ -11,16 +11,17 @@ whose size differs from its image stops with an error naming the file.
 import concurrent.futures
 import dataclasses
 import hashlib
+import json
 import os
 
 import numpy as np
 from PIL import Image
 
+from shared.data.dataset_yaml import SPLITS, load_dataset_yaml, random_split
 from shared.data.images import is_image_file, read_image
 from shared.errors import TridentError, fail
 
 IGNORE = 255
-SPLITS = ("train", "val", "test")
 DEFAULT_COLOURS = [(0, 0, 0), (230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180),
                    (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 190), (0, 128, 128), (170, 110, 40)]
 
@@ -240,8 +241,6 @@ def read_coco_segmentation(json_path, images_dir=None):
     from shared.data.detection import read_coco
 
     boxes_view = read_coco(json_path, images_dir)  # checks ids, sizes, missing images
-    import json
-
     with open(json_path, encoding="utf-8") as f:
         coco = json.load(f)
     category_index = {c["id"]: i + 1 for i, c in enumerate(sorted(coco["categories"], key=lambda c: c["id"]))}
@@ -288,21 +287,15 @@ def _read_any(spec, table, images_dir=None):
 
 def load_segmentation_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, images_dir=None, image_size=None):
     """Resolve `--data` for segmentation into train/val/test `SegmentationSet`s and an info dict."""
-    import yaml
-
     if not spec:
         fail("No data given", "Pass --data shapes, an images/ + masks/ folder, a COCO JSON or a dataset YAML", data=spec)
     spec = str(spec)
     if spec == "shapes":
         splits, how = shapes_segmentation(image_size or 128), "built-in fixed split of shapes"
     elif os.path.isfile(spec) and spec.lower().endswith((".yaml", ".yml")):
-        with open(spec, encoding="utf-8") as f:
-            described = yaml.safe_load(f) or {}
-        base = os.path.join(os.path.dirname(os.path.abspath(spec)), str(described.get("path", "")))
+        described, targets, _ = load_dataset_yaml(spec)
         table = table_from_yaml(described)
-        splits = {s: _read_any(os.path.join(base, described[s]), table, images_dir) for s in SPLITS if described.get(s)}
-        if "train" not in splits:
-            fail(f"Dataset YAML {spec} needs a `train` entry", "Add `train: FOLDER`", data=spec)
+        splits = {s: _read_any(target, table, images_dir) for s, target in targets.items()}
         how = "splits named in the dataset YAML"
     elif os.path.isdir(os.path.join(spec, "train")):
         table = None
@@ -322,16 +315,12 @@ def load_segmentation_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, im
         skipped += part.check().skipped
     if "all" in splits:
         whole = splits.pop("all")
-        order = np.random.default_rng(seed).permutation(len(whole))
-        n_test, n_val = int(round(len(whole) * test_fraction)), int(round(len(whole) * val_fraction))
-        splits = {"test": whole.subset(sorted(order[:n_test])), "val": whole.subset(sorted(order[n_test:n_test + n_val])),
-                  "train": whole.subset(sorted(order[n_test + n_val:]))}
+        splits = {name: whole.subset(index)
+                  for name, index in random_split(len(whole), val_fraction, test_fraction, seed).items()}
         how = f"seeded random split (seed {seed}, val {val_fraction}, test {test_fraction})"
     if "val" not in splits:
-        train = splits["train"]
-        order = np.random.default_rng(seed).permutation(len(train))
-        n_val = max(1, int(round(len(train) * val_fraction))) if len(train) > 1 else 0
-        splits["val"], splits["train"] = train.subset(sorted(order[:n_val])), train.subset(sorted(order[n_val:]))
+        parts = random_split(len(splits["train"]), val_fraction, 0.0, seed)
+        splits["val"], splits["train"] = splits["train"].subset(parts["val"]), splits["train"].subset(parts["train"])
         how += f"; val split off train (seed {seed})"
     splits.setdefault("test", splits["val"].subset([]))
     first = splits["train"]

@@ -1,4 +1,6 @@
-"""Draw boxes with class names and scores onto copies of images."""
+"""Draw boxes with class names and scores onto copies of images; encode PNGs."""
+
+import io
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -21,3 +23,10 @@ def draw_boxes(image, boxes, labels, names, scores=None, colour=None, width=2):
         draw.rectangle([x1, top, x1 + text_w + 4, top + 11], fill=tint)
         draw.text((x1 + 2, top), caption, fill=(255, 255, 255))
     return np.asarray(canvas)
+
+
+def png_bytes(image):
+    """A PIL image encoded as PNG bytes."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

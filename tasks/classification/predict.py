@@ -6,15 +6,13 @@
 """
 
 import argparse
-import sys
 
 import numpy as np
 
 from shared.config import positive_int
-from shared.data.images import read_image
-from shared.errors import TridentError, fail
+from shared.errors import fail
 from shared.io import write_json
-from shared.predict_inputs import expand_images, model_kind
+from shared.predict_inputs import expand_images, for_each_image, model_kind, report_failures
 
 
 def get_args_parser():
@@ -59,23 +57,18 @@ def main(argv=None):
     args = get_args_parser().parse_args(argv)
     paths = expand_images(args.images)
     predict, names = load_predictor(args.model)
-    results, failed = [], []
-    for path in paths:
-        try:
-            probabilities = predict(read_image(path))
-        except TridentError as error:
-            print(f"{path}: skipped: {error}", file=sys.stderr)
-            failed.append(path)
-            continue
+
+    def handle(path, image):
+        probabilities = predict(image)
         top = np.argsort(-probabilities)[: args.top_k]
         ranked = [{"class": names[i], "probability": float(probabilities[i])} for i in top]
-        results.append({"image": path, "top": ranked})
         print(f"{path}: " + ", ".join(f"{r['class']} {r['probability']:.3f}" for r in ranked))
+        return {"image": path, "top": ranked}
+
+    results, failed = for_each_image(paths, handle)
     if args.json:
         write_json(args.json, results)
-    if failed:
-        fail(f"{len(failed)} of {len(paths)} image(s) could not be read: {', '.join(failed[:5])}",
-             "Replace or remove those files", failed=len(failed))
+    report_failures(failed, len(paths))
     return results
 
 

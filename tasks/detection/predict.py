@@ -8,18 +8,15 @@ and OUTPUT/detections.json with boxes in the original image's pixels (xyxy).
 """
 
 import argparse
-import io
 import os
-import sys
 
 import tensorflow as tf
 from PIL import Image
 
-from shared.data.images import read_image
-from shared.errors import TridentError, fail
+from shared.errors import fail
 from shared.io import write_bytes, write_json
-from shared.predict_inputs import expand_images, model_kind
-from shared.reports.draw import draw_boxes
+from shared.predict_inputs import expand_images, for_each_image, model_kind, report_failures
+from shared.reports.draw import draw_boxes, png_bytes
 from tasks.detection import model as _model  # noqa: F401  (registers ObjectDetector for loading)
 
 
@@ -60,33 +57,24 @@ def main(argv=None):
     paths = expand_images(args.images)
     detect, names = load_detector(args.model, args.confidence)
     os.makedirs(args.output, exist_ok=True)
-    results, failed = [], []
-    for path in paths:
-        try:
-            image = read_image(path)
-        except TridentError as error:
-            print(f"{path}: skipped: {error}", file=sys.stderr)
-            failed.append(path)
-            continue
+
+    def handle(path, image):
         out = detect(image[None])
         n = int(out["num_detections"][0])
         boxes, scores, classes = out["boxes"][0][:n], out["scores"][0][:n], out["classes"][0][:n]
-        drawn = draw_boxes(image, boxes, classes, names, scores)
         target = os.path.join(args.output, os.path.splitext(os.path.basename(path))[0] + ".png")
-        buffer = io.BytesIO()
-        Image.fromarray(drawn).save(buffer, format="PNG")
-        write_bytes(target, buffer.getvalue())
+        write_bytes(target, png_bytes(Image.fromarray(draw_boxes(image, boxes, classes, names, scores))))
         detections = [{"class": names[int(c)], "class_id": int(c), "score": float(s),
                        "box": [round(float(v), 2) for v in b]} for b, s, c in zip(boxes, scores, classes)]
-        results.append({"image": path, "width": image.shape[1], "height": image.shape[0], "drawn": target,
-                        "detections": detections})
         summary = ", ".join(f"{d['class']} {d['score']:.2f}" for d in detections[:8]) or "nothing"
         print(f"{path}: {len(detections)} detection(s): {summary}")
+        return {"image": path, "width": image.shape[1], "height": image.shape[0], "drawn": target,
+                "detections": detections}
+
+    results, failed = for_each_image(paths, handle)
     write_json(os.path.join(args.output, "detections.json"), results)
     print(f"Drawn images and detections.json in {args.output}")
-    if failed:
-        fail(f"{len(failed)} of {len(paths)} image(s) could not be read: {', '.join(failed[:5])}",
-             "Replace or remove those files", failed=len(failed))
+    report_failures(failed, len(paths))
     return results
 
 

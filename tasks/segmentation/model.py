@@ -3,7 +3,7 @@
 import keras
 
 from shared.layers.aspp import aspp
-from shared.layers.conv import conv_bn_act
+from shared.layers.conv import conv_bn_act, separable_bn_act
 from shared.layers.neck import pan_neck
 from shared.layers.resize import ResizeLike
 from shared.task_model import TaskModel
@@ -20,7 +20,8 @@ class SemanticSegmenter(TaskModel):
         num_classes: int (background included when the data has one).
         image_size: int, the square size training used; export and evaluation resize to it.
         class_names: list of str; colours: list of (r, g, b).
-        head: str, `"deeplabv3plus"` (ASPP on the deepest level, skip from stride 4)
+        head: str, `"deeplabv3plus"` (ASPP on the stride-16 level with image pooling from
+            the deepest, skip from stride 4)
             or `"fpn"` (top-down pyramid, levels summed at stride 4).
         width: int, channels of the head.
         aspp_rates: list of int, ASPP dilation rates.
@@ -35,13 +36,14 @@ class SemanticSegmenter(TaskModel):
                  width=96, aspp_rates=(1, 2, 3), **kwargs):
         levels = backbone.pyramid_levels
         shallow = "P2" if "P2" in levels else levels[0]
-        deep = levels[-1]  # every level is computed anyway; the deepest has the widest context
+        deep = "P4" if "P4" in levels else levels[-1]  # output stride 16, as in the paper
+        context = levels[-1] if levels[-1] != deep else None  # image-level pooling from the deepest level
 
         # === Functional model ===
         inputs = keras.Input(shape=(None, None, backbone.input_channels), name="images")
         pyramid = backbone(inputs)
         if head == "deeplabv3plus":
-            x = aspp(pyramid[deep], width, aspp_rates)
+            x = aspp(pyramid[deep], width, aspp_rates, context=pyramid[context] if context else None)
             skip = conv_bn_act(pyramid[shallow], 48, 1, 1, "relu", name="skip_proj")
             x = ResizeLike("bilinear", name="decoder_up")([x, skip])
             x = keras.layers.Concatenate(name="decoder_concat")([x, skip])
@@ -49,12 +51,12 @@ class SemanticSegmenter(TaskModel):
             chosen = [level for level in levels if int(level[1:]) >= int(shallow[1:])]
             features = pan_neck([pyramid[level] for level in chosen], width, "relu", bottom_up=False, name="fpn")
             x = keras.layers.Add(name="fpn_sum")(
-                [features[0]] + [ResizeLike("bilinear", name=f"fpn_up{i}")([f, features[0]])
+                [features[0]] + [ResizeLike("bilinear", name=f"fpn_merge_up{i}")([f, features[0]])
                                  for i, f in enumerate(features[1:], start=1)])
         else:
             raise ValueError(f"head must be 'deeplabv3plus' or 'fpn'. Received: head={head!r}")
-        x = conv_bn_act(x, width, 3, 1, "relu", name="decoder_a")
-        x = conv_bn_act(x, width, 3, 1, "relu", name="decoder_b")
+        x = separable_bn_act(x, width, 3, 1, "relu", name="decoder_a")
+        x = separable_bn_act(x, width, 3, 1, "relu", name="decoder_b")
         x = keras.layers.Conv2D(num_classes, 1, name="logits")(x)
         x = ResizeLike("bilinear", name="to_input_size")([x, inputs])
         outputs = keras.layers.Softmax(dtype="float32", name="probabilities")(x)

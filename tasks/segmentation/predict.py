@@ -9,18 +9,16 @@ image with classes painted in, and OUTPUT/summary.json the share of pixels per c
 """
 
 import argparse
-import io
 import os
-import sys
 
 import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from shared.data.images import read_image
-from shared.errors import TridentError, fail
+from shared.errors import fail
 from shared.io import write_bytes, write_json
-from shared.predict_inputs import expand_images, model_kind
+from shared.predict_inputs import expand_images, for_each_image, model_kind, report_failures
+from shared.reports.draw import png_bytes
 from tasks.segmentation import model as _model  # noqa: F401  (registers SemanticSegmenter for loading)
 from tasks.segmentation.evaluate import overlay
 
@@ -56,25 +54,13 @@ def load_segmenter(path):
             manifest["colours"])
 
 
-def png_bytes(image):
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def main(argv=None):
     args = get_args_parser().parse_args(argv)
     paths = expand_images(args.images)
     segment, names, colours = load_segmenter(args.model)
     palette = [int(v) for colour in colours for v in colour]
-    results, failed = [], []
-    for path in paths:
-        try:
-            image = read_image(path)
-        except TridentError as error:
-            print(f"{path}: skipped: {error}", file=sys.stderr)
-            failed.append(path)
-            continue
+
+    def handle(path, image):
         class_map = segment(image[None]).astype(np.uint8)
         stem = os.path.join(args.output, os.path.splitext(os.path.basename(path))[0])
         index_png = Image.fromarray(class_map, mode="P")
@@ -83,14 +69,14 @@ def main(argv=None):
         write_bytes(f"{stem}_overlay.png", png_bytes(Image.fromarray(overlay(image, class_map, colours))))
         counts = np.bincount(class_map.reshape(-1), minlength=len(names))
         shares = {names[k]: round(float(c) / class_map.size, 4) for k, c in enumerate(counts) if c}
-        results.append({"image": path, "class_map": f"{stem}_classes.png", "overlay": f"{stem}_overlay.png",
-                        "pixel_share": shares})
         print(f"{path}: " + ", ".join(f"{k} {v:.1%}" for k, v in sorted(shares.items(), key=lambda kv: -kv[1])))
+        return {"image": path, "class_map": f"{stem}_classes.png", "overlay": f"{stem}_overlay.png",
+                "pixel_share": shares}
+
+    results, failed = for_each_image(paths, handle)
     write_json(os.path.join(args.output, "summary.json"), results)
     print(f"Class maps, overlays and summary.json in {args.output}")
-    if failed:
-        fail(f"{len(failed)} of {len(paths)} image(s) could not be read: {', '.join(failed[:5])}",
-             "Replace or remove those files", failed=len(failed))
+    report_failures(failed, len(paths))
     return results
 
 

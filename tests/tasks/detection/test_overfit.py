@@ -1,7 +1,6 @@
 """A detector must learn a handful of `shapes` images almost perfectly: catches silent training bugs."""
 
 import keras
-import numpy as np
 
 from shared.backbones import build_backbone
 from shared.data.detection import DetectionSet

@@ -1,0 +1,42 @@
+"""Dataset YAML files and seeded splits, shared by every task's readers.
+
+A dataset YAML names its splits (`train`, `val`, `test`), relative to the YAML's folder
+or to its `path:`, and optionally `names` (a list, or a mapping id -> name).
+"""
+
+import os
+
+import numpy as np
+import yaml
+
+from shared.errors import fail
+
+SPLITS = ("train", "val", "test")
+
+
+def load_dataset_yaml(path):
+    """`(spec, {split: absolute target}, class names or None)` from a dataset YAML."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            spec = yaml.safe_load(f) or {}
+    except yaml.YAMLError as error:
+        fail(f"Dataset YAML {path} is not valid YAML ({error})", "Fix the YAML syntax", data=path)
+    if not isinstance(spec, dict) or not spec.get("train"):
+        fail(f"Dataset YAML {path} needs at least a `train` entry", "Add `train: FOLDER` (relative to the YAML)",
+             data=path)
+    base = os.path.join(os.path.dirname(os.path.abspath(path)), str(spec.get("path", "")))
+    targets = {split: spec[split] if os.path.isabs(str(spec[split])) else os.path.join(base, str(spec[split]))
+               for split in SPLITS if spec.get(split)}
+    names = spec.get("names")
+    if isinstance(names, dict):
+        names = [names[k] for k in sorted(names)]
+    return spec, targets, names
+
+
+def random_split(count, val_fraction, test_fraction, seed):
+    """Seeded split of `range(count)` into sorted train/val/test index lists."""
+    order = np.random.default_rng(seed).permutation(count)
+    n_test = int(round(count * test_fraction))
+    n_val = int(round(count * val_fraction))
+    parts = {"test": order[:n_test], "val": order[n_test:n_test + n_val], "train": order[n_test + n_val:]}
+    return {name: sorted(int(i) for i in index) for name, index in parts.items()}
