@@ -6,7 +6,8 @@ Slices 0-23 train, 24-29 test, 256 px. Same data pipeline and augmentation, same
 wall-clock budget, same learning-rate schedule shape, both from scratch, and the same
 metric code: each model's probabilities at 256 px are resized back to 512 px and scored
 with Trident's confusion-matrix IoU. keras-cv's model is DeepLabV3Plus on a ResNetV2
-backbone narrowed to about Trident's size (presets need the network). Classes: 0 =
+backbone narrowed to about Trident's backbone size, with a 96-channel ASPP (its decoder
+head stays 256 wide; presets need the network). Classes: 0 =
 membrane (mask value 0), 1 = cell interior (mask value 255).
 """
 
@@ -72,9 +73,10 @@ def run_keras_cv(splits, budget, lr=2e-3):
     import keras_cv
 
     set_seed(0)
-    backbone = keras_cv.models.ResNetV2Backbone(stackwise_filters=[32, 64, 128, 256], stackwise_blocks=[2, 2, 2, 2],
+    backbone = keras_cv.models.ResNetV2Backbone(stackwise_filters=[24, 48, 96, 192], stackwise_blocks=[2, 2, 2, 2],
                                                 stackwise_strides=[1, 2, 2, 2], include_rescaling=True)
-    model = keras_cv.models.DeepLabV3Plus(backbone=backbone, num_classes=2)
+    pyramid = keras_cv.layers.SpatialPyramidPooling(dilation_rates=[6, 12, 18], num_channels=96)
+    model = keras_cv.models.DeepLabV3Plus(backbone=backbone, num_classes=2, spatial_pyramid_pooling=pyramid)
     model.compile(optimizer=keras.optimizers.AdamW(lr, weight_decay=1e-4),
                   loss=keras.losses.SparseCategoricalCrossentropy())
     train_ds = segmentation_dataset(splits["train"], SIZE, 8, training=True, augment=["flip", "crop", "color"])
