@@ -1,7 +1,6 @@
 """The fit wrapper every task's `train` uses: seeds, callbacks, run folder, resume."""
 
 import time
-import warnings
 
 import keras
 import tensorflow as tf
@@ -47,7 +46,7 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
         time_budget: float seconds or None; training stops when it runs out.
         early_stopping: int, patience in epochs; 0 turns it off.
         steps_per_epoch: int, batches per epoch for the schedule, when the dataset
-            cannot tell (file pipelines drop undecodable files, so their length is unknown).
+            cannot tell its length.
 
     Returns:
         dict summary: epochs done, how training ended, seconds, images/s.
@@ -78,11 +77,8 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
         callbacks.append(stopper)
 
     start = time.monotonic()
-    with warnings.catch_warnings():
-        # An unknown-length dataset makes Keras warn at each epoch end that input "ran out".
-        warnings.filterwarnings("ignore", message=".*ran out of data.*")
-        model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-                  callbacks=callbacks, verbose=verbose, shuffle=False)
+    model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
+              callbacks=callbacks, verbose=verbose, shuffle=False)
     seconds = time.monotonic() - start
 
     state = run.state()

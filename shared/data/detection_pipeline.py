@@ -79,7 +79,6 @@ def detection_dataset(dataset, image_size, batch_size, max_boxes=None, training=
     else:
         ds = tf.data.Dataset.from_tensor_slices((list(dataset.paths), boxes, labels))
         ds = ds.map(lambda p, b, l: place(decode_image_bytes(tf.io.read_file(p)), b, l), num_parallel_calls=autotune)
-        ds = ds.ignore_errors()
     if len(dataset) * image_size * image_size * 3 * 4 <= CACHE_LIMIT_BYTES:
         ds = ds.cache()
     if training:

@@ -46,7 +46,27 @@ def image_problem(path):
 
 
 def find_unreadable(paths, workers=8):
-    """Decode every file in parallel; return `{path: reason}` for those that fail."""
+    """Decode every file with PIL and with TensorFlow; return `{path: reason}` for failures.
+
+    Reports and `predict` read with PIL, training pipelines with TensorFlow; a file
+    kept here decodes in both, so pipelines need no error skipping, keep a known length
+    (Keras' loss averages and the LR schedule rely on it) and never fail mid-epoch.
+    """
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        problems = pool.map(image_problem, paths)
-    return {path: reason for path, reason in zip(paths, problems) if reason}
+        problems = dict(zip(paths, pool.map(image_problem, paths)))
+    for path in _tensorflow_failures([p for p in paths if not problems[p]]):
+        problems[path] = "TensorFlow cannot decode it"
+    return {path: reason for path, reason in problems.items() if reason}
+
+
+def _tensorflow_failures(paths):
+    if not paths:
+        return []
+    import tensorflow as tf
+
+    from shared.data.preprocess import decode_image_bytes
+
+    ds = tf.data.Dataset.from_tensor_slices((tf.range(len(paths)), list(paths)))
+    ds = ds.map(lambda i, p: (i, tf.shape(decode_image_bytes(tf.io.read_file(p)))), num_parallel_calls=tf.data.AUTOTUNE)
+    decoded = {int(i) for i, _ in ds.ignore_errors()}
+    return [path for i, path in enumerate(paths) if i not in decoded]

@@ -19,8 +19,8 @@ def image_dataset(imageset, image_size, batch_size, training=False, seed=0, augm
         augmenter: callable on batches or None; used only when `training`.
 
     Decoded, resized images are cached in memory when they fit in 2 GiB, so later epochs
-    skip decoding. Files that fail to decode are dropped rather than stopping an epoch
-    (the readers already decoded and counted every file once).
+    skip decoding. The readers have already decoded every file once (with TensorFlow too)
+    and left out the ones that fail, so the dataset keeps a known length.
     """
     autotune = tf.data.AUTOTUNE
     labels = tf.constant(imageset.labels, tf.int32)
@@ -33,7 +33,6 @@ def image_dataset(imageset, image_size, batch_size, training=False, seed=0, augm
             lambda path, label: (resize_images(decode_image_bytes(tf.io.read_file(path)), image_size), label),
             num_parallel_calls=autotune,
         )
-        ds = ds.ignore_errors()
     if len(imageset) * image_size * image_size * 3 * 4 <= CACHE_LIMIT_BYTES:
         ds = ds.cache()
     if training:

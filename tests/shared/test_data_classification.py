@@ -46,6 +46,13 @@ def test_corrupt_image_is_skipped_and_counted(class_folder):
     assert all(broken not in (part.paths or []) for part in splits.values())
 
 
+def test_a_file_only_pil_can_read_is_skipped_too(class_folder):
+    tiff = os.path.join(class_folder, "bars", "really_a_tiff.png")
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tiff, format="TIFF")
+    _, info = load_classification_data(class_folder, seed=0, val_fraction=0.2, test_fraction=0.2)
+    assert info["skipped"] == [[tiff, "TensorFlow cannot decode it"]]
+
+
 def test_bad_folders_give_clear_errors(tmp_path):
     with pytest.raises(TridentError, match="nowhere is neither a built-in data set nor an existing"):
         load_classification_data(str(tmp_path / "nowhere"))

@@ -1,9 +1,11 @@
 """Detection through the `trident` command on tiny images: train, evaluate, export, reload, predict."""
 
+import csv
 import json
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from shared.io import read_json
@@ -19,6 +21,11 @@ def test_train_evaluate_export_predict(tmp_path):
     assert trident(["detection", "train", *args]) == 0
     run = runs / "d"
     assert (run / "checkpoints" / "last.keras").is_file() and (run / "report.html").is_file()
+    # The logged losses add up (an unknown-length dataset once made Keras double val_loss).
+    log = next(csv.DictReader(open(run / "log.csv")))
+    for prefix in ("", "val_"):
+        parts = 7.5 * float(log[f"{prefix}box_loss"]) + float(log[f"{prefix}cls_loss"])
+        assert float(log[f"{prefix}loss"]) == pytest.approx(parts, rel=0.15)
 
     assert trident(["detection", "evaluate", "--run", str(run)]) == 0
     folder = run / "evaluation" / "annotations-test"
