@@ -35,6 +35,7 @@ class DetectionSet:
     fixes: FixCounter = dataclasses.field(default_factory=FixCounter)
     skipped: list = dataclasses.field(default_factory=list)
     coco_ids: list = None  # a COCO source's own category ids, for writing results back
+    image_ids: list = None  # a COCO source's own image ids, one per image, for the same reason
 
     def __len__(self):
         return len(self.boxes)
@@ -50,7 +51,8 @@ class DetectionSet:
         return DetectionSet(self.class_names, pick(self.boxes), pick(self.labels), pick(self.sizes),
                             paths=pick(self.paths) if self.paths is not None else None,
                             images=self.images[np.asarray(indices, np.int64)] if self.images is not None else None,
-                            coco_ids=self.coco_ids)
+                            coco_ids=self.coco_ids,
+                            image_ids=pick(self.image_ids) if self.image_ids is not None else None)
 
     def max_objects(self):
         return max([len(b) for b in self.boxes] + [1])
@@ -64,6 +66,7 @@ class DetectionSet:
             self.skipped += sorted(bad.items())
             kept = self.subset(keep)
             self.boxes, self.labels, self.sizes, self.paths = kept.boxes, kept.labels, kept.sizes, kept.paths
+            self.image_ids = kept.image_ids
         return self
 
     def fingerprint(self):
@@ -101,9 +104,9 @@ def _check_size(path, actual, declared, where):
 def read_coco(json_path, images_dir=None, class_names=None):
     """Read a COCO detection JSON (`images`, `annotations`, `categories`).
 
-    Category ids are mapped to 0..K-1 in id order; `category_ids` in the result's
-    `coco_ids` keeps the original ids for writing results back. `iscrowd` regions are
-    left out of training and counted.
+    Category ids are mapped to 0..K-1 in id order; the result's `coco_ids` and
+    `image_ids` keep the file's own category and image ids for writing results back.
+    `iscrowd` regions are left out of training and counted.
     """
     if not os.path.isfile(json_path):
         fail(f"COCO file {json_path} does not exist", "Check the --data path", data=json_path)
@@ -165,6 +168,7 @@ def read_coco(json_path, images_dir=None, class_names=None):
         result.labels.append(clean[1])
         result.sizes.append((height, width))
     result.coco_ids = ids
+    result.image_ids = [image["id"] for image in coco["images"]]
     return result
 
 

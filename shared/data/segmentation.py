@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from shared.data.dataset_yaml import SPLITS, load_dataset_yaml, random_split
-from shared.data.images import is_image_file, read_image
+from shared.data.images import image_problem, is_image_file, read_image
 from shared.errors import TridentError, fail
 
 IGNORE = 255
@@ -74,11 +74,11 @@ class SegmentationSet:
 
         def one(i):
             path = self.paths[i]
-            try:
-                with Image.open(path) as image:
-                    size = (image.height, image.width)
-            except Exception as error:
-                return ("skip", path, f"{type(error).__name__}: {error}")
+            problem = image_problem(path)  # a full decode: a truncated file must not stop an epoch later
+            if problem:
+                return ("skip", path, problem)
+            with Image.open(path) as image:
+                size = (image.height, image.width)
             mask = self.mask(i)
             if mask.shape != size:
                 where = self.mask_paths[i] if self.mask_paths else path
@@ -122,9 +122,7 @@ def convert_mask(path, num_classes, value_map=None, colour_map=None, ignore_valu
     """Read a mask file into class ids, or fail naming the file and the bad value."""
     if not os.path.isfile(path):
         fail(f"Mask {path} does not exist", "Give every image a mask with the same file stem in masks/", mask=path)
-    with Image.open(path) as image:
-        mode = image.mode
-        raw = np.asarray(image.convert("RGB") if mode in ("RGB", "RGBA", "CMYK") else image)
+    raw = _read_mask_pixels(path)
     if raw.ndim == 3:
         if colour_map:
             return _map_colours(raw, colour_map, path)
@@ -151,6 +149,18 @@ def convert_mask(path, num_classes, value_map=None, colour_map=None, ignore_valu
              f"{ignore_value} = ignore)", "Fix the mask, or map the value under `mask_values:` in a dataset YAML",
              value=value)
     return ids.astype(np.uint8)
+
+
+def _read_mask_pixels(path):
+    """A mask file's raw pixels: `[H, W]` values, or `[H, W, 3]` for RGB colour masks."""
+    try:
+        with Image.open(path) as image:
+            if image.mode in ("RGB", "RGBA", "CMYK"):
+                return np.asarray(image.convert("RGB"))
+            return np.asarray(image.convert("L") if image.mode == "LA" else image)  # alpha is not a class
+    except Exception as error:  # PIL raises many types for corrupt data
+        fail(f"Mask {path} cannot be decoded ({type(error).__name__}: {error})",
+             "Replace the mask with a readable PNG of class ids, or remove the image and its mask", mask=path)
 
 
 def _map_colours(rgb, colour_map, path):
@@ -192,15 +202,13 @@ def read_mask_folder(folder, table):
 def _infer_table(mask_paths, sample=200):
     values = set()
     for path in mask_paths[:sample]:
-        with Image.open(path) as image:
-            if image.mode in ("RGB", "RGBA"):
-                rgb = np.asarray(image.convert("RGB"))
-                if not ((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()):
-                    fail(f"Mask {path} is an RGB colour mask but the data has no colour table",
-                         "Write a dataset YAML with `names:` and `colors:` (id: [r, g, b])", mask=path)
-                values |= set(np.unique(rgb[..., 0]).tolist())
-            else:
-                values |= set(np.unique(np.asarray(image)).tolist())
+        raw = _read_mask_pixels(path)
+        if raw.ndim == 3:
+            if not ((raw[..., 0] == raw[..., 1]).all() and (raw[..., 1] == raw[..., 2]).all()):
+                fail(f"Mask {path} is an RGB colour mask but the data has no colour table",
+                     "Write a dataset YAML with `names:` and `colors:` (id: [r, g, b])", mask=path)
+            raw = raw[..., 0]
+        values |= set(np.unique(raw).tolist())
     values.discard(IGNORE)
     count = int(max(values)) + 1 if values else 1
     return {"class_names": [f"class_{i}" for i in range(count)], "colours": _colours(count)}

@@ -27,7 +27,7 @@ from shared.runs import open_run, slug
 from shared.training import load_checkpoint
 from tasks.detection import model as _model  # noqa: F401  (registers ObjectDetector for loading)
 from tasks.detection.metrics import (STAT_NAMES, coco_evaluate, coco_ground_truth, coco_results,
-                                     confusion_with_background, f1_curve, match_detections)
+                                     confusion_with_background, f1_curve, match_detections, with_source_ids)
 
 EVAL_SCORE_THRESHOLD = 0.001  # COCO practice: keep low-score detections, the PR curve decides
 DISPLAY_THRESHOLD = 0.25
@@ -137,9 +137,9 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, batch_siz
 
     folder = output or run.file("evaluation", f"{slug(spec)}-{split}")
     paths = report.write(folder)
-    coco_ids = dataset.coco_ids
-    if coco_ids:  # give results back in the source file's own category ids
-        results = [dict(r, category_id=coco_ids[r["category_id"] - 1]) for r in results]
+    # Both files in the source's own ids, so detections.json also scores against the original file.
+    ground_truth, results = with_source_ids(ground_truth, results, dataset.image_ids, dataset.coco_ids,
+                                            [dataset.name(i) for i in range(len(dataset))])
     write_json(os.path.join(folder, "detections.json"), results)
     write_json(os.path.join(folder, "ground_truth.json"), ground_truth)
     return paths, coco

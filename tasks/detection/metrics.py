@@ -37,6 +37,31 @@ def coco_results(detections):
     return results
 
 
+def with_source_ids(ground_truth, results, image_ids=None, category_ids=None, file_names=None):
+    """Copies of `ground_truth` and `results` in a source file's own image and category ids.
+
+    `coco_ground_truth` and `coco_results` number images 1..N and categories 1..K; a COCO
+    source has its own ids, and results written back must use them to be scored against
+    that file. Ids left as None stay as they are.
+
+    Args:
+        image_ids: list of N ids, or None.
+        category_ids: list of K ids, or None.
+        file_names: list of N names recorded in the ground truth's `images`, or None.
+    """
+    image_of = (lambda i: image_ids[i - 1]) if image_ids else (lambda i: i)  # noqa: E731
+    category_of = (lambda k: category_ids[k - 1]) if category_ids else (lambda k: k)  # noqa: E731
+    images = [dict(image, id=image_of(image["id"])) for image in ground_truth["images"]]
+    if file_names:
+        for image, name in zip(images, file_names):
+            image["file_name"] = name
+    annotations = [dict(a, image_id=image_of(a["image_id"]), category_id=category_of(a["category_id"]))
+                   for a in ground_truth["annotations"]]
+    categories = [dict(c, id=category_of(c["id"])) for c in ground_truth["categories"]]
+    renamed = [dict(r, image_id=image_of(r["image_id"]), category_id=category_of(r["category_id"])) for r in results]
+    return {"images": images, "annotations": annotations, "categories": categories}, renamed
+
+
 def coco_evaluate(ground_truth, results):
     """Run pycocotools' COCOeval on boxes.
 

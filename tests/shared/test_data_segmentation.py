@@ -102,3 +102,21 @@ def test_pipeline_keeps_image_and_mask_aligned_under_augmentation(tmp_path):
         assert set(np.unique(y.numpy())) <= {0, 1}  # nearest neighbour: ids never blend
         agree = ((x.numpy()[..., 0] > 127) == (y.numpy()[..., 0] == 1)).mean()
         assert agree > 0.97, agree  # only pixels on blob edges may differ
+
+
+def test_truncated_image_is_skipped_and_a_corrupt_mask_is_named(tmp_path):
+    root = write_segmentation_data(tmp_path / "a", count=4)
+    path = os.path.join(root, "images", "s0.png")
+    content = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(content[: len(content) // 2])  # the header still opens; the pixels are cut off
+    splits, info = load_segmentation_data(root, seed=0, val_fraction=0.0, test_fraction=0.0)
+    assert [row[0] for row in info["skipped"]] == [path]
+    assert len(splits["train"]) == 3
+    next(iter(segmentation_dataset(splits["train"], 32, 3)))  # what is left decodes: no stop mid-epoch
+
+    root = write_segmentation_data(tmp_path / "b", count=3)
+    with open(os.path.join(root, "masks", "s1.png"), "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n broken")
+    with pytest.raises(TridentError, match=r"Mask .*s1.png cannot be decoded"):
+        load_segmentation_data(root)

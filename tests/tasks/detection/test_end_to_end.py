@@ -32,8 +32,11 @@ def test_train_evaluate_export_predict(tmp_path):
     report = read_json(folder / "report.json")
     assert set(report["coco"]) >= {"AP", "AP50", "AP75", "AP_small", "AR100"}
     assert len(read_json(folder / "ground_truth.json")["images"]) == read_json(run / "data.json")["counts"]["test"]
+    truth = read_json(folder / "ground_truth.json")
+    assert {image["id"] for image in truth["images"]} <= set(range(100, 108))  # the COCO file's own image ids
     for result in read_json(folder / "detections.json"):
-        assert result["category_id"] in range(10, 15)  # the COCO file's own category ids
+        assert result["category_id"] in range(10, 15)  # and its own category ids
+        assert result["image_id"] in {image["id"] for image in truth["images"]}
 
     assert trident(["detection", "export", "--run", str(run), "--output-dir", str(exports), "--confidence", "0.0"]) == 0
     export = exports / "d" / "1"

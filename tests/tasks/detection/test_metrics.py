@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from tasks.detection.metrics import (coco_evaluate, coco_ground_truth, coco_results, confusion_with_background,
-                                     f1_curve, match_detections)
+                                     f1_curve, match_detections, with_source_ids)
 
 NAMES = ["a", "b"]
 GT_BOXES = [np.array([[10, 10, 50, 50]], np.float32), np.array([[20, 20, 60, 40]], np.float32)]
@@ -54,3 +54,19 @@ def test_matching_confusion_and_f1_by_hand():
     assert missed == [(None, -1, 0)]
     curve = f1_curve([(0.9, 0, 0), (0.4, 1, -1), (None, -1, 1)], num_objects=2)
     assert curve["f1"][0] == pytest.approx(0.5) and curve["f1"][50] == pytest.approx(2 / 3)
+
+
+def test_results_in_source_ids_score_the_same_against_the_source_ids():
+    loose = np.array([[10, 10, 60, 50]], np.float32)
+    detections = [(loose, [0.9], [0]), (GT_BOXES[1], [0.8], [1])]
+    ground_truth = coco_ground_truth(GT_BOXES, GT_LABELS, SIZES, NAMES)
+    results = coco_results(detections)
+    source_truth, source_results = with_source_ids(ground_truth, results, image_ids=[42, 7], category_ids=[3, 9],
+                                                   file_names=["a.jpg", "b.jpg"])
+    assert [i["id"] for i in source_truth["images"]] == [42, 7]
+    assert [i["file_name"] for i in source_truth["images"]] == ["a.jpg", "b.jpg"]
+    assert [(r["image_id"], r["category_id"]) for r in source_results] == [(42, 3), (7, 9)]
+    assert [(a["image_id"], a["category_id"]) for a in source_truth["annotations"]] == [(42, 3), (7, 9)]
+    assert results[0]["image_id"] == 1 and ground_truth["images"][0]["id"] == 1  # the originals are left alone
+    before, after = coco_evaluate(ground_truth, results), coco_evaluate(source_truth, source_results)
+    assert after["AP"] == pytest.approx(before["AP"]) == pytest.approx(0.85)  # (0.7 + 1.0) / 2

@@ -49,17 +49,31 @@ def test_train_evaluate_export_predict(tmp_path):
     np.testing.assert_array_equal(maps["run"], maps["export"])
 
 
-def test_backbone_trained_in_classification_loads_into_segmentation(tmp_path):
+def test_backbone_trained_in_classification_loads_into_segmentation(tmp_path, capsys):
+    import keras
+
+    from shared.backbones import build_backbone
+    from tasks.segmentation import train as segmentation_train
+
     runs = tmp_path / "runs"
     folders = write_class_folders(tmp_path / "cls")
     assert trident(["classification", "train", *tiny_train_args(folders, runs, "--name", "c")]) == 0
     weights = str(runs / "c" / "backbone.weights.h5")
     data = write_segmentation_data(tmp_path / "seg", count=6, size=32)
-    assert trident(["segmentation", "train", "--data", data, "--backbone", "lenet5", "--backbone-weights", weights,
-                    "--image-size", "32", "--batch-size", "2", "--epochs", "1", "--width", "8",
-                    "--runs-dir", str(runs), "--name", "s", "--verbose", "0"]) == 0
-    from shared.backbones import build_backbone
+    args = ["--data", data, "--backbone", "lenet5", "--backbone-weights", weights, "--image-size", "32",
+            "--batch-size", "2", "--epochs", "1", "--width", "8", "--runs-dir", str(runs), "--verbose", "0"]
 
-    original = build_backbone("lenet5", weights=weights)
-    # Training moved the weights on, but they started from the classifier's: check the file loaded.
-    assert np.abs(original.get_layer("c1").get_weights()[0]).sum() > 0
+    # The segmenter the train script builds starts from the classifier's trained backbone, not a fresh one.
+    config = vars(segmentation_train.get_args_parser().parse_args(args))
+    _, info = segmentation_train.load(config)
+    segmenter = segmentation_train.build_model(config, info)
+    classifier = keras.models.load_model(runs / "c" / "checkpoints" / "last.keras")
+    trained, fresh = classifier.backbone.get_weights(), build_backbone("lenet5").get_weights()
+    assert not all(np.array_equal(a, b) for a, b in zip(trained, fresh))
+    for loaded, expected in zip(segmenter.backbone.get_weights(), trained):
+        np.testing.assert_array_equal(loaded, expected)
+
+    assert trident(["segmentation", "train", *args, "--name", "s"]) == 0
+    # Weights of another backbone family are refused with the file named, before any training.
+    assert trident(["segmentation", "train", *args, "--name", "t", "--backbone", "compact"]) == 1
+    assert f"Backbone weights {weights} do not fit" in capsys.readouterr().err
