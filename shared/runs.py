@@ -137,6 +137,20 @@ def write_manifest(run, seed, data_fingerprint, task):
     })
 
 
+def is_other_data(data, config):
+    """True when `evaluate --data` names data other than the run's own.
+
+    Such data is scored by its own test split, or whole when it has no splits; the
+    run's own data keeps the seeded split it was trained with, so training images are
+    never scored as test images.
+    """
+    if not data:
+        return False
+    if os.path.exists(str(data)):
+        return os.path.abspath(str(data)) != os.path.abspath(str(config["data"]))
+    return str(data) != str(config["data"])
+
+
 def git_commit():
     """The commit of the Trident checkout this code runs from, or None outside git."""
     here = os.path.dirname(os.path.abspath(__file__))

@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 from shared.data.builtin import BUILTIN
-from shared.data.dataset_yaml import SPLITS, load_dataset_yaml
+from shared.data.dataset_yaml import SPLITS, WHOLE_AS_TEST, load_dataset_yaml, whole_as_test
 from shared.data.images import is_image_file
 from shared.data.imageset import ImageSet
 from shared.errors import fail
@@ -131,8 +131,13 @@ def _read_yaml(path):
     return splits
 
 
-def load_classification_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2):
+def load_classification_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, unsplit_as_test=False):
     """Resolve `--data` into train/val/test `ImageSet`s.
+
+    Args:
+        unsplit_as_test: bool; when the data names no splits of its own, return all of
+            it as the test split (train and val empty) instead of a seeded split, as
+            `evaluate --data` does for data the model was not trained on.
 
     Returns:
         (splits, info): `splits` maps train/val/test to `ImageSet`; `info` records the
@@ -157,14 +162,17 @@ def load_classification_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2):
         whole = splits.get("all") or splits[next(iter(splits))]
         if len(whole) == 0:
             fail(f"Data {spec} holds no readable images", "Add images", data=spec)
-        splits = stratified_split(whole, val_fraction, test_fraction, seed)
-        how = f"seeded stratified split (seed {seed}, val {val_fraction}, test {test_fraction})"
+        if unsplit_as_test:
+            splits, how = whole_as_test(whole), WHOLE_AS_TEST
+        else:
+            splits = stratified_split(whole, val_fraction, test_fraction, seed)
+            how = f"seeded stratified split (seed {seed}, val {val_fraction}, test {test_fraction})"
     if "val" not in splits:
         parts = stratified_split(splits["train"], val_fraction, 0.0, seed)
         splits["train"], splits["val"] = parts["train"], parts["val"]
         how += f"; val split off train (seed {seed}, fraction {val_fraction})"
     splits.setdefault("test", splits["val"].subset([]))
-    if len(splits["train"]) == 0:
+    if len(splits["train"]) == 0 and not unsplit_as_test:
         fail(f"Data {spec} has no training images", "Add images to the train split", data=spec)
     info = {
         "data": spec,

@@ -12,6 +12,7 @@ import yaml
 from shared.errors import fail
 
 SPLITS = ("train", "val", "test")
+WHOLE_AS_TEST = "all of it as the test split (the data names no splits of its own)"
 
 
 def load_dataset_yaml(path):
@@ -40,3 +41,8 @@ def random_split(count, val_fraction, test_fraction, seed):
     n_val = int(round(count * val_fraction))
     parts = {"test": order[:n_test], "val": order[n_test:n_test + n_val], "train": order[n_test + n_val:]}
     return {name: sorted(int(i) for i in index) for name, index in parts.items()}
+
+
+def whole_as_test(whole):
+    """`{train, val, test}` with every item of `whole` in test: data scored, not trained on."""
+    return {"train": whole.subset([]), "val": whole.subset([]), "test": whole}

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from shared.data.boxes import FixCounter, sanitize_boxes
-from shared.data.dataset_yaml import SPLITS, load_dataset_yaml, random_split
+from shared.data.dataset_yaml import SPLITS, WHOLE_AS_TEST, load_dataset_yaml, random_split, whole_as_test
 from shared.data.images import find_unreadable, is_image_file, read_image
 from shared.errors import fail
 
@@ -230,7 +230,7 @@ def read_yolo(images_dir, class_names):
              data=images_dir)
     if not os.path.isdir(images_dir):
         fail(f"YOLO image folder {images_dir} does not exist", "Check the dataset YAML's paths", data=images_dir)
-    labels_dir = os.sep.join("labels" if part == "images" else part for part in images_dir.split(os.sep))
+    labels_dir = _labels_twin(images_dir)
     result = DetectionSet(list(class_names), [], [], [], paths=[])
     for name in sorted(f for f in os.listdir(images_dir) if is_image_file(f)):
         path = os.path.join(images_dir, name)
@@ -263,6 +263,25 @@ def read_yolo(images_dir, class_names):
     return result
 
 
+def _labels_twin(images_dir):
+    """`.../images/...` -> `.../labels/...`: where YOLO keeps the labels of an image folder."""
+    return os.sep.join("labels" if part == "images" else part for part in os.path.normpath(images_dir).split(os.sep))
+
+
+def _yolo_images(spec):
+    """The image folder of YOLO data named by `spec`, or None when `spec` is not YOLO data.
+
+    Accepts `spec/images` beside `spec/labels`, an `images` folder itself, and the
+    Ultralytics layout `images/train` whose labels are in `labels/train`.
+    """
+    parts = os.path.normpath(spec).split(os.sep)
+    if os.path.isdir(os.path.join(spec, "labels")):
+        return os.path.join(spec, "images")
+    if parts[-1] == "images" or ("images" in parts and os.path.isdir(_labels_twin(spec))):
+        return spec
+    return None
+
+
 # --- built-in ---
 
 def shapes_detection(size=128):
@@ -283,9 +302,8 @@ def _read_detection_any(spec, class_names=None, images_dir=None):
         return read_coco(spec, images_dir, class_names)
     if os.path.isdir(os.path.join(spec, "annotations")):
         return read_voc(spec, class_names)
-    if os.path.isdir(os.path.join(spec, "labels")) or os.path.basename(os.path.normpath(spec)) == "images":
-        images = spec if os.path.basename(os.path.normpath(spec)) == "images" else os.path.join(spec, "images")
-        return read_yolo(images, class_names)
+    if _yolo_images(spec):
+        return read_yolo(_yolo_images(spec), class_names)
     fail(f"Cannot tell the detection format of {spec}",
          "Give a COCO .json, a folder with images/ + annotations/ (VOC) or images/ + labels/ (YOLO), "
          "or a dataset YAML", data=spec)
@@ -308,8 +326,13 @@ def split_detection(data, val_fraction, test_fraction, seed):
     return result
 
 
-def load_detection_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, images_dir=None, image_size=None):
-    """Resolve `--data` for detection into train/val/test `DetectionSet`s and an info dict."""
+def load_detection_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, images_dir=None, image_size=None,
+                        unsplit_as_test=False):
+    """Resolve `--data` for detection into train/val/test `DetectionSet`s and an info dict.
+
+    `unsplit_as_test`: data without splits of its own becomes one test split (see
+    `load_classification_data`).
+    """
     if not spec:
         fail("No data given", "Pass --data shapes, a COCO JSON, a VOC or YOLO folder, or a dataset YAML", data=spec)
     spec = str(spec)
@@ -333,7 +356,9 @@ def load_detection_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, image
     for part in splits.values():
         skipped += part.drop_unreadable().skipped
         fixes.update(part.fixes)
-    if "all" in splits:
+    if "all" in splits and unsplit_as_test:
+        splits, how = whole_as_test(splits["all"]), WHOLE_AS_TEST
+    elif "all" in splits:
         splits = split_detection(splits["all"], val_fraction, test_fraction, seed)
         how = f"seeded random split (seed {seed}, val {val_fraction}, test {test_fraction})"
     if "val" not in splits:
@@ -341,7 +366,7 @@ def load_detection_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, image
         splits["train"], splits["val"] = parts["train"], parts["val"]
         how += f"; val split off train (seed {seed})"
     splits.setdefault("test", splits["val"].subset([]))
-    if len(splits["train"]) == 0:
+    if len(splits["train"]) == 0 and not unsplit_as_test:
         fail(f"Data {spec} has no training images", "Add images", data=spec)
     info = {
         "data": spec, "split": how, "class_names": splits["train"].class_names,

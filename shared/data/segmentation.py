@@ -17,7 +17,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from shared.data.dataset_yaml import SPLITS, load_dataset_yaml, random_split
+from shared.data.dataset_yaml import SPLITS, WHOLE_AS_TEST, load_dataset_yaml, random_split, whole_as_test
 from shared.data.images import image_problem, is_image_file, read_image
 from shared.errors import TridentError, fail
 
@@ -293,8 +293,13 @@ def _read_any(spec, table, images_dir=None):
     return read_mask_folder(spec, table)
 
 
-def load_segmentation_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, images_dir=None, image_size=None):
-    """Resolve `--data` for segmentation into train/val/test `SegmentationSet`s and an info dict."""
+def load_segmentation_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, images_dir=None, image_size=None,
+                           unsplit_as_test=False):
+    """Resolve `--data` for segmentation into train/val/test `SegmentationSet`s and an info dict.
+
+    `unsplit_as_test`: data without splits of its own becomes one test split (see
+    `load_classification_data`).
+    """
     if not spec:
         fail("No data given", "Pass --data shapes, an images/ + masks/ folder, a COCO JSON or a dataset YAML", data=spec)
     spec = str(spec)
@@ -321,7 +326,9 @@ def load_segmentation_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, im
     skipped = []
     for part in splits.values():
         skipped += part.check().skipped
-    if "all" in splits:
+    if "all" in splits and unsplit_as_test:
+        splits, how = whole_as_test(splits.pop("all")), WHOLE_AS_TEST
+    elif "all" in splits:
         whole = splits.pop("all")
         splits = {name: whole.subset(index)
                   for name, index in random_split(len(whole), val_fraction, test_fraction, seed).items()}

@@ -19,7 +19,7 @@ from shared.errors import fail
 from shared.reports import Report
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, image_grid_figure, read_log, training_curves_figure
-from shared.runs import open_run, slug
+from shared.runs import is_other_data, open_run, slug
 from shared.training import load_checkpoint
 from tasks.classification import model as _model  # noqa: F401  (registers ImageClassifier for loading)
 from tasks.classification.metrics import classification_metrics, worst_errors
@@ -69,7 +69,8 @@ def evaluate_run(run, data=None, split=None, output=None, batch_size=32):
     model = load_checkpoint(checkpoint)
     spec = data or config["data"]
     splits, info = load_classification_data(spec, seed=config["seed"], val_fraction=config["val_fraction"],
-                                            test_fraction=config["test_fraction"])
+                                            test_fraction=config["test_fraction"],
+                                            unsplit_as_test=is_other_data(data, config))
     split = split or ("test" if len(splits["test"]) else "val")
     imageset = _align_classes(splits[split], model, spec)
     if len(imageset) == 0:

@@ -23,7 +23,7 @@ from shared.reports import Report
 from shared.reports.draw import draw_boxes
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, curves_figure, image_grid_figure, read_log, training_curves_figure
-from shared.runs import open_run, slug
+from shared.runs import is_other_data, open_run, slug
 from shared.training import load_checkpoint
 from tasks.detection import model as _model  # noqa: F401  (registers ObjectDetector for loading)
 from tasks.detection.metrics import (STAT_NAMES, coco_evaluate, coco_ground_truth, coco_results,
@@ -73,7 +73,8 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, batch_siz
     model = load_checkpoint(checkpoint)
     spec = data or config["data"]
     splits, info = load_detection_data(spec, config["seed"], config["val_fraction"], config["test_fraction"],
-                                       images or (config.get("images") if not data else None), config["image_size"])
+                                       images or (config.get("images") if not data else None), config["image_size"],
+                                       unsplit_as_test=is_other_data(data, config))
     split = split or ("test" if len(splits["test"]) else "val")
     dataset = splits[split]
     if len(dataset) == 0:

@@ -117,3 +117,15 @@ def test_digits_split_is_fixed_and_stratified():
 def test_unknown_data_spec():
     with pytest.raises(TridentError, match="neither a built-in"):
         load_classification_data("mnist-please")
+
+
+def test_data_without_splits_can_be_scored_whole(tmp_path, class_folder):
+    splits, info = load_classification_data(class_folder, unsplit_as_test=True)
+    assert info["counts"] == {"train": 0, "val": 0, "test": 18}
+    assert "no splits of its own" in info["split"]
+    from tests.conftest import write_class_folders
+
+    for split in ("train", "test"):
+        write_class_folders(tmp_path / "split" / split, per_class=2)
+    _, info = load_classification_data(str(tmp_path / "split"), unsplit_as_test=True)
+    assert info["counts"]["test"] == 6 and info["counts"]["train"] + info["counts"]["val"] == 6  # its own splits

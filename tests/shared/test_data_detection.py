@@ -102,3 +102,29 @@ def test_pipeline_letterboxes_boxes_and_pads_with_minus_one(tmp_path):
     valid = targets["labels"].numpy() >= 0
     boxes = targets["boxes"].numpy()[valid]
     assert ((boxes >= 0) & (boxes <= 96)).all() and (boxes[:, 2] > boxes[:, 0]).all()
+
+
+def test_data_without_splits_can_be_scored_whole(tmp_path):
+    splits, info = load_detection_data(write_detection_data(tmp_path, "voc"), unsplit_as_test=True)
+    assert info["counts"] == {"train": 0, "val": 0, "test": 8}
+    assert len(splits["test"].boxes[-1]) == 0  # the image without objects is scored too
+
+
+def test_yolo_yaml_in_the_images_train_labels_train_layout(tmp_path):
+    import shutil
+
+    source = tmp_path / "flat"
+    write_detection_data(source, "yolo")
+    for split, names in (("train", ["img0", "img1", "img2", "img3", "img4"]), ("val", ["img5", "img6", "img7"])):
+        for kind, ext in (("images", None), ("labels", ".txt")):
+            (tmp_path / "set" / kind / split).mkdir(parents=True)
+            for name in names:
+                file = next(f for f in (source / kind).iterdir() if f.stem == name and (ext is None or f.suffix == ext))
+                shutil.copy(file, tmp_path / "set" / kind / split / file.name)
+    (tmp_path / "set" / "data.yaml").write_text(
+        "path: .\ntrain: images/train\nval: images/val\nnames: {0: circle, 1: square, 2: triangle, 3: star, 4: cross}\n")
+    splits, info = load_detection_data(str(tmp_path / "set" / "data.yaml"))
+    assert info["counts"] == {"train": 5, "val": 3, "test": 0}
+    flat = read_yolo(str(source / "images"), info["class_names"])
+    np.testing.assert_allclose(splits["val"].boxes[0], flat.boxes[5], atol=1e-4)
+    assert info["objects"]["train"] == sum(len(b) for b in flat.boxes[:5]) > 0

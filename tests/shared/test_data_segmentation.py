@@ -120,3 +120,9 @@ def test_truncated_image_is_skipped_and_a_corrupt_mask_is_named(tmp_path):
         f.write(b"\x89PNG\r\n\x1a\n broken")
     with pytest.raises(TridentError, match=r"Mask .*s1.png cannot be decoded"):
         load_segmentation_data(root)
+
+
+def test_data_without_splits_can_be_scored_whole(tmp_path):
+    splits, info = load_segmentation_data(write_segmentation_data(tmp_path, count=5), unsplit_as_test=True)
+    assert info["counts"] == {"train": 0, "val": 0, "test": 5}
+    assert splits["test"].mask(4).shape == (48, 48)

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from shared.io import read_json
 from tasks.cli import main as trident
-from tests.conftest import tiny_train_args
+from tests.conftest import tiny_train_args, write_class_folders
 
 
 def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
@@ -31,6 +31,10 @@ def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
     assert report["metrics"]["skipped images"] == 1
     assert report["classification"]["images"] == read_json(run / "data.json")["counts"]["test"]
     assert set(report["model"]) >= {"parameters", "ms_per_image_batch1"}
+    # Other data with no splits of its own is scored whole.
+    other = write_class_folders(tmp_path / "other", per_class=2, seed=5)
+    assert trident(["classification", "evaluate", "--run", str(run), "--data", other]) == 0
+    assert read_json(run / "evaluation" / "other-test" / "report.json")["classification"]["images"] == 6
 
     out = tmp_path / "exports"
     assert trident(["classification", "export", "--run", str(run), "--output-dir", str(out), "--name", "m"]) == 0
