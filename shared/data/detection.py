@@ -302,8 +302,8 @@ def _read_detection_any(spec, class_names=None, images_dir=None):
         return read_coco(spec, images_dir, class_names)
     if os.path.isdir(os.path.join(spec, "annotations")):
         return read_voc(spec, class_names)
-    if _yolo_images(spec):
-        return read_yolo(_yolo_images(spec), class_names)
+    if images := _yolo_images(spec):
+        return read_yolo(images, class_names)
     fail(f"Cannot tell the detection format of {spec}",
          "Give a COCO .json, a folder with images/ + annotations/ (VOC) or images/ + labels/ (YOLO), "
          "or a dataset YAML", data=spec)
