@@ -4,6 +4,7 @@ import keras
 
 from shared.backbones.base import Backbone, image_input
 from shared.layers.conv import conv_bn_act
+from shared.layers.norm import FusedBatchNorm
 
 
 @keras.saving.register_keras_serializable(package="trident")
@@ -63,7 +64,7 @@ class CompactResNet(Backbone):
         shortcut = x
         x = conv_bn_act(x, width, 3, 1, activation, momentum, name=f"{name}_a")
         x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"{name}_b_conv")(x)
-        x = keras.layers.BatchNormalization(momentum=momentum, name=f"{name}_b_bn")(x)
+        x = FusedBatchNorm(momentum=momentum, name=f"{name}_b_bn")(x)
         x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
         return keras.layers.Activation(activation, name=f"{name}_out")(x)
 

@@ -1,0 +1,49 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from shared.layers.norm import FusedBatchNorm
+
+
+def _pair(channels, seed=0):
+    rng = np.random.default_rng(seed)
+    keras_bn, fused_bn = keras.layers.BatchNormalization(momentum=0.9), FusedBatchNorm(momentum=0.9)
+    for layer in (keras_bn, fused_bn):
+        layer.build((None, None, None, channels))
+    gamma, beta = rng.normal(size=channels).astype("float32"), rng.normal(size=channels).astype("float32")
+    for layer in (keras_bn, fused_bn):
+        layer.gamma.assign(gamma)
+        layer.beta.assign(beta)
+    return keras_bn, fused_bn
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 6, 7), (3, 1, 1, 4)])
+def test_fused_batch_norm_trains_exactly_like_keras(shape):
+    keras_bn, fused_bn = _pair(shape[-1])
+    x = tf.constant(np.random.default_rng(1).normal(2.0, 3.0, shape).astype("float32"))
+    weights = tf.range(shape[-1], dtype=tf.float32)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        expected, got = keras_bn(x, training=True), fused_bn(x, training=True)
+        expected_loss, got_loss = tf.reduce_sum(expected * weights), tf.reduce_sum(got * weights)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    np.testing.assert_allclose(tape.gradient(got_loss, x), tape.gradient(expected_loss, x), atol=1e-4)
+    np.testing.assert_allclose(tape.gradient(got_loss, fused_bn.gamma), tape.gradient(expected_loss, keras_bn.gamma),
+                               atol=1e-3)
+    # Moving statistics track the population variance, as Keras does.
+    np.testing.assert_allclose(fused_bn.moving_mean, keras_bn.moving_mean, atol=1e-6)
+    np.testing.assert_allclose(fused_bn.moving_variance, keras_bn.moving_variance, atol=1e-5)
+    np.testing.assert_allclose(fused_bn(x, training=False), keras_bn(x, training=False), atol=1e-5)
+
+
+def test_fused_batch_norm_round_trips_through_a_saved_model(tmp_path):
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, FusedBatchNorm(name="bn")(inputs))
+    model.compile(loss="mse")
+    model.fit(np.random.default_rng(0).random((4, 8, 8, 3), dtype="float32") * 5, np.zeros((4, 8, 8, 3)),
+              epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert isinstance(loaded.get_layer("bn"), FusedBatchNorm)
+    np.testing.assert_array_equal(loaded.get_layer("bn").moving_variance, model.get_layer("bn").moving_variance)
