@@ -47,7 +47,8 @@ def get_args_parser():
 
 def predict_split(model, dataset, batch_size, score_threshold=EVAL_SCORE_THRESHOLD):
     """Per image `(boxes [n, 4] in original pixels, scores [n], classes [n])`."""
-    decode = tf.function(lambda x: model.decode(model(x, training=False), score_threshold=score_threshold))
+    decode = tf.function(lambda x: model.decode(model(x, training=False), score_threshold=score_threshold,
+                                                 multi_label=True))
     results, index = [], 0
     for images, _ in detection_dataset(dataset, model.image_size, batch_size):
         out = {k: v.numpy() for k, v in decode(images).items()}

@@ -126,8 +126,16 @@ class ObjectDetector(TaskModel):
 
     # --- inference ---
 
-    def decode(self, raw, score_threshold=None, iou_threshold=None, max_detections=None):
+    def decode(self, raw, score_threshold=None, iou_threshold=None, max_detections=None, multi_label=False):
         """Raw outputs to final detections in letterboxed pixels.
+
+        Args:
+            multi_label: bool. False: each anchor proposes its best class only (what
+                `predict` and the export return: one label per object). True: every
+                (anchor, class) pair above the threshold is a candidate, so an object the
+                model hesitates over gets a box for each likely class; COCO evaluation
+                scores this way (ranked by score, a wrong second guess costs little and a
+                right one is found).
 
         Returns:
             dict: `boxes [B, M, 4]` xyxy, `scores [B, M]`, `classes [B, M]` int32 (-1 where
@@ -138,12 +146,18 @@ class ObjectDetector(TaskModel):
         max_detections = max_detections or self.max_detections
         boxes, logits, _ = self._decode_raw(raw)
         scores = tf.sigmoid(logits)
-        best = tf.reduce_max(scores, axis=-1)
-        classes = tf.argmax(scores, axis=-1, output_type=tf.int32)
-        candidates = min(1000, int(boxes.shape[1]))
-        top_scores, top_index = tf.math.top_k(best, k=candidates)
-        top_boxes = tf.gather(boxes, top_index, batch_dims=1)
-        top_classes = tf.gather(classes, top_index, batch_dims=1)
+        if multi_label:
+            num_anchors = int(boxes.shape[1])
+            flat = tf.reshape(scores, [-1, num_anchors * self.num_classes])  # anchor-major: index = a * C + c
+            top_scores, top_index = tf.math.top_k(flat, k=min(1000, num_anchors * self.num_classes))
+            top_boxes = tf.gather(boxes, top_index // self.num_classes, batch_dims=1)
+            top_classes = tf.cast(top_index % self.num_classes, tf.int32)
+        else:
+            best = tf.reduce_max(scores, axis=-1)
+            classes = tf.argmax(scores, axis=-1, output_type=tf.int32)
+            top_scores, top_index = tf.math.top_k(best, k=min(1000, int(boxes.shape[1])))
+            top_boxes = tf.gather(boxes, top_index, batch_dims=1)
+            top_classes = tf.gather(classes, top_index, batch_dims=1)
         # Shift each class to its own region so one class-agnostic NMS keeps classes apart.
         offset = tf.cast(top_classes, tf.float32)[..., None] * (2.0 * self.image_size)
         shifted = top_boxes + offset

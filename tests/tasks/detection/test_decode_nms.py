@@ -40,6 +40,23 @@ def test_nms_keeps_the_best_of_overlapping_boxes_per_class_and_pads():
     assert float(tf.reduce_sum(out["scores"][0, 2:])) == 0.0
 
 
+def test_multi_label_keeps_a_second_likely_class_for_the_same_box():
+    model = build_detector(build_backbone("lenet5"), 3, 32, ["a", "b", "c"], width=8)
+    raw = raw_outputs(model, [((0, 0, 10, 10), 0, 1.0), ((20, 20, 30, 30), 2, 2.0)]).numpy()
+    anchor = int(np.argmax(raw[0, :, 4]))
+    raw[0, anchor, 5] = 0.0  # the first box is also class b, less likely (0.5 against 0.73)
+    one = model.decode(tf.constant(raw), score_threshold=0.05, iou_threshold=0.5, max_detections=5)
+    many = model.decode(tf.constant(raw), score_threshold=0.05, iou_threshold=0.5, max_detections=5,
+                        multi_label=True)
+    assert int(one["num_detections"][0]) == 2
+    np.testing.assert_array_equal(one["classes"][0, :2], [2, 0])
+    assert int(many["num_detections"][0]) == 3
+    np.testing.assert_array_equal(many["classes"][0, :3], [2, 0, 1])
+    np.testing.assert_allclose(many["scores"][0, :3], 1 / (1 + np.exp([-2.0, -1.0, 0.0])), rtol=1e-5)
+    np.testing.assert_allclose(many["boxes"][0, 1], many["boxes"][0, 2])  # one box, two labels
+    np.testing.assert_allclose(many["boxes"][0, 1], [0, 0, 10, 10], atol=1e-3)
+
+
 def test_predict_returns_final_detections():
     model = build_detector(build_backbone("lenet5"), 3, 32, None, width=8, max_detections=7)
     out = model.predict(np.zeros((2, 32, 32, 3), np.float32), verbose=0)
