@@ -25,18 +25,15 @@ class SemanticSegmenter(TaskModel):
             or `"fpn"` (top-down pyramid, levels summed at stride 4).
         width: int, channels of the head.
         aspp_rates: list of int, ASPP dilation rates.
-        refine: int, channels of a last refinement at stride 2 (a skip from P1, when the
-            backbone has it and the decoder works at a coarser level): thin parts and edges
-            that stride 4 blurs come back there. 0 turns it off.
 
     Upsampling resizes to a reference tensor's run-time shape (no `UpSampling2D`), so
     training, evaluation and export all take any input size.
     """
 
-    config_keys = ("num_classes", "image_size", "class_names", "colours", "head", "width", "aspp_rates", "refine")
+    config_keys = ("num_classes", "image_size", "class_names", "colours", "head", "width", "aspp_rates")
 
     def __init__(self, backbone, num_classes, image_size, class_names=None, colours=None, head="deeplabv3plus",
-                 width=96, aspp_rates=(1, 2, 3), refine=32, **kwargs):
+                 width=96, aspp_rates=(1, 2, 3), **kwargs):
         levels = backbone.pyramid_levels
         shallow = "P2" if "P2" in levels else levels[0]
         deep = "P4" if "P4" in levels else levels[-1]  # output stride 16, as in the paper
@@ -60,11 +57,6 @@ class SemanticSegmenter(TaskModel):
             raise ValueError(f"head must be 'deeplabv3plus' or 'fpn'. Received: head={head!r}")
         x = separable_bn_act(x, width, 3, 1, "relu", name="decoder_a")
         x = separable_bn_act(x, width, 3, 1, "relu", name="decoder_b")
-        if refine and "P1" in levels and shallow != "P1":
-            fine = conv_bn_act(pyramid["P1"], max(8, refine // 2), 1, 1, "relu", name="refine_proj")
-            x = ResizeLike("bilinear", name="refine_up")([x, fine])
-            x = keras.layers.Concatenate(name="refine_concat")([x, fine])
-            x = separable_bn_act(x, refine, 3, 1, "relu", name="refine")
         x = keras.layers.Conv2D(num_classes, 1, name="logits")(x)
         x = ResizeLike("bilinear", name="to_input_size")([x, inputs])
         outputs = keras.layers.Softmax(dtype="float32", name="probabilities")(x)
@@ -79,7 +71,6 @@ class SemanticSegmenter(TaskModel):
         self.head = head
         self.width = width
         self.aspp_rates = list(aspp_rates)
-        self.refine = refine
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
         """Task defaults: AdamW, cross-entropy ignoring 255, mean IoU."""

@@ -31,8 +31,6 @@ def get_args_parser():
     add_training_args(parser)
     parser.add_argument("--head", choices=("deeplabv3plus", "fpn"), default="deeplabv3plus")
     parser.add_argument("--width", type=int, default=96, help="channels of the head")
-    parser.add_argument("--refine", type=int, default=32,
-                        help="channels of the stride-2 refinement from P1 (0: predict from stride 4)")
     parser.add_argument("--dice", type=float, default=0.0, help="weight of the Dice loss added to cross-entropy")
     parser.add_argument("--class-weights", type=float, nargs="*", help="one cross-entropy weight per class")
     parser.set_defaults(batch_size=16, lr=2e-3, epochs=30)
@@ -53,8 +51,7 @@ def build_model(config, info):
              "Give exactly that many numbers", class_weights=config["class_weights"])
     backbone = build_backbone(config["backbone"], weights=config["backbone_weights"])
     model = SemanticSegmenter(backbone, len(names), config["image_size"], names,
-                              [c["colour"] for c in info["class_table"]], head=config["head"], width=config["width"],
-                              refine=config["refine"])
+                              [c["colour"] for c in info["class_table"]], head=config["head"], width=config["width"])
     model.compile(optimizer=keras.optimizers.AdamW(config["lr"], weight_decay=config["weight_decay"]),
                   loss=SegmentationLoss(len(names), config["class_weights"], config["dice"]),
                   metrics=[MeanIoU(len(names), name="mean_iou")])

@@ -11,8 +11,6 @@ from tasks.segmentation.model import SemanticSegmenter
 def test_any_input_size_fit_config_and_save(head, backbone, tmp_path):
     model = SemanticSegmenter(build_backbone(backbone), 3, 32, ["bg", "a", "b"], head=head, width=16)
     model.compile()
-    if "P1" in model.backbone.pyramid_levels:  # the stride-2 refinement from P1 is there
-        assert model.get_layer("refine_concat").output.shape[-1] == 16 + 16
     for shape in ((1, 32, 32, 3), (2, 40, 56, 3)):
         out = model.predict(np.zeros(shape, np.float32), verbose=0)
         assert out.shape == (*shape[:3], 3)
