@@ -39,10 +39,10 @@ demo: $(INSTALLED)
 	$(BIN)/trident classification train --config tasks/classification/configs/digits.yaml --restart --verbose 2
 	$(BIN)/trident classification evaluate --run $(CLS)
 	$(BIN)/trident classification export --run $(CLS)
-	$(BIN)/trident detection train --config tasks/detection/configs/shapes.yaml --epochs 15 --restart --verbose 2
+	$(BIN)/trident detection train --config tasks/detection/configs/shapes.yaml --epochs 5 --restart --verbose 2
 	$(BIN)/trident detection evaluate --run $(DET)
 	$(BIN)/trident detection export --run $(DET)
-	$(BIN)/trident segmentation train --config tasks/segmentation/configs/shapes.yaml --epochs 20 --restart --verbose 2
+	$(BIN)/trident segmentation train --config tasks/segmentation/configs/shapes.yaml --epochs 7 --restart --verbose 2
 	$(BIN)/trident segmentation evaluate --run $(SEG)
 	$(BIN)/trident segmentation export --run $(SEG)
 	@echo

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 SHAPE_CLASSES = ("circle", "square", "triangle", "star", "cross")
-SPLIT_SIZES = {"train": 800, "val": 100, "test": 200}
+SPLIT_SIZES = {"train": 2400, "val": 100, "test": 200}
 SPLIT_SEEDS = {"train": 11, "val": 12, "test": 13}
 
 

@@ -5,7 +5,7 @@ import keras
 from shared.layers.aspp import aspp
 from shared.layers.conv import conv_bn_act, separable_bn_act
 from shared.layers.neck import pan_neck
-from shared.layers.resize import ResizeLike
+from shared.layers.resize import ResizeLike, SubpixelLike
 from shared.task_model import TaskModel
 from tasks.segmentation.losses import SegmentationLoss
 from tasks.segmentation.metrics import MeanIoU
@@ -25,15 +25,18 @@ class SemanticSegmenter(TaskModel):
             or `"fpn"` (top-down pyramid, levels summed at stride 4).
         width: int, channels of the head.
         aspp_rates: list of int, ASPP dilation rates.
+        subpixel: bool, add to the bilinearly upsampled logits a sub-pixel term (a 1x1
+            convolution giving every pixel of each decoder cell its own logits, zero at the
+            start), so corners and thin tips need not be rounded off by the upsampling.
 
     Upsampling resizes to a reference tensor's run-time shape (no `UpSampling2D`), so
     training, evaluation and export all take any input size.
     """
 
-    config_keys = ("num_classes", "image_size", "class_names", "colours", "head", "width", "aspp_rates")
+    config_keys = ("num_classes", "image_size", "class_names", "colours", "head", "width", "aspp_rates", "subpixel")
 
     def __init__(self, backbone, num_classes, image_size, class_names=None, colours=None, head="deeplabv3plus",
-                 width=96, aspp_rates=(1, 2, 3), **kwargs):
+                 width=96, aspp_rates=(1, 2, 3), subpixel=True, **kwargs):
         levels = backbone.pyramid_levels
         shallow = "P2" if "P2" in levels else levels[0]
         deep = "P4" if "P4" in levels else levels[-1]  # output stride 16, as in the paper
@@ -57,8 +60,14 @@ class SemanticSegmenter(TaskModel):
             raise ValueError(f"head must be 'deeplabv3plus' or 'fpn'. Received: head={head!r}")
         x = separable_bn_act(x, width, 3, 1, "relu", name="decoder_a")
         x = separable_bn_act(x, width, 3, 1, "relu", name="decoder_b")
-        x = keras.layers.Conv2D(num_classes, 1, name="logits")(x)
-        x = ResizeLike("bilinear", name="to_input_size")([x, inputs])
+        logits = keras.layers.Conv2D(num_classes, 1, name="logits")(x)
+        up = ResizeLike("bilinear", name="to_input_size")([logits, inputs])
+        if subpixel:
+            stride = 2 ** int(shallow[1:])  # the decoder runs at the shallow level's stride
+            detail = keras.layers.Conv2D(num_classes * stride**2, 1, kernel_initializer="zeros", name="logits_detail")(x)
+            detail = SubpixelLike(stride, name="detail_to_input_size")([detail, inputs])
+            up = keras.layers.Add(name="logits_full")([up, detail])
+        x = up
         outputs = keras.layers.Softmax(dtype="float32", name="probabilities")(x)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
@@ -71,6 +80,7 @@ class SemanticSegmenter(TaskModel):
         self.head = head
         self.width = width
         self.aspp_rates = list(aspp_rates)
+        self.subpixel = subpixel
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
         """Task defaults: AdamW, cross-entropy ignoring 255, mean IoU."""

@@ -31,6 +31,8 @@ def get_args_parser():
     add_training_args(parser)
     parser.add_argument("--head", choices=("deeplabv3plus", "fpn"), default="deeplabv3plus")
     parser.add_argument("--width", type=int, default=96, help="channels of the head")
+    parser.add_argument("--subpixel", action=argparse.BooleanOptionalAction, default=True,
+                        help="add sub-pixel detail to the upsampled logits (sharper corners and tips)")
     parser.add_argument("--dice", type=float, default=0.0, help="weight of the Dice loss added to cross-entropy")
     parser.add_argument("--class-weights", type=float, nargs="*", help="one cross-entropy weight per class")
     parser.set_defaults(batch_size=16, lr=2e-3, epochs=30)
@@ -51,7 +53,8 @@ def build_model(config, info):
              "Give exactly that many numbers", class_weights=config["class_weights"])
     backbone = build_backbone(config["backbone"], weights=config["backbone_weights"])
     model = SemanticSegmenter(backbone, len(names), config["image_size"], names,
-                              [c["colour"] for c in info["class_table"]], head=config["head"], width=config["width"])
+                              [c["colour"] for c in info["class_table"]], head=config["head"], width=config["width"],
+                              subpixel=config["subpixel"])
     model.compile(optimizer=keras.optimizers.AdamW(config["lr"], weight_decay=config["weight_decay"]),
                   loss=SegmentationLoss(len(names), config["class_weights"], config["dice"]),
                   metrics=[MeanIoU(len(names), name="mean_iou")])

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from shared.layers.norm import FusedBatchNorm
+from shared.layers.resize import SubpixelLike
 
 
 def _pair(channels, seed=0):
@@ -48,3 +49,22 @@ def test_fused_batch_norm_round_trips_through_a_saved_model(tmp_path):
     loaded = keras.models.load_model(tmp_path / "m.keras")
     assert isinstance(loaded.get_layer("bn"), FusedBatchNorm)
     np.testing.assert_array_equal(loaded.get_layer("bn").moving_variance, model.get_layer("bn").moving_variance)
+
+
+def test_subpixel_puts_each_sub_position_on_its_pixel_and_crops_to_the_reference():
+    # cell (i, j), channel (a * 2 + b) * 3 + c  ->  pixel (2i + a, 2j + b), class c
+    rng = np.random.default_rng(0)
+    coarse = rng.normal(size=(2, 3, 4, 2 * 2 * 3)).astype("float32")
+    reference = np.zeros((2, 5, 7, 1), np.float32)  # odd sizes: 6x8 from depth-to-space, cropped
+    out = np.asarray(SubpixelLike(2)([coarse, reference]))
+    assert out.shape == (2, 5, 7, 3)
+    for y in range(5):
+        for x in range(7):
+            channels = ((y % 2) * 2 + x % 2) * 3 + np.arange(3)
+            np.testing.assert_array_equal(out[:, y, x], coarse[:, y // 2, x // 2, channels])
+    short = np.asarray(SubpixelLike(2)([coarse, np.zeros((2, 7, 9, 1), np.float32)]))  # 6x8 padded to 7x9
+    np.testing.assert_array_equal(short[:, :6, :8], np.asarray(SubpixelLike(2)([coarse, np.zeros((2, 6, 8, 1))])))
+    assert not short[:, 6:].any() and not short[:, :, 8:].any()
+    layer = SubpixelLike(4)
+    assert layer.compute_output_shape(((None, 8, 8, 32), (None, None, None, 3))) == (None, None, None, 2)
+    assert SubpixelLike.from_config(layer.get_config()).factor == 4

@@ -11,7 +11,7 @@ from tasks.segmentation.model import SemanticSegmenter
 def test_any_input_size_fit_config_and_save(head, backbone, tmp_path):
     model = SemanticSegmenter(build_backbone(backbone), 3, 32, ["bg", "a", "b"], head=head, width=16)
     model.compile()
-    for shape in ((1, 32, 32, 3), (2, 40, 56, 3)):
+    for shape in ((1, 32, 32, 3), (2, 40, 56, 3), (1, 45, 37, 3)):
         out = model.predict(np.zeros(shape, np.float32), verbose=0)
         assert out.shape == (*shape[:3], 3)
         np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-5)
