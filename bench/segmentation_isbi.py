@@ -24,6 +24,7 @@ from shared.callbacks import Throughput, TimeBudget, WarmupCosine
 from shared.data.preprocess import resize_images
 from shared.data.segmentation import load_segmentation_data
 from shared.data.segmentation_pipeline import segmentation_dataset
+from shared.errors import fail
 from shared.io import read_json
 from shared.training import set_seed
 from tasks.segmentation import train
@@ -35,6 +36,11 @@ SIZE = 256
 
 def write_split(source, target):
     """Link slices 0-23 to train/ and 24-29 to test/, with a YAML mapping mask values to classes."""
+    missing = [f"train/{sub}/{i}.png" for sub in ("image", "label") for i in range(30)
+               if not os.path.isfile(os.path.join(source, "train", sub, f"{i}.png"))]
+    if missing:
+        fail(f"The ISBI data at {source} lacks {len(missing)} slice files (first: {missing[0]})",
+             "Pass --data with the folder that holds train/image/0..29.png and train/label/0..29.png", data=source)
     for split, ids in (("train", range(0, 24)), ("test", range(24, 30))):
         for kind, sub in (("images", "image"), ("masks", "label")):
             os.makedirs(os.path.join(target, split, kind), exist_ok=True)
