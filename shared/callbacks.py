@@ -123,28 +123,34 @@ class WarmupCosine(keras.callbacks.Callback):
 
 
 class Throughput(keras.callbacks.Callback):
-    """Training images per second, first batch to last batch of each epoch (no validation)."""
+    """Training images per second, first batch to last batch of each epoch (no validation).
+
+    An epoch cut short (time budget, NaN) counts only the share of its batches that ran.
+    """
 
     async_safe = True
 
     def __init__(self, images_per_epoch):
         super().__init__()
-        self.images, self.epoch_seconds, self._start = images_per_epoch, [], None
-        self._last = None
+        self.images, self.epoch_seconds, self.epoch_images = images_per_epoch, [], []
+        self._start, self._last, self._batches = None, None, 0
 
     def on_train_batch_begin(self, batch, logs=None):
         if batch == 0:
             self._start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        self._last = time.perf_counter()
+        self._last, self._batches = time.perf_counter(), batch + 1
 
     def on_epoch_end(self, epoch, logs=None):
         if self._start is not None and self._last is not None:
+            steps = (self.params or {}).get("steps") or self._batches
             self.epoch_seconds.append(self._last - self._start)
+            self.epoch_images.append(self.images * min(1.0, self._batches / steps))
 
     def images_per_second(self):
         # The first epoch includes tracing; leave it out when there is more than one.
-        seconds = self.epoch_seconds[1:] or self.epoch_seconds
-        return self.images * len(seconds) / sum(seconds) if seconds and sum(seconds) > 0 else None
+        skip = 1 if len(self.epoch_seconds) > 1 else 0
+        seconds, images = sum(self.epoch_seconds[skip:]), sum(self.epoch_images[skip:])
+        return images / seconds if seconds > 0 else None
 

@@ -93,3 +93,22 @@ def test_schedule_warms_up_then_decays_by_epochs_or_budget():
     budgeted = WarmupCosine(1.0, epochs=1000, steps_per_epoch=10, warmup_epochs=1.0, time_budget=100.0)
     assert budgeted.rate(2.0, elapsed=50.0) == pytest.approx(0.505)  # time is further along than epochs
     assert budgeted.rate(2.0, elapsed=100.0) == pytest.approx(0.01)
+
+
+def test_throughput_counts_only_the_batches_a_cut_epoch_ran(monkeypatch):
+    import itertools
+
+    from shared import callbacks
+
+    clock = itertools.count()  # one second per reading: batch 0's start, then each batch's end
+    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: float(next(clock)))
+    meter = callbacks.Throughput(images_per_epoch=100)
+    meter.set_params({"steps": 10})
+    for epoch, batches in enumerate([10, 10, 5]):  # the last epoch stops after half its batches
+        for batch in range(batches):
+            meter.on_train_batch_begin(batch)
+            meter.on_train_batch_end(batch)
+        meter.on_epoch_end(epoch)
+    assert meter.epoch_images == [100, 100, 50]
+    assert meter.epoch_seconds == [10, 10, 5]
+    assert meter.images_per_second() == pytest.approx(150 / 15)  # the first epoch (tracing) left out
