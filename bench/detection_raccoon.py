@@ -75,7 +75,7 @@ def run_keras_cv(splits, budget, lr=1e-3):
     backbone = keras_cv.models.YOLOV8Backbone(stackwise_channels=[32, 64, 128, 256], stackwise_depth=[1, 2, 2, 1],
                                               include_rescaling=True, activation="swish")
     model = keras_cv.models.YOLOV8Detector(
-        num_classes=1, bounding_box_format="xyxy", backbone=backbone, fpn_depth=1,
+        num_classes=len(splits["train"].class_names), bounding_box_format="xyxy", backbone=backbone, fpn_depth=1,
         prediction_decoder=keras_cv.layers.MultiClassNonMaxSuppression(
             bounding_box_format="xyxy", from_logits=False, confidence_threshold=0.001, iou_threshold=0.6,
             max_detections=100))

@@ -53,14 +53,15 @@ def write_split(source, target):
     return path
 
 
-def score(predict, test):
-    """Same code for both models: 256 px probabilities, resized to each slice's size, arg-max, IoU."""
-    total = np.zeros((2, 2), np.int64)
+def score(predict, test, size=SIZE):
+    """Same code for both models: `size` px probabilities, resized to each image's size, arg-max, IoU."""
+    classes = len(test.class_names)
+    total = np.zeros((classes, classes), np.int64)
     for i in range(len(test)):
         image, mask = test.image(i), test.mask(i)
-        probabilities = predict(resize_images(image[None], SIZE))
+        probabilities = predict(resize_images(image[None], size))
         probabilities = tf.image.resize(probabilities, image.shape[:2], method="bilinear")
-        total += confusion_matrix(mask, tf.argmax(probabilities, -1)[0].numpy(), 2)
+        total += confusion_matrix(mask, tf.argmax(probabilities, -1)[0].numpy(), classes)
     return scores_from_confusion(total, test.class_names)
 
 
@@ -75,22 +76,24 @@ def run_trident(data, budget, runs_dir, test):
     return score(lambda x: model(x, training=False), test), state["train_images_per_second"], model.count_params()
 
 
-def run_keras_cv(splits, budget, lr=2e-3):
+def run_keras_cv(splits, budget, lr=2e-3, size=SIZE, batch=8):
     import keras_cv
 
     set_seed(0)
     backbone = keras_cv.models.ResNetV2Backbone(stackwise_filters=[24, 48, 96, 192], stackwise_blocks=[2, 2, 2, 2],
                                                 stackwise_strides=[1, 2, 2, 2], include_rescaling=True)
     pyramid = keras_cv.layers.SpatialPyramidPooling(dilation_rates=[6, 12, 18], num_channels=96)
-    model = keras_cv.models.DeepLabV3Plus(backbone=backbone, num_classes=2, spatial_pyramid_pooling=pyramid)
+    model = keras_cv.models.DeepLabV3Plus(backbone=backbone, num_classes=len(splits["train"].class_names),
+                                          spatial_pyramid_pooling=pyramid)
     model.compile(optimizer=keras.optimizers.AdamW(lr, weight_decay=1e-4),
                   loss=keras.losses.SparseCategoricalCrossentropy())
-    train_ds = segmentation_dataset(splits["train"], SIZE, 8, training=True, augment=["flip", "crop", "color"])
-    steps = int(np.ceil(len(splits["train"]) / 8))
+    train_ds = segmentation_dataset(splits["train"], size, batch, training=True, augment=["flip", "crop", "color"])
+    steps = int(np.ceil(len(splits["train"]) / batch))
     meter = Throughput(len(splits["train"]))
     model.fit(train_ds, epochs=1000, verbose=2, callbacks=[WarmupCosine(lr, 1000, steps, 1.0, budget),
                                                           TimeBudget(budget), meter])
-    return score(lambda x: model(x, training=False), splits["test"]), meter.images_per_second(), model.count_params()
+    return (score(lambda x: model(x, training=False), splits["test"], size), meter.images_per_second(),
+            model.count_params())
 
 
 def main():

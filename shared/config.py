@@ -42,6 +42,17 @@ def positive_int(text):
     return value
 
 
+def fraction(text):
+    """A share of the data: 0 <= value < 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 up to (not including) 1, got {text}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be from 0 up to (not including) 1, got {text}")
+    return value
+
+
 def add_data_args(parser):
     parser.add_argument(
         "--data",
@@ -66,8 +77,10 @@ def add_training_args(parser):
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--warmup-epochs", type=float, default=1.0)
-    parser.add_argument("--val-fraction", type=float, default=0.1)
-    parser.add_argument("--test-fraction", type=float, default=0.2)
+    parser.add_argument("--val-fraction", type=fraction, default=0.1,
+                        help="share of the data held out for validation when it has no val split")
+    parser.add_argument("--test-fraction", type=fraction, default=0.2,
+                        help="share of the data held out for testing when it has no splits")
     parser.add_argument("--augment", default="auto", help="comma list of flip,crop,color; 'none'; or 'auto'")
     parser.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE",
                         help="stop after this many epochs without improvement (0: off)")
@@ -81,14 +94,45 @@ def add_training_args(parser):
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
 
 
+def inspect_args_parser(prog, doc):
+    """The flags of every task's `inspect`: the data and how `train` would split it."""
+    parser = argparse.ArgumentParser(prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, help="built-in name, a folder, a CSV, a COCO JSON or a dataset YAML")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--val-fraction", type=fraction, default=0.1)
+    parser.add_argument("--test-fraction", type=fraction, default=0.2)
+    parser.add_argument("--output", help="folder for the report (default: runs/inspect/<task>-<data>)")
+    return parser
+
+
 def parse_args(parser, argv=None):
     """Parse `argv` with YAML defaults from `--config`; unknown YAML keys are errors."""
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config")
     known, _ = pre.parse_known_args(argv)
+    from_yaml = {}
     if known.config:
-        parser.set_defaults(**load_yaml_defaults(parser, known.config))
-    return parser.parse_args(argv)
+        from_yaml = load_yaml_defaults(parser, known.config)
+        parser.set_defaults(**from_yaml)
+    args = parser.parse_args(argv)
+    # Which values the user chose (flags or YAML): data-derived defaults never override them.
+    args.explicit = sorted(set(from_yaml) | given_on_command_line(parser, argv))
+    return args
+
+
+def given_on_command_line(parser, argv):
+    """The destinations of the flags present in `argv` (not those left at their defaults)."""
+    actions = [a for a in parser._actions if a.dest != "help"]
+    saved, saved_defaults = [a.default for a in actions], dict(parser._defaults)
+    try:
+        for action in actions:
+            action.default = argparse.SUPPRESS
+        parser._defaults.clear()
+        return set(vars(parser.parse_args(argv)))
+    finally:
+        for action, default in zip(actions, saved):
+            action.default = default
+        parser._defaults.update(saved_defaults)
 
 
 def load_yaml_defaults(parser, path):

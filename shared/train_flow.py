@@ -11,6 +11,7 @@ import math
 from typing import Callable
 
 from shared.config import parse_duration
+from shared.defaults import choose_defaults
 from shared.errors import fail
 from shared.io import read_json, write_json
 from shared.runs import prepare_run, slug, write_manifest
@@ -26,6 +27,12 @@ class TaskSpec:
     datasets: `(config, splits, info) -> (train_ds, val_ds)`.
     evaluate: `(run, batch_size) -> (report paths, one-line summary)` on the val split.
     monitor, mode: the logged value choosing `best.keras`, when there is a val split.
+    default_image_size: `data -> int` for the built-in data sets (`builtins`); other
+        data gets a size from its own resolution (`shared.defaults`).
+    flip_probe: `(splits, seed) -> dict` measuring whether mirroring keeps labels, or
+        None when it always does for this task.
+    inspect: `config -> (per-item labels, extra sections)` for the data inspection
+        (see `shared.inspect_flow.build_report`).
     """
 
     task: str
@@ -36,23 +43,67 @@ class TaskSpec:
     monitor: str = "val_loss"
     mode: str = "min"
     default_image_size: Callable = lambda data: 128
+    builtins: tuple = ()
+    flip_probe: Callable = None
+    inspect: Callable = None
 
 
 def resolve_config(spec, args):
+    """`(config, explicit keys)` from parsed arguments; the image size of built-in data is set here."""
     config = vars(args).copy()
+    explicit = set(config.pop("explicit", ()))
     if not config.get("data"):
         fail("No data given", f"Pass --data (see `trident {spec.task} train --help`)", data=None)
-    config["image_size"] = config["image_size"] or spec.default_image_size(config["data"])
+    if config["data"] in spec.builtins and not config["image_size"]:
+        config["image_size"] = spec.default_image_size(config["data"])
+    if config["val_fraction"] + config["test_fraction"] >= 1.0:
+        fail("--val-fraction and --test-fraction together take all the data, leaving none to train on",
+             "Keep their sum below 1, e.g. --val-fraction 0.1 --test-fraction 0.2",
+             val_fraction=config["val_fraction"], test_fraction=config["test_fraction"])
     config["name"] = config["name"] or f"{spec.task}-{slug(config['data'])}-{config['backbone']}"
     parse_duration(config["time_budget"])  # fail early on a bad budget
-    return config
+    return config, explicit
+
+
+def settle_defaults(spec, config, explicit, splits, info):
+    """Fill the settings the user left open from the data; record the reasons in `info`."""
+    probe = None if spec.flip_probe is None else (lambda: spec.flip_probe(splits, config["seed"]))
+    reasons, profile = choose_defaults(spec.task, config, explicit, splits, config["data"] in spec.builtins,
+                                       flip=probe)
+    info["defaults"] = {key: {"value": config[key], "reason": why} for key, why in reasons.items()}
+    info["profile"] = profile
+    for key, entry in info["defaults"].items():
+        print(f"{key}: {entry['value']} ({entry['reason']})")
+
+
+def inspect_into_run(spec, config, splits, info, run):
+    """The same inspection as `trident <task> inspect`, kept in the run; problems are printed."""
+    from shared.inspect_flow import build_report
+
+    from shared.data.recorded import record_splits
+    from shared.inspect_flow import data_root
+
+    labels, extra = spec.inspect(config)
+    report, findings = build_report(spec.task, config["data"], splits, info, labels, extra)
+    paths = report.write(run.file("inspection"))
+    hashes = {entry["path"]: entry["sha1"] for entry in findings["files"] if "sha1" in entry}
+    record_splits(run.file("splits.json"), splits, data_root(config["data"]), hashes)
+    for line in findings["problems"] + findings["warnings"]:
+        print(f"data: {line}")
+    if findings["problems"] or findings["warnings"]:
+        print(f"Data inspection: {paths['html']}")
 
 
 def train_task(spec, args):
     """Run the whole `train` action; returns the `Run`."""
-    config = resolve_config(spec, args)
+    config, explicit = resolve_config(spec, args)
     set_seed(config["seed"], config["deterministic"])
     splits, info = spec.load(config)
+    if len(info["class_names"]) < 2 and spec.task != "detection":
+        fail(f"Data {config['data']} has only one class ({', '.join(info['class_names'])}): there is nothing to tell "
+             "apart", "Add images of at least one more class (or, for segmentation, masks with a second value)",
+             classes=info["class_names"])
+    settle_defaults(spec, config, explicit, splits, info)
     run, status = prepare_run(config["runs_dir"], config["name"], config, config["restart"])
     if status != "new" and read_json(run.file("data.json"))["fingerprint"] != info["fingerprint"]:
         fail(f"The data of run {run.path} changed since it started", "Add --restart to train again on the new data",
@@ -62,6 +113,8 @@ def train_task(spec, args):
               "or add --restart to start over.")
         return run
     write_json(run.file("data.json"), info)
+    if spec.inspect is not None:
+        inspect_into_run(spec, config, splits, info, run)
     write_manifest(run, config["seed"], info["fingerprint"], spec.task)
     if info.get("skipped"):
         print(f"Skipped {len(info['skipped'])} unreadable image(s); they are listed in {run.file('data.json')}")

@@ -1,5 +1,6 @@
 """The `trident` command: `trident <task> <action> [flags]`.
 
+    trident classification inspect --data photos/
     trident classification train --data digits --epochs 10
     trident classification evaluate --run runs/classification-digits-compact
     trident classification predict --model saved_models/classification-digits-compact img.png
@@ -19,7 +20,7 @@ TASKS = {
     "detection": "tasks.detection",
     "segmentation": "tasks.segmentation",
 }
-ACTIONS = ("train", "evaluate", "predict", "export")
+ACTIONS = ("inspect", "train", "evaluate", "predict", "export")
 
 
 def usage():
@@ -39,11 +40,11 @@ def main(argv=None):
     from shared.errors import TridentError
 
     try:
-        module.main(argv[2:])
+        status = module.main(argv[2:])
     except TridentError as error:
         print(f"trident {argv[0]} {argv[1]}: error: {error}", file=sys.stderr)
         return 1
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

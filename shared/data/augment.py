@@ -7,14 +7,15 @@ from shared.errors import fail
 AUGMENTATIONS = ("flip", "crop", "color")
 
 
-def parse_augment(text, allow_flip=True):
+def parse_augment(text):
     """`"auto"`, `"none"` or a comma list of `AUGMENTATIONS` to a list of names.
 
-    `auto` is all three, leaving out flip for data where mirroring changes the class.
+    `auto` is all three here; a training run replaces it beforehand with the policy the
+    data calls for (`shared.defaults.augment_for`).
     """
     text = (text or "none").strip().lower()
     if text == "auto":
-        return [name for name in AUGMENTATIONS if allow_flip or name != "flip"]
+        return list(AUGMENTATIONS)
     if text == "none":
         return []
     names = [part.strip() for part in text.split(",") if part.strip()]

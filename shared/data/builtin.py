@@ -27,5 +27,3 @@ def digits():
 
 
 BUILTIN = {"digits": digits}
-# Built-in sets for which mirrored images are different classes or nonsense.
-NO_FLIP = {"digits"}

@@ -174,12 +174,52 @@ def read_coco(json_path, images_dir=None, class_names=None):
 
 # --- Pascal VOC XML ---
 
-def read_voc(folder, class_names=None):
-    """Read `folder/images/*` with `folder/annotations/<stem>.xml` (Pascal VOC)."""
-    images_dir, ann_dir = os.path.join(folder, "images"), os.path.join(folder, "annotations")
-    if not os.path.isdir(images_dir):
-        fail(f"VOC folder {folder} has annotations/ but no images/", "Put the images in images/", data=folder)
+VOC_IMAGES, VOC_ANNOTATIONS = ("images", "JPEGImages"), ("annotations", "Annotations")
+
+
+def _voc_dirs(folder):
+    """`(images dir, annotations dir)` of a VOC folder (either naming), or None."""
+    ann = next((os.path.join(folder, d) for d in VOC_ANNOTATIONS if os.path.isdir(os.path.join(folder, d))), None)
+    if ann is None:
+        return None
+    images = next((os.path.join(folder, d) for d in VOC_IMAGES if os.path.isdir(os.path.join(folder, d))), None)
+    return images, ann
+
+
+def voc_image_sets(folder):
+    """`{split: [stem, ...]}` from Pascal VOC's `ImageSets/Main/{train,val,test}.txt`, or {}."""
+    main = os.path.join(folder, "ImageSets", "Main")
+    lists = {}
+    for split, names in (("train", ("train.txt", "trainval.txt")), ("val", ("val.txt",)), ("test", ("test.txt",))):
+        for name in names:
+            path = os.path.join(main, name)
+            if os.path.isfile(path):
+                with open(path, encoding="utf-8") as f:
+                    lists[split] = [line.split()[0] for line in f if line.strip()]
+                break
+    if "train" in lists and lists.get("val") and set(lists["val"]) <= set(lists["train"]):
+        lists.pop("val")  # trainval.txt stood in for train.txt: it holds val too
+    return lists if "train" in lists else {}
+
+
+def read_voc(folder, class_names=None, stems=None):
+    """Read `folder/images/*` with `folder/annotations/<stem>.xml` (Pascal VOC).
+
+    Also the original VOC naming (`JPEGImages/`, `Annotations/`). `stems`: only these
+    images (a list from `ImageSets/Main`), in that order.
+    """
+    images_dir, ann_dir = _voc_dirs(folder) or (None, None)
+    if images_dir is None:
+        fail(f"VOC folder {folder} has annotations but no images/ (or JPEGImages/)", "Put the images in images/",
+             data=folder)
     files = sorted(f for f in os.listdir(images_dir) if is_image_file(f))
+    if stems is not None:
+        by_stem = {os.path.splitext(f)[0]: f for f in files}
+        missing = [stem for stem in stems if stem not in by_stem]
+        if missing:
+            fail(f"VOC image list in {folder} names {len(missing)} image(s) not in {images_dir} "
+                 f"(first: {missing[0]})", "Add the images or remove them from the ImageSets list", image=missing[0])
+        files = [by_stem[stem] for stem in stems]
     parsed, found = [], set()
     for name in files:
         xml_path = os.path.join(ann_dir, os.path.splitext(name)[0] + ".xml")
@@ -300,13 +340,27 @@ def shapes_detection(size=128):
 def _read_detection_any(spec, class_names=None, images_dir=None):
     if spec.lower().endswith(".json"):
         return read_coco(spec, images_dir, class_names)
-    if os.path.isdir(os.path.join(spec, "annotations")):
+    if _voc_dirs(spec):
         return read_voc(spec, class_names)
     if images := _yolo_images(spec):
         return read_yolo(images, class_names)
     fail(f"Cannot tell the detection format of {spec}",
          "Give a COCO .json, a folder with images/ + annotations/ (VOC) or images/ + labels/ (YOLO), "
          "or a dataset YAML", data=spec)
+
+
+def _voc_names(folder, stems):
+    """Class names used in the VOC annotations of `stems`."""
+    _, ann_dir = _voc_dirs(folder)
+    names = set()
+    for stem in stems:
+        path = os.path.join(ann_dir, stem + ".xml")
+        if os.path.isfile(path):
+            try:
+                names |= {obj.findtext("name", "").strip() for obj in ET.parse(path).getroot().iter("object")}
+            except ET.ParseError:
+                pass  # read_voc names the file
+    return names
 
 
 def _read_detection_yaml(path, images_dir=None):
@@ -340,6 +394,11 @@ def load_detection_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, image
         splits, how = shapes_detection(image_size or 128), "built-in fixed split of shapes"
     elif os.path.isfile(spec) and spec.lower().endswith((".yaml", ".yml")):
         splits, how = _read_detection_yaml(spec, images_dir), "splits named in the dataset YAML"
+    elif _voc_dirs(spec) and voc_image_sets(spec):
+        lists = voc_image_sets(spec)
+        names = sorted({n for split in lists for n in _voc_names(spec, lists[split])})
+        splits = {split: read_voc(spec, names, stems) for split, stems in lists.items()}
+        how = "the data's own ImageSets/Main lists"
     elif os.path.isdir(os.path.join(spec, "train")):
         splits, names = {}, None
         for split in SPLITS:

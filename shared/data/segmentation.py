@@ -122,7 +122,7 @@ def convert_mask(path, num_classes, value_map=None, colour_map=None, ignore_valu
     """Read a mask file into class ids, or fail naming the file and the bad value."""
     if not os.path.isfile(path):
         fail(f"Mask {path} does not exist", "Give every image a mask with the same file stem in masks/", mask=path)
-    raw = _read_mask_pixels(path)
+    raw = _read_mask_pixels(path, as_rgb=bool(colour_map))
     if raw.ndim == 3:
         if colour_map:
             return _map_colours(raw, colour_map, path)
@@ -136,7 +136,7 @@ def convert_mask(path, num_classes, value_map=None, colour_map=None, ignore_valu
         lut = np.full(max(int(raw.max()) + 1, 256), -1, np.int64)
         for value, class_id in value_map.items():
             lut[int(value)] = class_id
-        if ignore_value not in value_map:
+        if 0 <= ignore_value < len(lut) and ignore_value not in value_map:
             lut[ignore_value] = IGNORE
         ids = lut[raw]
     else:
@@ -151,11 +151,15 @@ def convert_mask(path, num_classes, value_map=None, colour_map=None, ignore_valu
     return ids.astype(np.uint8)
 
 
-def _read_mask_pixels(path):
-    """A mask file's raw pixels: `[H, W]` values, or `[H, W, 3]` for RGB colour masks."""
+def _read_mask_pixels(path, as_rgb=False):
+    """A mask file's raw pixels: `[H, W]` values, or `[H, W, 3]` for RGB colour masks.
+
+    A palette PNG gives its indices (the Pascal VOC convention), or its colours when the
+    data's masks are colour masks (`as_rgb`).
+    """
     try:
         with Image.open(path) as image:
-            if image.mode in ("RGB", "RGBA", "CMYK"):
+            if image.mode in ("RGB", "RGBA", "CMYK") or (as_rgb and image.mode == "P"):
                 return np.asarray(image.convert("RGB"))
             return np.asarray(image.convert("L") if image.mode == "LA" else image)  # alpha is not a class
     except Exception as error:  # PIL raises many types for corrupt data
@@ -163,52 +167,125 @@ def _read_mask_pixels(path):
              "Replace the mask with a readable PNG of class ids, or remove the image and its mask", mask=path)
 
 
+def _colour_keys(rgb):
+    """`(r << 16) | (g << 8) | b` per pixel: one integer per colour, cheap to compare and count."""
+    rgb = rgb.astype(np.int64)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
 def _map_colours(rgb, colour_map, path):
-    keys = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
-    ids = np.full(keys.shape, -1, np.int64)
-    for (r, g, b), class_id in colour_map.items():
-        ids[keys == ((r << 16) | (g << 8) | b)] = class_id
-    if (ids < 0).any():
-        y, x = np.argwhere(ids < 0)[0]
+    keys = _colour_keys(rgb)
+    table = np.array(sorted(((r << 16) | (g << 8) | b, class_id) for (r, g, b), class_id in colour_map.items()),
+                     np.int64).reshape(-1, 2)
+    where = np.clip(np.searchsorted(table[:, 0], keys), 0, len(table) - 1)
+    known = table[where, 0] == keys
+    if not known.all():
+        y, x = np.argwhere(~known)[0]
         fail(f"Mask {path} has colour {tuple(int(c) for c in rgb[y, x])} at x={x}, y={y}, which is not in the "
              "colour table", "Add the colour under `colors:` in the dataset YAML or fix the mask",
              colour=tuple(int(c) for c in rgb[y, x]))
-    return ids.astype(np.uint8)
+    return table[where, 1].astype(np.uint8)
+
+
+IMAGE_DIRS = ("images", "image", "imgs", "JPEGImages")
+MASK_DIRS = ("masks", "mask", "labels", "label", "annotations", "SegmentationClass")
+# More distinct values than this in index masks, or colours in colour masks, are not classes:
+# the masks were saved lossily (JPEG) or are photos.
+MAX_INFERRED_CLASSES = 32
+
+
+def _pair_dirs(folder):
+    """`(images dir, masks dir)` of a segmentation folder, or None when it has no such pair."""
+    images = next((os.path.join(folder, d) for d in IMAGE_DIRS if os.path.isdir(os.path.join(folder, d))), None)
+    masks = next((os.path.join(folder, d) for d in MASK_DIRS if os.path.isdir(os.path.join(folder, d))), None)
+    return (images, masks) if images and masks else None
+
+
+def mask_folders(folder):
+    """The folders holding images + masks: `folder` itself, or each sub-folder that does (tiles)."""
+    if _pair_dirs(folder):
+        return [folder]
+    if not os.path.isdir(folder):
+        fail(f"Segmentation data {folder} does not exist", "Check the --data path", data=folder)
+    subs = sorted(os.path.join(folder, d) for d in os.listdir(folder) if not d.startswith("."))
+    found = [sub for sub in subs if os.path.isdir(sub) and _pair_dirs(sub)]
+    if not found:
+        fail(f"Segmentation folder {folder} has no images/ and masks/ sub-folders (nor sub-folders that do)",
+             "Put images in images/ and masks with the same file stems in masks/", data=folder)
+    return found
 
 
 def read_mask_folder(folder, table):
-    """`folder/images/<stem>.<ext>` with `folder/masks/<stem>.png` (any image extension)."""
-    images_dir, masks_dir = os.path.join(folder, "images"), os.path.join(folder, "masks")
-    for needed in (images_dir, masks_dir):
-        if not os.path.isdir(needed):
-            fail(f"Segmentation folder {folder} has no {os.path.basename(needed)}/ sub-folder",
-                 "Put images in images/ and masks with the same file stems in masks/", data=folder)
-    masks = {os.path.splitext(f)[0]: os.path.join(masks_dir, f) for f in os.listdir(masks_dir) if is_image_file(f)}
+    """`folder/images/<stem>.<ext>` with `folder/masks/<stem>.png` (any image extension).
+
+    Also `image/` + `label/` and the other names in `IMAGE_DIRS` and `MASK_DIRS`, and a
+    folder of such folders (tiles of one survey), read as one set.
+    """
     paths, mask_paths = [], []
-    for name in sorted(f for f in os.listdir(images_dir) if is_image_file(f)):
-        stem = os.path.splitext(name)[0]
-        if stem not in masks:
-            fail(f"Image {os.path.join(images_dir, name)} has no mask in {masks_dir}",
-                 f"Add {stem}.png to masks/ or remove the image", image=name)
-        paths.append(os.path.join(images_dir, name))
-        mask_paths.append(masks[stem])
+    for sub in mask_folders(folder):
+        images_dir, masks_dir = _pair_dirs(sub)
+        masks = {os.path.splitext(f)[0]: os.path.join(masks_dir, f) for f in os.listdir(masks_dir)
+                 if is_image_file(f)}
+        for name in sorted(f for f in os.listdir(images_dir) if is_image_file(f)):
+            stem = os.path.splitext(name)[0]
+            if stem not in masks:
+                fail(f"Image {os.path.join(images_dir, name)} has no mask in {masks_dir}",
+                     f"Add {stem}.png to {os.path.basename(masks_dir)}/ or remove the image", image=name)
+            paths.append(os.path.join(images_dir, name))
+            mask_paths.append(masks[stem])
     if not paths:
-        fail(f"Segmentation folder {images_dir} holds no images", "Add images and masks", data=folder)
+        fail(f"Segmentation folder {folder} holds no images", "Add images and masks", data=folder)
     if table is None:
         table = _infer_table(mask_paths)
     return SegmentationSet(paths=paths, mask_paths=mask_paths, **table)
 
 
 def _infer_table(mask_paths, sample=200):
-    values = set()
-    for path in mask_paths[:sample]:
-        raw = _read_mask_pixels(path)
-        if raw.ndim == 3:
-            if not ((raw[..., 0] == raw[..., 1]).all() and (raw[..., 1] == raw[..., 2]).all()):
-                fail(f"Mask {path} is an RGB colour mask but the data has no colour table",
-                     "Write a dataset YAML with `names:` and `colors:` (id: [r, g, b])", mask=path)
-            raw = raw[..., 0]
-        values |= set(np.unique(raw).tolist())
+    """A class table from the masks themselves, when no dataset YAML gives one.
+
+    Index masks: one class per value 0..max (255 = ignore), except masks holding only 0
+    and 255, which are two classes (binary masks saved for viewing). Colour masks: one
+    class per colour, in colour order. Too many values or colours stop with an error: such
+    masks were saved lossily (JPEG) and their labels cannot be recovered by guessing.
+    """
+    values, colours, lossy = set(), set(), []
+    for as_rgb in (False, True):
+        for path in mask_paths[:sample]:
+            if not as_rgb and os.path.splitext(path)[1].lower() in (".jpg", ".jpeg"):
+                lossy.append(path)
+            raw = _read_mask_pixels(path, as_rgb=as_rgb)
+            if as_rgb and raw.ndim == 2:
+                fail(f"Masks mix colour masks and index masks ({path} holds class values, other masks colours)",
+                     "Save every mask the same way, or give a dataset YAML with `names:` and `colors:`", mask=path)
+            if raw.ndim == 3 and (as_rgb or not ((raw[..., 0] == raw[..., 1]).all()
+                                                 and (raw[..., 1] == raw[..., 2]).all())):
+                colours |= {((k >> 16) & 255, (k >> 8) & 255, k & 255) for k in np.unique(_colour_keys(raw)).tolist()}
+            else:
+                values |= set(np.unique(raw if raw.ndim == 2 else raw[..., 0]).tolist())
+            if len(colours) > MAX_INFERRED_CLASSES or len(values) > MAX_INFERRED_CLASSES:
+                break
+        if not colours or as_rgb:
+            break
+        colours = set()  # colour masks: read every mask again by colour, palette ones included
+    where = f"masks such as {path}"
+    if lossy and (len(values) > MAX_INFERRED_CLASSES or len(colours) > MAX_INFERRED_CLASSES or len(values) > 2):
+        fail(f"Masks are JPEG files ({len(lossy)} of them, e.g. {lossy[0]}), whose compression blurs class "
+             "values into neighbours", "Save the masks as PNG, or give a dataset YAML with `names:` and "
+             "`mask_values:` (or `colors:`) so each value is mapped explicitly", mask=lossy[0])
+    if colours:
+        if len(colours) > MAX_INFERRED_CLASSES:
+            fail(f"Colour masks hold more than {MAX_INFERRED_CLASSES} colours ({where}); they look lossy or are "
+                 "not masks", "Give a dataset YAML with `names:` and `colors:` (id: [r, g, b])", mask=path)
+        ordered = sorted(colours)
+        return {"class_names": ["#%02x%02x%02x" % c for c in ordered], "colours": ordered,
+                "colour_map": {c: i for i, c in enumerate(ordered)}}
+    if len(values) > MAX_INFERRED_CLASSES:
+        fail(f"Masks hold more than {MAX_INFERRED_CLASSES} different values ({where}); class ids are small "
+             "integers, so these look like photos or lossy masks",
+             "Give a dataset YAML with `names:` and `mask_values:` mapping each raw value to a class", mask=path)
+    if values == {0, IGNORE} or values == {IGNORE}:
+        return {"class_names": ["class_0", "class_1"], "colours": _colours(2), "value_map": {0: 0, IGNORE: 1},
+                "ignore_value": -1}
     values.discard(IGNORE)
     count = int(max(values)) + 1 if values else 1
     return {"class_names": [f"class_{i}" for i in range(count)], "colours": _colours(count)}

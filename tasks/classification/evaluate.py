@@ -15,10 +15,13 @@ import numpy as np
 from shared.config import positive_int
 from shared.data.classification import load_classification_data
 from shared.data.pipeline import image_dataset
+from shared.data.recorded import check_splits
 from shared.errors import fail
+from shared.inspect_flow import data_root
 from shared.reports import Report
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, image_grid_figure, read_log, training_curves_figure
+from shared.reports.run_sections import add_run_sections
 from shared.runs import is_other_data, open_run, slug
 from shared.training import load_checkpoint
 from tasks.classification import model as _model  # noqa: F401  (registers ImageClassifier for loading)
@@ -71,6 +74,8 @@ def evaluate_run(run, data=None, split=None, output=None, batch_size=32):
     splits, info = load_classification_data(spec, seed=config["seed"], val_fraction=config["val_fraction"],
                                             test_fraction=config["test_fraction"],
                                             unsplit_as_test=is_other_data(data, config))
+    if not is_other_data(data, config):
+        check_splits(run.file("splits.json"), splits, data_root(spec))
     split = split or ("test" if len(splits["test"]) else "val")
     imageset = _align_classes(splits[split], model, spec)
     if len(imageset) == 0:
@@ -114,6 +119,7 @@ def evaluate_run(run, data=None, split=None, output=None, batch_size=32):
     report.text("Data", f"{info['split']}. Counts: {info['counts']}.")
 
     folder = output or run.file("evaluation", f"{slug(spec)}-{split}")
+    add_run_sections(report, run)
     return report.write(folder), metrics
 
 

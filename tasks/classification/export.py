@@ -19,7 +19,9 @@ from PIL import Image
 
 from shared.data.classification import load_classification_data
 from shared.data.preprocess import resize_images
+from shared.data.recorded import check_splits
 from shared.export import export_verified
+from shared.inspect_flow import data_root
 from shared.io import write_json
 from shared.runs import open_run
 from shared.training import load_checkpoint
@@ -59,6 +61,7 @@ def held_out_images(run, limit):
     config = run.config()
     splits, _ = load_classification_data(config["data"], config["seed"], config["val_fraction"],
                                          config["test_fraction"])
+    check_splits(run.file("splits.json"), splits, data_root(config["data"]))
     part = splits["test"] if len(splits["test"]) else splits["val"]
     if len(part) == 0:
         part = splits["train"]

@@ -15,8 +15,9 @@ import keras
 from shared.backbones import build_backbone
 from shared.config import add_training_args, parse_args
 from shared.data.augment import build_augmenter, parse_augment
-from shared.data.builtin import NO_FLIP
+from shared.data.builtin import BUILTIN
 from shared.data.classification import load_classification_data
+from shared.data.flip_probe import flip_probe
 from shared.data.pipeline import image_dataset
 from shared.train_flow import TaskSpec, train_task
 from tasks.classification.model import build_classifier
@@ -45,7 +46,7 @@ def build_model(config, info):
 
 
 def datasets(config, splits, info):
-    augment = parse_augment(config["augment"], allow_flip=config["data"] not in NO_FLIP)
+    augment = parse_augment(config["augment"])
     train_ds = image_dataset(splits["train"], config["image_size"], config["batch_size"], training=True,
                              seed=config["seed"], augmenter=build_augmenter(augment, config["seed"]))
     return train_ds, image_dataset(splits["val"], config["image_size"], config["batch_size"])
@@ -59,7 +60,9 @@ def evaluate(run, batch_size):
 
 
 SPEC = TaskSpec("classification", load, build_model, datasets, evaluate, monitor="val_accuracy", mode="max",
-                default_image_size=lambda data: 32 if data == "digits" else 128)
+                default_image_size=lambda data: 32, builtins=tuple(BUILTIN),
+                flip_probe=lambda splits, seed: flip_probe(splits["train"], splits["val"], seed),
+                inspect=lambda config: (lambda part, i: [int(part.labels[i])], None))
 
 
 def main(argv=None):

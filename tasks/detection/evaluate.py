@@ -17,12 +17,15 @@ import tensorflow as tf
 from shared.config import positive_int
 from shared.data.detection import load_detection_data
 from shared.data.detection_pipeline import detection_dataset
+from shared.data.recorded import check_splits
 from shared.errors import fail
+from shared.inspect_flow import data_root
 from shared.io import write_json
 from shared.reports import Report
 from shared.reports.draw import draw_boxes
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, curves_figure, image_grid_figure, read_log, training_curves_figure
+from shared.reports.run_sections import add_run_sections
 from shared.runs import is_other_data, open_run, slug
 from shared.training import load_checkpoint
 from tasks.detection import model as _model  # noqa: F401  (registers ObjectDetector for loading)
@@ -76,6 +79,8 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, batch_siz
     splits, info = load_detection_data(spec, config["seed"], config["val_fraction"], config["test_fraction"],
                                        images or (config.get("images") if not data else None), config["image_size"],
                                        unsplit_as_test=is_other_data(data, config))
+    if not is_other_data(data, config):
+        check_splits(run.file("splits.json"), splits, data_root(spec))
     split = split or ("test" if len(splits["test"]) else "val")
     dataset = splits[split]
     if len(dataset) == 0:
@@ -138,6 +143,7 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, batch_siz
         report.table("Skipped files (could not be decoded)", ["file", "reason"], info["skipped"][:50])
 
     folder = output or run.file("evaluation", f"{slug(spec)}-{split}")
+    add_run_sections(report, run)
     paths = report.write(folder)
     # Both files in the source's own ids, so detections.json also scores against the original file.
     ground_truth, results = with_source_ids(ground_truth, results, dataset.image_ids, dataset.coco_ids,

@@ -22,6 +22,7 @@ from shared.data.detection import load_detection_data
 from shared.data.detection_pipeline import build_box_augmenter, detection_dataset
 from shared.errors import fail
 from shared.train_flow import TaskSpec, train_task
+from tasks.detection.inspect import box_sections
 from tasks.detection.model import build_detector
 
 
@@ -36,7 +37,7 @@ def get_args_parser():
 
 
 def load(config):
-    if config["image_size"] % 32:
+    if config["image_size"] and config["image_size"] % 32:
         fail("Detection needs an image size that is a multiple of 32", "Use for example --image-size 320",
              image_size=config["image_size"])
     return load_detection_data(config["data"], config["seed"], config["val_fraction"], config["test_fraction"],
@@ -66,8 +67,19 @@ def evaluate(run, batch_size):
     return paths, f"AP {coco['AP']:.4f}, AP50 {coco['AP50']:.4f}"
 
 
+def object_flip_probe(splits, seed):
+    """Whether mirroring keeps classes, measured on crops of the objects (one class: always)."""
+    from shared.data.flip_probe import flip_probe, object_crops
+
+    if len(splits["train"].class_names) < 2:
+        return {"safe": True, "why": "one class, so a mirrored object cannot become another class"}
+    return flip_probe(object_crops(splits["train"], seed), object_crops(splits["val"], seed), seed)
+
+
 SPEC = TaskSpec("detection", load, build_model, datasets, evaluate, monitor="val_loss", mode="min",
-                default_image_size=lambda data: 128 if data == "shapes" else 320)
+                default_image_size=lambda data: 128, builtins=("shapes",), flip_probe=object_flip_probe,
+                inspect=lambda config: (lambda part, i: [int(c) for c in part.labels[i]],
+                                        box_sections(config["max_boxes"])))
 
 
 def main(argv=None):

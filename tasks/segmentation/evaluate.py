@@ -13,11 +13,14 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from shared.data.recorded import check_splits
 from shared.data.segmentation import load_segmentation_data
 from shared.errors import fail
+from shared.inspect_flow import data_root
 from shared.reports import Report
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, image_grid_figure, read_log, training_curves_figure
+from shared.reports.run_sections import add_run_sections
 from shared.runs import is_other_data, open_run, slug
 from shared.training import load_checkpoint
 from tasks.segmentation import model as _model  # noqa: F401  (registers SemanticSegmenter for loading)
@@ -70,6 +73,8 @@ def evaluate_run(run, data=None, images=None, split=None, output=None):
     splits, info = load_segmentation_data(spec, config["seed"], config["val_fraction"], config["test_fraction"],
                                           images or (config.get("images") if not data else None), config["image_size"],
                                           unsplit_as_test=is_other_data(data, config))
+    if not is_other_data(data, config):
+        check_splits(run.file("splits.json"), splits, data_root(spec))
     split = split or ("test" if len(splits["test"]) else "val")
     dataset = splits[split]
     if len(dataset) == 0:
@@ -121,6 +126,7 @@ def evaluate_run(run, data=None, images=None, split=None, output=None):
     if info["skipped"]:
         report.table("Skipped files (could not be decoded)", ["file", "reason"], info["skipped"][:50])
     folder = output or run.file("evaluation", f"{slug(spec)}-{split}")
+    add_run_sections(report, run)
     return report.write(folder), scores
 
 

@@ -16,8 +16,10 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from shared.data.recorded import check_splits
 from shared.data.segmentation import load_segmentation_data
 from shared.export import export_verified
+from shared.inspect_flow import data_root
 from shared.io import write_json
 from shared.runs import open_run
 from shared.training import load_checkpoint
@@ -40,6 +42,7 @@ def comparison_images(run, limit):
     config = run.config()
     splits, _ = load_segmentation_data(config["data"], config["seed"], config["val_fraction"], config["test_fraction"],
                                        config.get("images"), config["image_size"])
+    check_splits(run.file("splits.json"), splits, data_root(config["data"]))
     part = next(splits[s] for s in ("test", "val", "train") if len(splits[s]))
     images = []
     for i in range(min(limit, len(part))):

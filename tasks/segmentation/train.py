@@ -75,8 +75,16 @@ def evaluate(run, batch_size):
     return paths, f"mean IoU {scores['mean_iou']:.4f}"
 
 
+def pixel_sections(config):
+    """Per-mask classes and the pixel-share section for the data inspection."""
+    from tasks.segmentation.inspect import PixelCounts
+
+    counter = PixelCounts()
+    return counter, counter.section
+
+
 SPEC = TaskSpec("segmentation", load, build_model, datasets, evaluate, monitor="val_mean_iou", mode="max",
-                default_image_size=lambda data: 128 if data == "shapes" else 256)
+                default_image_size=lambda data: 128, builtins=("shapes",), inspect=pixel_sections)
 
 
 def main(argv=None):

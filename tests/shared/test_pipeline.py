@@ -40,7 +40,6 @@ def test_augmentation_changes_training_batches_only(class_folder):
 
 def test_parse_augment():
     assert parse_augment("auto") == ["flip", "crop", "color"]
-    assert parse_augment("auto", allow_flip=False) == ["crop", "color"]
     assert parse_augment("none") == [] and build_augmenter([]) is None
     with pytest.raises(TridentError, match="Unknown augmentation `blur`"):
         parse_augment("flip,blur")

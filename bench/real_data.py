@@ -1,0 +1,102 @@
+"""Real data, default command: Trident's `train --data X --time-budget T` against a reference.
+
+    .venv/bin/python bench/real_data.py                      # every set, then the table
+    .venv/bin/python bench/real_data.py --only weather4      # one set
+    .venv/bin/python bench/real_data.py --only bccd --no-reference
+
+Trident runs exactly the command a new user types (no flag but --data and --time-budget),
+then `evaluate --run` on the run's test split (its val split where the data has no test).
+The reference trains in the same budget on the same train split and is scored on the same
+images: for classification a textbook CNN at the data's own size and keras.applications'
+MobileNetV3Small; for detection keras-cv's YOLOV8 (xs); for segmentation keras-cv's
+DeepLabV3Plus (as bench/detection_raccoon.py and bench/segmentation_isbi.py build them).
+Budgets: 5 minutes for classification, 10 for detection and segmentation.
+Each set's row is also appended to `--results` (JSON lines) so sets can run one at a time.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import _common
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..", "..", "shared", "datasets")
+SETS = {
+    "weather4": ("classification", "weather4/weather_image(dataset)", 300),
+    "sign_digits": ("classification", "sign_digits/Dataset", 300),
+    "raccoon": ("detection", "raccoon", 600),
+    "bccd": ("detection", "bccd/BCCD", 600),
+    "isbi2012_membrane": ("segmentation", "isbi2012_membrane/train", 600),
+    "dubai_aerial": ("segmentation", "dubai_aerial/Semantic segmentation dataset", 600),
+}
+METRIC = {"classification": "accuracy", "detection": "AP50", "segmentation": "mean IoU"}
+
+
+def trident_default(task, data, budget, runs_dir):
+    """Run the default train command and evaluate; return the row's figures."""
+    name = f"{task}-bench"
+    command = [sys.executable, "-m", "tasks.cli", task, "train", "--data", data, "--time-budget", f"{budget}s"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    start = time.monotonic()
+    subprocess.run(command + ["--runs-dir", runs_dir, "--name", name, "--verbose", "2"], check=True,
+                   cwd=os.path.join(HERE, ".."), env=env)
+    wall = time.monotonic() - start
+    run = os.path.join(runs_dir, name)
+    with open(os.path.join(run, "data.json")) as f:
+        info = json.load(f)
+    split = "test" if info["counts"].get("test") else "val"
+    out = os.path.join(run, "bench-evaluation")
+    subprocess.run([sys.executable, "-m", "tasks.cli", task, "evaluate", "--run", run, "--split", split,
+                    "--output", out], check=True, cwd=os.path.join(HERE, ".."), env=env)
+    with open(os.path.join(out, "report.json")) as f:
+        report = json.load(f)
+    with open(os.path.join(run, "state.json")) as f:
+        state = json.load(f)
+    chosen = ", ".join(f"{k} {v['value']}" for k, v in info.get("defaults", {}).items())
+    return {"metric": report["metrics"][METRIC[task]], "split": split, "count": info["counts"][split],
+            "train_seconds": state["train_seconds"], "images_per_second": state["train_images_per_second"],
+            "epochs": state["epochs_done"], "wall_seconds": round(wall, 1), "defaults": chosen, "info": info}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=sorted(SETS), nargs="*", help="run these sets only")
+    parser.add_argument("--datasets", default=ROOT, help="folder holding the real data sets")
+    parser.add_argument("--no-reference", action="store_true", help="skip the reference models")
+    parser.add_argument("--budget-scale", type=float, default=1.0, help="multiply every budget (quick checks)")
+    parser.add_argument("--results", default=os.path.join(tempfile.gettempdir(), "trident-real-data.jsonl"))
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="trident-real-")
+    for name in args.only or sorted(SETS):
+        task, folder, budget = SETS[name]
+        budget = budget * args.budget_scale
+        data = os.path.join(args.datasets, folder)
+        row = {"set": name, "task": task, "budget": budget}
+        row.update(trident_default(task, data, budget, os.path.join(work, name)))
+        if not args.no_reference:
+            from real_data_reference import reference
+
+            row["reference"] = reference(task, data, row.pop("info"), budget)
+        row.pop("info", None)
+        with open(args.results, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(json.dumps(row))
+    rows = []
+    with open(args.results) as f:
+        for line in f:
+            r = json.loads(line)
+            ref = r.get("reference") or {}
+            rows.append([r["set"], f"{METRIC[r['task']]} ({r['split']}, {r['count']})", r["metric"],
+                         ref.get("metric", "-"), ref.get("model", "-"), r["train_seconds"], r["images_per_second"],
+                         r["epochs"], r["defaults"]])
+    _common.table(["set", "metric (split, images)", "Trident default", "reference", "reference model",
+                   "train s", "train images/s", "epochs", "defaults chosen"], rows)
+
+
+if __name__ == "__main__":
+    main()

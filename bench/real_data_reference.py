@@ -1,0 +1,91 @@
+"""The references of bench/real_data.py: what a competent Keras user writes without Trident.
+
+Each trains from scratch in the same budget on the same train split as Trident's default
+run (the split is re-derived with the same seed and fractions, and checked against the
+run's recorded fingerprint) and is scored on the same images.
+"""
+
+def _same_splits(load, data, info):
+    splits, again = load(data)
+    if again["fingerprint"] != info["fingerprint"]:
+        raise SystemExit(f"The split of {data} differs from the run's; the comparison would not be fair")
+    return splits
+
+
+def textbook_cnn(size, classes):
+    """Three conv-pool stages and a dense head, as in the Keras tutorials."""
+    import keras
+
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input((size, size, 3)), layers.Rescaling(1 / 255.0),
+        layers.Conv2D(32, 3, activation="relu", padding="same"), layers.MaxPooling2D(),
+        layers.Conv2D(64, 3, activation="relu", padding="same"), layers.MaxPooling2D(),
+        layers.Conv2D(128, 3, activation="relu", padding="same"), layers.MaxPooling2D(),
+        layers.Flatten(), layers.Dropout(0.5), layers.Dense(128, activation="relu"),
+        layers.Dense(classes, activation="softmax")])
+
+
+def mobilenet(size, classes):
+    import keras
+
+    return keras.applications.MobileNetV3Small(input_shape=(size, size, 3), weights=None, classes=classes,
+                                               include_preprocessing=True)
+
+
+def classification_reference(data, info, budget, size):
+    import keras
+
+    from shared.callbacks import TimeBudget
+    from shared.data.classification import load_classification_data
+    from shared.data.pipeline import image_dataset
+    from shared.training import set_seed
+
+    splits = _same_splits(lambda d: load_classification_data(d, 0, 0.1, 0.2), data, info)
+    split = "test" if len(splits["test"]) else "val"
+    classes = len(splits["train"].class_names)
+    best = None
+    for name, build in (("textbook CNN", textbook_cnn), ("MobileNetV3Small", mobilenet)):
+        set_seed(0)
+        model = build(size, classes)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        model.fit(image_dataset(splits["train"], size, 32, training=True), epochs=1000, verbose=2,
+                  callbacks=[TimeBudget(budget)])
+        _, accuracy = model.evaluate(image_dataset(splits[split], size, 32), verbose=0)
+        print(f"reference {name}: accuracy {accuracy:.4f}")
+        if best is None or accuracy > best["metric"]:
+            best = {"model": f"{name} at {size} px", "metric": float(accuracy)}
+    return best
+
+
+def detection_reference(data, info, budget):
+    from detection_raccoon import run_keras_cv
+
+    from shared.data.detection import load_detection_data
+
+    splits = _same_splits(lambda d: load_detection_data(d, 0), data, info)
+    coco, images_per_second, _, params, epochs = run_keras_cv(splits, budget)
+    return {"model": "keras-cv YOLOV8 xs at 320 px", "metric": coco["AP50"], "AP": coco["AP"],
+            "images_per_second": images_per_second, "epochs": epochs}
+
+
+def segmentation_reference(data, info, budget, size):
+    from segmentation_isbi import run_keras_cv
+
+    from shared.data.segmentation import load_segmentation_data
+
+    splits = _same_splits(lambda d: load_segmentation_data(d, 0), data, info)
+    scores, images_per_second, _ = run_keras_cv(splits, budget, size=size, batch=8)
+    return {"model": f"keras-cv DeepLabV3Plus at {size} px", "metric": scores["mean_iou"],
+            "images_per_second": images_per_second}
+
+
+def reference(task, data, info, budget):
+    size = info["defaults"].get("image_size", {}).get("value") or (320 if task == "detection" else 128)
+    if task == "classification":
+        return classification_reference(data, info, budget, size)
+    if task == "detection":
+        return detection_reference(data, info, budget)
+    return segmentation_reference(data, info, budget, size)
+

@@ -1,0 +1,93 @@
+"""Defaults that follow from the data: explicit flags, image and batch size, the flip probe."""
+
+import argparse
+
+import numpy as np
+import pytest
+
+from shared.config import add_training_args, parse_args
+from shared.data.flip_probe import flip_probe, object_crops
+from shared.data.imageset import ImageSet
+from shared.defaults import batch_size_for, choose_defaults, image_size_for
+
+
+def test_only_flags_and_config_keys_count_as_chosen(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("batch_size: 8\n")
+    parser = argparse.ArgumentParser()
+    add_training_args(parser)
+    args = parse_args(parser, ["--config", str(config), "--epochs", "10", "--data", "x"])
+    # --epochs 10 equals the default but was given; image_size was not.
+    assert {"batch_size", "epochs", "data", "config"} <= set(args.explicit)
+    assert "image_size" not in args.explicit and "augment" not in args.explicit
+    assert args.batch_size == 8 and args.epochs == 10
+
+
+def test_fractions_outside_zero_to_one_are_refused():
+    parser = argparse.ArgumentParser()
+    add_training_args(parser)
+    for bad in ("1", "-0.1", "x"):
+        with pytest.raises(SystemExit):
+            parse_args(parser, ["--val-fraction", bad])
+    assert parse_args(parser, ["--val-fraction", "0"]).val_fraction == 0.0
+
+
+@pytest.mark.parametrize("task,side,expected", [
+    ("classification", 28, 32), ("classification", 100, 96), ("classification", 4000, 128),
+    ("detection", 500, 320), ("detection", 150, 160), ("segmentation", 512, 256), ("segmentation", 20, 64)])
+def test_image_size_follows_the_data_within_the_task_bounds(task, side, expected):
+    size, why = image_size_for(task, {"images": 10, "short_side": side, "long_side": side})
+    assert size == expected and size % 32 == 0 and why
+
+
+def test_batch_size_shrinks_on_small_data_only():
+    assert batch_size_for(32, 5000)[0] == 32
+    batch, why = batch_size_for(16, 24)
+    assert batch == 2 ** int(np.log2(batch)) and 24 / batch >= 4 and "24 training images" in why
+    assert batch_size_for(16, 10)[0] == 4  # never below 4
+
+
+def halves(count, rng, mirrored_class):
+    """Class 0: bright left half; class 1: bright right half (mirroring swaps them); or top / bottom."""
+    images, labels = [], []
+    for i in range(count):
+        label = i % 2
+        image = rng.integers(0, 60, (24, 24, 3)).astype(np.uint8)
+        if mirrored_class:
+            image[:, :12] += 150 if label == 0 else 0
+            image[:, 12:] += 150 if label == 1 else 0
+        else:
+            image[:12] += 150 if label == 0 else 0
+            image[12:] += 150 if label == 1 else 0
+        images.append(image)
+        labels.append(label)
+    return ImageSet(labels=np.array(labels), class_names=["a", "b"], images=np.stack(images))
+
+
+def test_flip_probe_tells_mirror_classes_from_mirror_safe_ones():
+    rng = np.random.default_rng(0)
+    unsafe = flip_probe(halves(120, rng, True), halves(60, rng, True))
+    safe = flip_probe(halves(120, rng, False), halves(60, rng, False))
+    assert unsafe["safe"] is False and unsafe["mirrored_accuracy"] < 0.3
+    assert safe["safe"] is True and safe["retained"] > 0.9
+    assert flip_probe(halves(10, rng, False), halves(4, rng, False))["safe"] is None
+
+
+def test_choose_defaults_leaves_user_choices_alone_and_explains_its_own():
+    rng = np.random.default_rng(0)
+    splits = {"train": halves(120, rng, True), "val": halves(60, rng, True)}
+    config = {"image_size": None, "batch_size": 32, "epochs": 10, "augment": "auto", "seed": 0, "time_budget": "5m"}
+    reasons, profile = choose_defaults("classification", config, {"batch_size"}, splits, False,
+                                       flip=lambda: flip_probe(splits["train"], splits["val"]))
+    assert profile["short_side"] == 24
+    assert config["image_size"] == 32 and config["batch_size"] == 32 and config["epochs"] == 1000
+    assert "flip" not in config["augment"].split(",") and "no flip" in reasons["augment"]
+    assert set(reasons) == {"image_size", "epochs", "augment"}
+
+
+def test_object_crops_carry_their_labels():
+    from shared.data.detection import shapes_detection
+
+    crops = object_crops(shapes_detection(64)["val"], max_images=20)
+    assert len(crops) > 20 and crops.images.shape[1:] == (16, 16, 3)
+    assert set(crops.labels.tolist()) <= set(range(len(crops.class_names)))
