@@ -91,8 +91,10 @@ def augment_for(task, profile, flip):
         measured = flip()
         if measured.get("safe"):
             names.insert(0, "flip")
-            why.append("flip: " + measured.get("why", f"a linear probe keeps {measured['retained']:.0%} of its skill "
-                                                       "on mirrored images"))
+            if "why" in measured:
+                why.append(f"flip: {measured['why']}")
+            else:
+                why.append(f"flip: a linear probe keeps {measured['retained']:.0%} of its skill on mirrored images")
         elif measured.get("safe") is False:
             why.append(f"no flip: a linear probe keeps only {max(0.0, measured['retained']):.0%} of its skill on "
                        "mirrored images, so mirroring changes classes")

@@ -80,7 +80,7 @@ def build_report(task, spec, splits, info, per_item_labels, extra=None):
     stats = image_stats(findings["files"])
     if stats:
         median = max(stats["width"]["median"], stats["height"]["median"])
-        large = [e["path"] for e in findings["files"] if "width" in e and max(e["width"], e["height"]) > 4 * median]
+        large = [os.path.relpath(e["path"], root) if root else e["path"] for e in findings["files"] if "width" in e and max(e["width"], e["height"]) > 4 * median]
         if large:
             findings["warnings"].append(f"{len(large)} image(s) more than 4 times larger than the median "
                                         f"({median:.0f} px; first: {large[0]}); they are shrunk to the training size")

@@ -25,7 +25,8 @@ class TaskSpec:
     load: `config -> (splits, info)`.
     build_model: `(config, info) -> compiled model` (fresh runs).
     datasets: `(config, splits, info) -> (train_ds, val_ds)`.
-    evaluate: `(run, batch_size) -> (report paths, one-line summary)` on the val split.
+    evaluate: `(run, batch_size, (splits, info)) -> (report paths, one-line summary)` on
+        the val split already in memory.
     monitor, mode: the logged value choosing `best.keras`, when there is a val split.
     default_image_size: `data -> int` for the built-in data sets (`builtins`); other
         data gets a size from its own resolution (`shared.defaults`).
@@ -140,7 +141,7 @@ def train_task(spec, args):
     save_backbone(model.backbone, run.backbone_weights)
     print(f"Training {summary['ended']} after {summary['epochs_done']} epochs, {summary['train_seconds']:.1f} s")
     if has_val:
-        paths, line = spec.evaluate(run, config["batch_size"])
+        paths, line = spec.evaluate(run, config["batch_size"], (splits, info))
         print(f"Validation: {line}. Report: {paths['html']}")
     print(f"Run folder: {run.path}")
     return run

@@ -289,6 +289,10 @@ def read_yolo(images_dir, class_names):
                 parts = line.split()
                 if not parts:
                     continue
+                if len(parts) != 5:
+                    fail(f"{txt}, line {line_no}: expected 5 values `class cx cy w h`, found {len(parts)}",
+                         "Write one box per line; polygon (segment) labels and extra columns are not read as boxes",
+                         line=line.strip())
                 try:
                     cls, cx, cy, w, h = int(parts[0]), *map(float, parts[1:5])
                 except (ValueError, TypeError):

@@ -65,17 +65,20 @@ def _align_classes(imageset, model, spec):
     return imageset
 
 
-def evaluate_run(run, data=None, split=None, output=None, batch_size=32):
+def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=None):
     """Score a run's best checkpoint on a split and write the report. Returns report paths."""
     config = run.config()
     checkpoint = run.best_or_last()
     model = load_checkpoint(checkpoint)
     spec = data or config["data"]
-    splits, info = load_classification_data(spec, seed=config["seed"], val_fraction=config["val_fraction"],
-                                            test_fraction=config["test_fraction"],
-                                            unsplit_as_test=is_other_data(data, config))
-    if not is_other_data(data, config):
-        check_splits(run.file("splits.json"), splits, data_root(spec))
+    if loaded is not None:  # the splits training already holds in memory
+        splits, info = loaded
+    else:
+        splits, info = load_classification_data(spec, seed=config["seed"], val_fraction=config["val_fraction"],
+                                                test_fraction=config["test_fraction"],
+                                                unsplit_as_test=is_other_data(data, config))
+        if not is_other_data(data, config):
+            check_splits(run.file("splits.json"), splits, data_root(spec))
     split = split or ("test" if len(splits["test"]) else "val")
     imageset = _align_classes(splits[split], model, spec)
     if len(imageset) == 0:

@@ -52,10 +52,10 @@ def datasets(config, splits, info):
     return train_ds, image_dataset(splits["val"], config["image_size"], config["batch_size"])
 
 
-def evaluate(run, batch_size):
+def evaluate(run, batch_size, loaded):
     from tasks.classification.evaluate import evaluate_run
 
-    paths, metrics = evaluate_run(run, split="val", output=run.path, batch_size=batch_size)
+    paths, metrics = evaluate_run(run, split="val", output=run.path, batch_size=batch_size, loaded=loaded)
     return paths, f"accuracy {metrics['accuracy']:.4f}"
 
 

@@ -60,10 +60,10 @@ def datasets(config, splits, info):
     return train_ds, detection_dataset(splits["val"], config["image_size"], config["batch_size"], max_boxes)
 
 
-def evaluate(run, batch_size):
+def evaluate(run, batch_size, loaded):
     from tasks.detection.evaluate import evaluate_run
 
-    paths, coco = evaluate_run(run, split="val", output=run.path, batch_size=batch_size)
+    paths, coco = evaluate_run(run, split="val", output=run.path, batch_size=batch_size, loaded=loaded)
     return paths, f"AP {coco['AP']:.4f}, AP50 {coco['AP50']:.4f}"
 
 

@@ -64,17 +64,20 @@ def score_split(model, dataset):
     return maps, total, per_image
 
 
-def evaluate_run(run, data=None, images=None, split=None, output=None):
+def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=None):
     """Score the run's best checkpoint and write the report. Returns (paths, scores)."""
     config = run.config()
     checkpoint = run.best_or_last()
     model = load_checkpoint(checkpoint)
     spec = data or config["data"]
-    splits, info = load_segmentation_data(spec, config["seed"], config["val_fraction"], config["test_fraction"],
-                                          images or (config.get("images") if not data else None), config["image_size"],
-                                          unsplit_as_test=is_other_data(data, config))
-    if not is_other_data(data, config):
-        check_splits(run.file("splits.json"), splits, data_root(spec))
+    if loaded is not None:  # the splits training already holds in memory
+        splits, info = loaded
+    else:
+        splits, info = load_segmentation_data(spec, config["seed"], config["val_fraction"], config["test_fraction"],
+                                              images or (config.get("images") if not data else None), config["image_size"],
+                                              unsplit_as_test=is_other_data(data, config))
+        if not is_other_data(data, config):
+            check_splits(run.file("splits.json"), splits, data_root(spec))
     split = split or ("test" if len(splits["test"]) else "val")
     dataset = splits[split]
     if len(dataset) == 0:

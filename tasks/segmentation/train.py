@@ -68,10 +68,10 @@ def datasets(config, splits, info):
     return train_ds, segmentation_dataset(splits["val"], config["image_size"], config["batch_size"])
 
 
-def evaluate(run, batch_size):
+def evaluate(run, batch_size, loaded):
     from tasks.segmentation.evaluate import evaluate_run
 
-    paths, scores = evaluate_run(run, split="val", output=run.path)
+    paths, scores = evaluate_run(run, split="val", output=run.path, loaded=loaded)
     return paths, f"mean IoU {scores['mean_iou']:.4f}"
 
 

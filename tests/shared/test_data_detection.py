@@ -128,3 +128,11 @@ def test_yolo_yaml_in_the_images_train_labels_train_layout(tmp_path):
     flat = read_yolo(str(source / "images"), info["class_names"])
     np.testing.assert_allclose(splits["val"].boxes[0], flat.boxes[5], atol=1e-4)
     assert info["objects"]["train"] == sum(len(b) for b in flat.boxes[:5]) > 0
+
+
+def test_yolo_line_with_extra_columns_is_refused_with_the_line(tmp_path):
+    data = write_detection_data(tmp_path / "yolo", "yolo")
+    label = sorted((tmp_path / "yolo" / "labels").glob("*.txt"))[0]
+    label.write_text("0 0.5 0.5 0.2 0.2 0.9\n")
+    with pytest.raises(TridentError, match=r"line 1: expected 5 values `class cx cy w h`, found 6"):
+        load_detection_data(data)

@@ -91,3 +91,12 @@ def test_object_crops_carry_their_labels():
     crops = object_crops(shapes_detection(64)["val"], max_images=20)
     assert len(crops) > 20 and crops.images.shape[1:] == (16, 16, 3)
     assert set(crops.labels.tolist()) <= set(range(len(crops.class_names)))
+
+
+def test_a_single_class_detector_flips_with_the_reason_said():
+    from shared.defaults import augment_for
+    from tasks.detection.train import object_flip_probe
+
+    one_class = {"train": ImageSet(labels=np.zeros(3), class_names=["raccoon"], images=np.zeros((3, 8, 8, 3)))}
+    names, why = augment_for("detection", {"gray_fraction": 0.0}, lambda: object_flip_probe(one_class, 0))
+    assert names.split(",")[0] == "flip" and "one class" in why

@@ -154,3 +154,22 @@ def test_evaluate_and_export_refuse_data_that_changed_since_training(tmp_path, c
     assert " added" in capsys.readouterr().err
     assert trident(["classification", "export", "--run", str(runs / "r"), "--output-dir", str(tmp_path / "m")]) == 1
     assert not list((tmp_path / "m").rglob("saved_model.pb"))
+
+
+def test_a_colour_in_few_masks_is_flagged_and_a_yaml_can_ignore_it(tmp_path):
+    root = write_segmentation_data(tmp_path / "tiles", count=8, kind="rgb")
+    mask_path = os.path.join(str(tmp_path / "tiles"), "masks", "s0.png")
+    mask = np.asarray(Image.open(mask_path)).copy()
+    mask[:2, :2] = (7, 7, 7)  # a few unannotated pixels in one mask
+    Image.fromarray(mask).save(mask_path)
+    os.remove(root)
+    output = tmp_path / "report"
+    assert trident(["segmentation", "inspect", "--data", str(tmp_path / "tiles"), "--output", str(output)]) == 0
+    assert any("#070707 appears in only 1 of 8 masks" in w for w in findings_of(output)["warnings"])
+    with open(tmp_path / "set.yaml", "w") as f:
+        f.write("train: tiles\nnames: [background, circle, square, triangle, star, cross]\ncolors:\n"
+                "  0: [0, 0, 0]\n  1: [250, 0, 0]\n  2: [0, 250, 0]\n  3: [0, 0, 250]\n  4: [250, 250, 0]\n"
+                "  5: [0, 250, 250]\n  255: [7, 7, 7]\n")
+    splits, _ = load_segmentation_data(str(tmp_path / "set.yaml"), val_fraction=0.0, test_fraction=0.0)
+    masks = [splits["train"].mask(i) for i in range(len(splits["train"]))]
+    assert any((m[:2, :2] == 255).all() for m in masks)
