@@ -202,24 +202,16 @@ def voc_image_sets(folder):
     return lists if "train" in lists else {}
 
 
-def read_voc(folder, class_names=None, stems=None):
+def read_voc(folder, class_names=None):
     """Read `folder/images/*` with `folder/annotations/<stem>.xml` (Pascal VOC).
 
-    Also the original VOC naming (`JPEGImages/`, `Annotations/`). `stems`: only these
-    images (a list from `ImageSets/Main`), in that order.
+    Also the original VOC naming (`JPEGImages/`, `Annotations/`).
     """
     images_dir, ann_dir = _voc_dirs(folder) or (None, None)
     if images_dir is None:
         fail(f"VOC folder {folder} has annotations but no images/ (or JPEGImages/)", "Put the images in images/",
              data=folder)
     files = sorted(f for f in os.listdir(images_dir) if is_image_file(f))
-    if stems is not None:
-        by_stem = {os.path.splitext(f)[0]: f for f in files}
-        missing = [stem for stem in stems if stem not in by_stem]
-        if missing:
-            fail(f"VOC image list in {folder} names {len(missing)} image(s) not in {images_dir} "
-                 f"(first: {missing[0]})", "Add the images or remove them from the ImageSets list", image=missing[0])
-        files = [by_stem[stem] for stem in stems]
     parsed, found = [], set()
     for name in files:
         xml_path = os.path.join(ann_dir, os.path.splitext(name)[0] + ".xml")
@@ -353,18 +345,19 @@ def _read_detection_any(spec, class_names=None, images_dir=None):
          "or a dataset YAML", data=spec)
 
 
-def _voc_names(folder, stems):
-    """Class names used in the VOC annotations of `stems`."""
-    _, ann_dir = _voc_dirs(folder)
-    names = set()
-    for stem in stems:
-        path = os.path.join(ann_dir, stem + ".xml")
-        if os.path.isfile(path):
-            try:
-                names |= {obj.findtext("name", "").strip() for obj in ET.parse(path).getroot().iter("object")}
-            except ET.ParseError:
-                pass  # read_voc names the file
-    return names
+def voc_splits(folder, lists):
+    """Read a VOC folder once and split it by its `ImageSets/Main` lists (`{split: [stem, ...]}`)."""
+    whole = read_voc(folder)
+    index = {os.path.splitext(os.path.basename(p))[0]: i for i, p in enumerate(whole.paths)}
+    splits = {}
+    for split, stems in lists.items():
+        missing = [stem for stem in stems if stem not in index]
+        if missing:
+            fail(f"VOC image list {split}.txt in {folder} names {len(missing)} image(s) not in its image folder "
+                 f"(first: {missing[0]})", "Add the images or remove them from the ImageSets list", image=missing[0])
+        splits[split] = whole.subset([index[stem] for stem in stems])
+    splits["train"].fixes = whole.fixes  # counted once for the whole folder (subsets start at zero)
+    return splits
 
 
 def _read_detection_yaml(path, images_dir=None):
@@ -398,11 +391,8 @@ def load_detection_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, image
         splits, how = shapes_detection(image_size or 128), "built-in fixed split of shapes"
     elif os.path.isfile(spec) and spec.lower().endswith((".yaml", ".yml")):
         splits, how = _read_detection_yaml(spec, images_dir), "splits named in the dataset YAML"
-    elif _voc_dirs(spec) and voc_image_sets(spec):
-        lists = voc_image_sets(spec)
-        names = sorted({n for split in lists for n in _voc_names(spec, lists[split])})
-        splits = {split: read_voc(spec, names, stems) for split, stems in lists.items()}
-        how = "the data's own ImageSets/Main lists"
+    elif _voc_dirs(spec) and (lists := voc_image_sets(spec)):
+        splits, how = voc_splits(spec, lists), "the data's own ImageSets/Main lists"
     elif os.path.isdir(os.path.join(spec, "train")):
         splits, names = {}, None
         for split in SPLITS:

@@ -108,7 +108,7 @@ def test_voc_layout_with_image_set_lists(tmp_path):
     assert info["counts"] == {"train": 5, "val": 1, "test": 2} and "ImageSets" in info["split"]
     with open(os.path.join(data, "ImageSets", "Main", "test.txt"), "a") as f:
         f.write("missing_image\n")
-    with pytest.raises(TridentError, match="names 1 image.* not in .*missing_image"):
+    with pytest.raises(TridentError, match="test.txt in .* names 1 image.* not in its image folder .*missing_image"):
         load_detection_data(data)
 
 
