@@ -37,16 +37,17 @@ SETS = {
 METRIC = {"classification": "accuracy", "detection": "AP50", "segmentation": "mean IoU"}
 
 
-def trident_default(task, data, budget, runs_dir):
-    """Run the default train command and evaluate; return the row's figures."""
+def trident_default(task, data, budget, runs_dir, run=None):
+    """Run the default train command (unless `run` names a finished one) and evaluate; return the row."""
     name = f"{task}-bench"
     command = [sys.executable, "-m", "tasks.cli", task, "train", "--data", data, "--time-budget", f"{budget}s"]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     start = time.monotonic()
-    subprocess.run(command + ["--runs-dir", runs_dir, "--name", name, "--verbose", "2"], check=True,
-                   cwd=os.path.join(HERE, ".."), env=env)
+    if run is None:
+        subprocess.run(command + ["--runs-dir", runs_dir, "--name", name, "--verbose", "2"], check=True,
+                       cwd=os.path.join(HERE, ".."), env=env)
+        run = os.path.join(runs_dir, name)
     wall = time.monotonic() - start
-    run = os.path.join(runs_dir, name)
     with open(os.path.join(run, "data.json")) as f:
         info = json.load(f)
     split = "test" if info["counts"].get("test") else "val"
@@ -69,15 +70,19 @@ def main():
     parser.add_argument("--datasets", default=ROOT, help="folder holding the real data sets")
     parser.add_argument("--no-reference", action="store_true", help="skip the reference models")
     parser.add_argument("--budget-scale", type=float, default=1.0, help="multiply every budget (quick checks)")
+    parser.add_argument("--reuse-run", help="with one --only set: evaluate this finished default run instead of "
+                        "training again (to add the reference alone, on a quiet machine)")
     parser.add_argument("--results", default=os.path.join(tempfile.gettempdir(), "trident-real-data.jsonl"))
     args = parser.parse_args()
+    if args.reuse_run and len(args.only or []) != 1:
+        parser.error("--reuse-run needs exactly one --only set")
     work = tempfile.mkdtemp(prefix="trident-real-")
     for name in args.only or sorted(SETS):
         task, folder, budget = SETS[name]
         budget = budget * args.budget_scale
         data = os.path.join(args.datasets, folder)
         row = {"set": name, "task": task, "budget": budget}
-        row.update(trident_default(task, data, budget, os.path.join(work, name)))
+        row.update(trident_default(task, data, budget, os.path.join(work, name), args.reuse_run))
         if not args.no_reference:
             from real_data_reference import reference
 

@@ -76,6 +76,8 @@ def add_training_args(parser):
     parser.add_argument("--epochs", type=positive_int, default=10)
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--ema", type=fraction, default=0.0, metavar="MOMENTUM",
+                        help="validate, keep and export the moving average of the weights (e.g. 0.99; 0: off)")
     parser.add_argument("--warmup-epochs", type=float, default=1.0)
     parser.add_argument("--val-fraction", type=fraction, default=0.1,
                         help="share of the data held out for validation when it has no val split")
@@ -87,6 +89,8 @@ def add_training_args(parser):
     parser.add_argument("--time-budget", default=None, help="wall-clock limit for training, e.g. 10m")
     parser.add_argument("--runs-dir", default="runs", help="parent folder of run folders")
     parser.add_argument("--name", help="run folder name (default: <task>-<data>-<backbone>)")
+    parser.add_argument("--allow-outside-data", action="store_true",
+                        help="accept images a CSV or COCO JSON names outside its own folder")
     parser.add_argument("--restart", action="store_true",
                         help="discard an existing run folder of this name instead of resuming")
     parser.add_argument("--deterministic", action="store_true",

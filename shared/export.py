@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from shared.data.preprocess import decode_image_bytes
+from shared.data.decode import decode_image
 from shared.errors import fail
 from shared.io import atomic_path, write_json, write_text
 
@@ -40,7 +40,7 @@ def bytes_endpoint(serve):
     signature = tf.nest.map_structure(lambda t: tf.TensorSpec(t.shape[1:], t.dtype), outputs)
 
     def serve_one(data):
-        result = serve(decode_image_bytes(data)[tf.newaxis])
+        result = serve(decode_image(data)[tf.newaxis])
         return tf.nest.map_structure(lambda t: t[0], result)
 
     @tf.function

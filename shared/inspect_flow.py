@@ -107,7 +107,9 @@ def build_report(task, spec, splits, info, per_item_labels, extra=None):
                                  ["file", "extension", "content"]),
                                 ("duplicates_across", "Identical images in more than one split", ["files"]),
                                 ("conflicting_labels", "Identical images with different labels", ["files", "labels"]),
-                                ("duplicates_within", "Identical images within a split", ["files"])):
+                                ("duplicates_within", "Identical images within a split", ["files"]),
+                                ("exif_turned", "Photos turned upright by their EXIF orientation",
+                                 ["file", "EXIF orientation"])):
         rows_ = findings["sections"][key]
         if rows_:
             report.table(title, headers, rows_[:50], note=f"{len(rows_)} in all" if len(rows_) > 50 else None)

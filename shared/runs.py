@@ -22,7 +22,7 @@ from shared.errors import fail
 from shared.io import read_json, write_json
 
 # Keys that may change when the same run is resumed.
-RESUMABLE_KEYS = {"epochs", "time_budget", "verbose", "restart", "early_stopping", "config"}
+RESUMABLE_KEYS = {"epochs", "time_budget", "verbose", "restart", "early_stopping", "config", "allow_outside_data"}
 
 
 class Run:

@@ -8,6 +8,7 @@ behave identically everywhere.
 
 import dataclasses
 import math
+import os
 from typing import Callable
 
 from shared.config import parse_duration
@@ -77,6 +78,26 @@ def settle_defaults(spec, config, explicit, splits, info):
         print(f"{key}: {entry['value']} ({entry['reason']})")
 
 
+def check_inside(config, splits):
+    """Refuse images a CSV or COCO JSON names outside its folder (and `--images`), unless allowed.
+
+    A typo such as `../../` in a listing would silently train on files from elsewhere;
+    folders and dataset YAMLs name their places themselves and are not checked.
+    """
+    from shared.data.inspection import inside
+
+    data = str(config["data"])
+    if config.get("allow_outside_data") or not data.lower().endswith((".csv", ".json")):
+        return
+    roots = [os.path.dirname(os.path.abspath(data))] + ([config["images"]] if config.get("images") else [])
+    outside = [path for part in splits.values() for path in (getattr(part, "paths", None) or [])
+               if not any(inside(path, root) for root in roots)]
+    if outside:
+        fail(f"{data} names {len(outside)} image(s) outside its folder {roots[0]} (first: {os.path.normpath(outside[0])})",
+             "Move the images under that folder and fix the paths, or pass --allow-outside-data if they are "
+             "meant to be there", outside=len(outside))
+
+
 def inspect_into_run(spec, config, splits, info, run):
     """The same inspection as `trident <task> inspect`, kept in the run; problems are printed."""
     from shared.inspect_flow import build_report
@@ -104,6 +125,7 @@ def train_task(spec, args):
         fail(f"Data {config['data']} has only one class ({', '.join(info['class_names'])}): there is nothing to tell "
              "apart", "Add images of at least one more class (or, for segmentation, masks with a second value)",
              classes=info["class_names"])
+    check_inside(config, splits)
     settle_defaults(spec, config, explicit, splits, info)
     run, status = prepare_run(config["runs_dir"], config["name"], config, config["restart"])
     if status != "new" and read_json(run.file("data.json"))["fingerprint"] != info["fingerprint"]:

@@ -22,6 +22,18 @@ def set_seed(seed, deterministic=False):
         tf.config.experimental.enable_op_determinism()
 
 
+def build_optimizer(config):
+    """AdamW at the config's learning rate and weight decay, averaging the weights when `ema` > 0.
+
+    With `ema` (the average's momentum, e.g. 0.99), validation, checkpoints and the
+    final model use the exponential moving average of the weights (Keras keeps it in
+    the optimizer; `fit` swaps it in at each epoch's end).
+    """
+    ema = config.get("ema") or 0.0
+    return keras.optimizers.AdamW(config["lr"], weight_decay=config["weight_decay"], use_ema=ema > 0,
+                                  ema_momentum=ema if ema > 0 else 0.99)
+
+
 def load_checkpoint(path):
     """A compiled model, with its optimizer state, from a `.keras` checkpoint."""
     try:
@@ -62,11 +74,15 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
     tensorboard = keras.callbacks.TensorBoard(run.file("tensorboard"), write_graph=False, update_freq="epoch",
                                               profile_batch=0)
     tensorboard.async_safe = True  # with update_freq="epoch" its batch hooks write nothing
+    # Averaged weights in place before anything reads them at an epoch's end.
+    averaging = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if getattr(model.optimizer, "use_ema", False) \
+        else []
     callbacks = [
         WarmupCosine(lr, epochs, steps, warmup_epochs, time_budget),
         nan_guard,
         budget,
         throughput,
+        *averaging,
         RunCheckpoint(run, monitor, mode),
         keras.callbacks.CSVLogger(run.file("log.csv"), append=True),
         tensorboard,

@@ -14,11 +14,10 @@ import os
 import xml.etree.ElementTree as ET
 
 import numpy as np
-from PIL import Image
 
 from shared.data.boxes import FixCounter, sanitize_boxes
 from shared.data.dataset_yaml import SPLITS, WHOLE_AS_TEST, load_dataset_yaml, random_split, whole_as_test
-from shared.data.images import find_unreadable, is_image_file, read_image
+from shared.data.images import find_unreadable, is_image_file, oriented_size, read_image
 from shared.errors import fail
 
 
@@ -82,20 +81,20 @@ class DetectionSet:
 
 
 def _image_size(path, where):
+    """`(height, width)` as decoded (EXIF orientation applied); None if the header is unreadable."""
     if not os.path.isfile(path):
         fail(f"{where} names image {path}, which does not exist", "Add the image or remove its annotation",
              image=path)
-    try:
-        with Image.open(path) as image:
-            return image.height, image.width
-    except Exception:  # undecodable: drop_unreadable() skips and counts it later
-        return None
+    return oriented_size(path)  # None: undecodable, drop_unreadable() skips and counts it later
 
 
 def _check_size(path, actual, declared, where):
     if actual is not None and declared is not None and tuple(actual) != tuple(declared):
-        fail(f"{where}: image {path} is {actual[1]}x{actual[0]} but the annotation says {declared[1]}x{declared[0]}",
-             "Re-export the annotations for these image files (boxes would land in the wrong place)",
+        rotated = tuple(actual) == tuple(declared)[::-1]
+        fail(f"{where}: image {path} is {actual[1]}x{actual[0]} but the annotation says {declared[1]}x{declared[0]}"
+             + (" (the photo's EXIF orientation turns it; the annotation tool read it unturned)" if rotated else ""),
+             "Re-export the annotations for these image files (boxes would land in the wrong place)"
+             + ("; or save the photo upright without the EXIF orientation, then annotate it" if rotated else ""),
              image=path)
 
 

@@ -9,8 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from shared.data.decode import decode_image
 from shared.data.letterbox import letterbox
-from shared.data.preprocess import decode_image_bytes
 from shared.data.pipeline import CACHE_LIMIT_BYTES
 
 
@@ -24,9 +24,20 @@ def padded_targets(dataset, max_boxes):
     return boxes, labels
 
 
+MOSAIC_SHARE = 0.5  # of the training images; the rest stay single, as test images are
+
+
 def build_box_augmenter(names, seed=0):
-    """Box-aware Keras layers for `flip`, `crop` (zoom + shift) and `color`; None when empty."""
+    """Box-aware layers for `mosaic`, `flip`, `crop` (zoom + shift) and `color`; None when empty.
+
+    `mosaic` is keras-cv's box-aware Mosaic (four images of the batch tiled, a window of
+    the input size cut around a random centre); Keras core has none.
+    """
     layers = []
+    if "mosaic" in names:
+        from keras_cv.layers import Mosaic
+
+        layers.append(Mosaic(bounding_box_format="xyxy", seed=seed + 4))
     if "flip" in names:
         layers.append(keras.layers.RandomFlip("horizontal", bounding_box_format="xyxy", seed=seed))
     if "crop" in names:
@@ -41,7 +52,32 @@ def build_box_augmenter(names, seed=0):
     return layers or None
 
 
+def _mosaic(layer, images, boxes, labels):
+    """`MOSAIC_SHARE` of the batch tiled by `layer`; every image gets 4x the box slots."""
+    tiled = layer({"images": images, "bounding_boxes": {"boxes": boxes, "classes": tf.cast(labels, tf.float32)}})
+    n = tf.shape(boxes)[1]
+    single_boxes = tf.pad(boxes, [[0, 0], [0, 3 * n], [0, 0]], constant_values=-1.0)
+    single_labels = tf.pad(labels, [[0, 0], [0, 3 * n]], constant_values=-1)
+    tiled_boxes = _dense(tiled["bounding_boxes"]["boxes"], 4 * n)  # keras-cv returns them ragged
+    tiled_labels = tf.cast(tf.round(_dense(tiled["bounding_boxes"]["classes"], 4 * n)), tf.int32)
+    use = tf.random.uniform([tf.shape(images)[0]]) < MOSAIC_SHARE
+    return (tf.where(use[:, None, None, None], tf.cast(tiled["images"], images.dtype), images),
+            tf.where(use[:, None, None], tiled_boxes, single_boxes),
+            tf.where(use[:, None], tiled_labels, single_labels))
+
+
+def _dense(values, slots):
+    """Ragged or dense `[B, n, ...]` padded with -1 to `[B, slots, ...]`."""
+    if isinstance(values, tf.RaggedTensor):
+        values = values.to_tensor(default_value=-1.0)
+    pad = [[0, 0], [0, slots - tf.shape(values)[1]]] + [[0, 0]] * (len(values.shape) - 2)
+    return tf.pad(tf.cast(values, tf.float32), pad, constant_values=-1.0)
+
+
 def _apply_box_augment(layers, images, boxes, labels, size):
+    if layers and type(layers[0]).__name__ == "Mosaic":
+        images, boxes, labels = _mosaic(layers[0], images, boxes, labels)
+        layers = layers[1:]
     data = {"images": images, "bounding_boxes": {"boxes": boxes, "labels": labels}}
     for layer in layers:
         if isinstance(layer, keras.layers.RandomColorJitter):  # images only; it refuses boxes
@@ -68,8 +104,10 @@ def detection_dataset(dataset, image_size, batch_size, max_boxes=None, training=
     max_boxes = max_boxes or dataset.max_objects()
     boxes, labels = padded_targets(dataset, max_boxes)
 
-    def place(image, b, l):
+    def place(image, b, l, long_side=None):
         image, scale = letterbox(image[None], image_size)
+        if long_side is not None:  # decoded at reduced scale: boxes are in the file's full-size pixels
+            scale = image_size / long_side
         b = tf.where(l[:, None] >= 0, b * scale, -1.0)
         return image[0], b, l
 
@@ -77,8 +115,10 @@ def detection_dataset(dataset, image_size, batch_size, max_boxes=None, training=
         ds = tf.data.Dataset.from_tensor_slices((dataset.images, boxes, labels))
         ds = ds.map(place, num_parallel_calls=autotune)
     else:
-        ds = tf.data.Dataset.from_tensor_slices((list(dataset.paths), boxes, labels))
-        ds = ds.map(lambda p, b, l: place(decode_image_bytes(tf.io.read_file(p)), b, l), num_parallel_calls=autotune)
+        long_sides = np.array([max(size) for size in dataset.sizes], np.float32)
+        ds = tf.data.Dataset.from_tensor_slices((tf.constant(list(dataset.paths), tf.string), boxes, labels, long_sides))
+        ds = ds.map(lambda p, b, l, side: place(decode_image(tf.io.read_file(p), image_size, "long"), b, l, side),
+                    num_parallel_calls=autotune)
     if len(dataset) * image_size * image_size * 3 * 4 <= CACHE_LIMIT_BYTES:
         ds = ds.cache()
     if training:

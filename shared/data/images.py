@@ -1,7 +1,7 @@
 """Reading image files: the formats Trident accepts and a checked decode for each."""
 
-import concurrent.futures
 import os
+import re
 
 import numpy as np
 from PIL import Image
@@ -9,6 +9,7 @@ from PIL import Image
 from shared.errors import fail
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+ORIENTATION_TAG = 0x0112
 
 
 def is_image_file(path):
@@ -16,57 +17,72 @@ def is_image_file(path):
 
 
 def read_image(path):
-    """Decode an image file to `uint8 [H, W, 3]` RGB.
+    """Decode an image file to upright `uint8 [H, W, 3]` RGB with `shared.data.decode`.
 
-    Grayscale, RGBA and palette images become RGB (alpha is dropped); a GIF gives its
-    first frame. Raises `TridentError` naming the file if it cannot be decoded.
+    The same decode as training and the export: grayscale, RGBA and palette images
+    become RGB (alpha is dropped), 16-bit images are scaled to 8 bits, a JPEG's EXIF
+    orientation is applied, a GIF gives its first frame. Raises `TridentError` naming
+    the file if it cannot be decoded.
     """
-    try:
-        with Image.open(path) as image:
-            image.seek(0)
-            return np.asarray(image.convert("RGB"))
-    except FileNotFoundError:
+    from shared.data.decode import decode_file
+
+    if not os.path.isfile(path):
         fail(f"Image file {path} does not exist", "Check the path", path=path)
-    except Exception as error:
-        fail(f"Image file {path} cannot be decoded ({error})",
+    try:
+        return decode_file(path)
+    except Exception as error:  # TensorFlow raises InvalidArgumentError and others
+        fail(f"Image file {path} cannot be decoded ({_short(error)})",
              "Replace or remove the file; Trident reads JPEG, PNG, BMP and GIF", path=path)
 
 
-def image_problem(path):
-    """None if `path` decodes fully, else a short reason."""
+def _short(error):
+    """The first line of a decoder's message, without TensorFlow's op and device decorations."""
+    text = re.sub(r"\{\{[^}]*\}\}\s*|\s*\[Op:[^\]]*\].*", "", str(error)).strip()
+    lines = text.splitlines()
+    return lines[0][:200] if lines else type(error).__name__
+
+
+def oriented_size(path):
+    """`(height, width)` of an image as decoded (EXIF orientation applied), from its header.
+
+    None when the header cannot be read (the decode check reports the file).
+    """
     try:
         with Image.open(path) as image:
-            image.seek(0)
-            image.load()
-            if image.width < 1 or image.height < 1:
-                return "empty image"
+            height, width = image.height, image.width
+            if image.format == "JPEG" and image.getexif().get(ORIENTATION_TAG, 1) in (5, 6, 7, 8):
+                height, width = width, height
+            return height, width
+    except Exception:  # PIL raises many types for corrupt headers
         return None
-    except Exception as error:  # PIL raises many types for corrupt data.
-        return f"{type(error).__name__}: {error}"
 
 
-def find_unreadable(paths, workers=8):
-    """Decode every file with PIL and with TensorFlow; return `{path: reason}` for failures.
+def find_unreadable(paths):
+    """Decode every file as training will; return `{path: reason}` for those that fail.
 
-    Reports and `predict` read with PIL, training pipelines with TensorFlow; a file
-    kept here decodes in both, so pipelines need no error skipping, keep a known length
-    (Keras' loss averages and the LR schedule rely on it) and never fail mid-epoch.
+    JPEGs are decoded at 1/8 scale (the whole compressed stream is still read, so a
+    truncated file fails), in parallel. A file kept here decodes everywhere, so pipelines
+    need no error skipping, keep a known length (Keras' loss averages and the LR schedule
+    rely on it) and never fail mid-epoch.
     """
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        problems = dict(zip(paths, pool.map(image_problem, paths)))
-    for path in _tensorflow_failures([p for p in paths if not problems[p]]):
-        problems[path] = "TensorFlow cannot decode it"
-    return {path: reason for path, reason in problems.items() if reason}
-
-
-def _tensorflow_failures(paths):
     if not paths:
-        return []
+        return {}
     import tensorflow as tf
 
-    from shared.data.preprocess import decode_image_bytes
+    from shared.data.decode import decode_image
 
     ds = tf.data.Dataset.from_tensor_slices((tf.range(len(paths)), list(paths)))
-    ds = ds.map(lambda i, p: (i, tf.shape(decode_image_bytes(tf.io.read_file(p)))), num_parallel_calls=tf.data.AUTOTUNE)
-    decoded = {int(i) for i, _ in ds.ignore_errors()}
-    return [path for i, path in enumerate(paths) if i not in decoded]
+    ds = ds.map(lambda i, p: (i, tf.shape(decode_image(tf.io.read_file(p), min_side=1))),
+                num_parallel_calls=tf.data.AUTOTUNE)
+    decoded = {int(i) for i, shape in ds.ignore_errors() if int(tf.reduce_min(shape[:2])) > 0}
+    from shared.data.decode import decode_file
+
+    problems = {}
+    for i, path in enumerate(paths):
+        if i not in decoded:
+            try:
+                decode_file(path)
+                problems[path] = "empty image"
+            except Exception as error:  # the reason, from the one decode that failed
+                problems[path] = _short(error)
+    return problems

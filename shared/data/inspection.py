@@ -16,6 +16,7 @@ import os
 import numpy as np
 from PIL import Image
 
+from shared.data.images import ORIENTATION_TAG
 from shared.data.profile import GRAY_MODES
 
 FORMAT_EXTENSIONS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",), "BMP": (".bmp",), "GIF": (".gif",)}
@@ -35,6 +36,8 @@ def _look(path):
         entry["bytes"] = len(content)
         with Image.open(path) as image:
             entry.update(format=image.format, mode=image.mode, width=image.width, height=image.height)
+            if image.format == "JPEG" and image.getexif().get(ORIENTATION_TAG, 1) != 1:
+                entry["orientation"] = image.getexif().get(ORIENTATION_TAG)
     except Exception as error:  # PIL raises many types for broken files
         entry["error"] = f"{type(error).__name__}: {error}"
     return entry
@@ -85,11 +88,16 @@ def inspect_files(splits, root=None, labels_of=None, skipped=()):
     if mismatched:
         warnings.append(f"{len(mismatched)} file(s) hold a different format than their extension says "
                         f"(first: {mismatched[0][0]} is {mismatched[0][2]}); they are read by content")
+    turned = [[_rel(e["path"], root), e["orientation"]] for e in looked if "orientation" in e]
+    if turned:
+        warnings.append(f"{len(turned)} photo(s) carry an EXIF orientation (first: {turned[0][0]}); every action turns "
+                        f"them upright as a photo viewer does, and their boxes or masks must be drawn that way")
     if outside:
         problems.append(f"{len(outside)} path(s) lead outside the data folder {root} (first: {outside[0]})")
     duplicates = _duplicates(looked, root, problems, warnings)
     return {"files": looked, "problems": problems, "warnings": warnings,
-            "sections": {"undecodable": broken, "format_mismatch": mismatched, "outside": outside, **duplicates}}
+            "sections": {"undecodable": broken, "format_mismatch": mismatched, "outside": outside,
+                         "exif_turned": turned, **duplicates}}
 
 
 def _duplicates(looked, root, problems, warnings):

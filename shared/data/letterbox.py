@@ -17,7 +17,9 @@ def letterbox(images, size):
     scale = tf.cast(size, tf.float32) / tf.maximum(height, width)
     new_h = tf.maximum(1, tf.cast(tf.round(height * scale), tf.int32))
     new_w = tf.maximum(1, tf.cast(tf.round(width * scale), tf.int32))
-    resized = tf.image.resize(tf.cast(images, tf.float32), tf.stack([new_h, new_w]), method="bilinear",
-                              antialias=True)
+    if images.dtype not in (tf.uint8, tf.float32):  # uint8 resizes as is: same result, faster
+        images = tf.cast(images, tf.float32)
+    resized = tf.cast(tf.image.resize(images, tf.stack([new_h, new_w]), method="bilinear", antialias=True),
+                      tf.float32)
     padded = tf.pad(resized - PAD_VALUE, [[0, 0], [0, size - new_h], [0, size - new_w], [0, 0]]) + PAD_VALUE
     return tf.ensure_shape(padded, [None, size, size, 3]), scale

@@ -2,7 +2,8 @@
 
 import tensorflow as tf
 
-from shared.data.preprocess import decode_image_bytes, resize_images
+from shared.data.decode import decode_image
+from shared.data.preprocess import resize_images
 
 CACHE_LIMIT_BYTES = 2 * 1024**3
 
@@ -18,7 +19,8 @@ def image_dataset(imageset, image_size, batch_size, training=False, seed=0, augm
         seed: int, shuffle seed.
         augmenter: callable on batches or None; used only when `training`.
 
-    Decoded, resized images are cached in memory when they fit in 2 GiB, so later epochs
+    Files go through the one decode (`shared.data.decode`), JPEGs at reduced scale when
+    they are much larger than `image_size`. Decoded, resized images are cached in memory when they fit in 2 GiB, so later epochs
     skip decoding. The readers have already decoded every file once (with TensorFlow too)
     and left out the ones that fail, so the dataset keeps a known length.
     """
@@ -28,9 +30,9 @@ def image_dataset(imageset, image_size, batch_size, training=False, seed=0, augm
         ds = tf.data.Dataset.from_tensor_slices((imageset.images, labels))
         ds = ds.map(lambda image, label: (resize_images(image, image_size), label), num_parallel_calls=autotune)
     else:
-        ds = tf.data.Dataset.from_tensor_slices((list(imageset.paths), labels))
+        ds = tf.data.Dataset.from_tensor_slices((tf.constant(list(imageset.paths), tf.string), labels))
         ds = ds.map(
-            lambda path, label: (resize_images(decode_image_bytes(tf.io.read_file(path)), image_size), label),
+            lambda path, label: (resize_images(decode_image(tf.io.read_file(path), min_side=image_size), image_size), label),
             num_parallel_calls=autotune,
         )
     if len(imageset) * image_size * image_size * 3 * 4 <= CACHE_LIMIT_BYTES:

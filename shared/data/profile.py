@@ -2,7 +2,7 @@
 
 The defaults a run picks for itself (image size, augmentation) follow from these figures.
 Sizes and modes come from file headers (no decode); thumbnails decode JPEGs at reduced
-scale (`Image.draft`), so a folder of multi-megapixel photos profiles in seconds.
+scale (`shared.data.decode`), so a folder of multi-megapixel photos profiles in seconds.
 """
 
 import concurrent.futures
@@ -62,18 +62,23 @@ def _is_gray(image):
         (image[..., 0] == image[..., 1]).all() and (image[..., 1] == image[..., 2]).all())
 
 
-def thumbnail(path, size):
-    """`uint8 [size, size, 3]` RGB of an image file, decoded at reduced scale where possible."""
-    with Image.open(path) as image:
-        image.draft("RGB", (size * 2, size * 2))  # JPEG: decode at 1/2 .. 1/8 scale
-        return np.asarray(image.convert("RGB").resize((size, size), Image.BILINEAR))
-
-
 def thumbnails(dataset, indices, size):
-    """Thumbnails of `dataset`'s images at `indices`; arrays are resized, files decoded small."""
+    """`uint8 [n, size, size, 3]` thumbnails of `dataset`'s images at `indices`.
+
+    Files go through the one decode (`shared.data.decode`, JPEGs at reduced scale), in
+    parallel; in-memory arrays are resized.
+    """
+    import tensorflow as tf
+
+    from shared.data.decode import decode_image
+    from shared.data.preprocess import resize_images
+
     if getattr(dataset, "images", None) is not None:
-        return np.stack([np.asarray(Image.fromarray(np.asarray(dataset.images[i])).resize((size, size),
-                                                                                          Image.BILINEAR))
-                         for i in indices])
-    with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        return np.stack(list(pool.map(lambda i: thumbnail(dataset.paths[i], size), indices)))
+        images = tf.data.Dataset.from_tensor_slices(dataset.images[np.asarray(indices, np.int64)])
+    else:
+        paths = tf.data.Dataset.from_tensor_slices([dataset.paths[i] for i in indices])
+        images = paths.map(lambda p: decode_image(tf.io.read_file(p), min_side=size),
+                           num_parallel_calls=tf.data.AUTOTUNE)
+    images = images.map(lambda x: tf.cast(tf.round(resize_images(x, size)), tf.uint8),
+                        num_parallel_calls=tf.data.AUTOTUNE)
+    return np.stack([x.numpy() for x in images]) if len(indices) else np.zeros((0, size, size, 3), np.uint8)

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from shared.data.dataset_yaml import SPLITS, WHOLE_AS_TEST, load_dataset_yaml, random_split, whole_as_test
-from shared.data.images import image_problem, is_image_file, read_image
+from shared.data.images import find_unreadable, is_image_file, oriented_size, read_image
 from shared.errors import TridentError, fail
 
 IGNORE = 255
@@ -71,19 +71,19 @@ class SegmentationSet:
         """Read every image header and every mask once; fail on the first bad pair."""
         if self.paths is None:
             return self
+        unreadable = find_unreadable(self.paths)  # a full check: a truncated file must not stop an epoch later
 
         def one(i):
             path = self.paths[i]
-            problem = image_problem(path)  # a full decode: a truncated file must not stop an epoch later
-            if problem:
-                return ("skip", path, problem)
-            with Image.open(path) as image:
-                size = (image.height, image.width)
+            if path in unreadable:
+                return ("skip", path, unreadable[path])
+            size = oriented_size(path)
             mask = self.mask(i)
             if mask.shape != size:
                 where = self.mask_paths[i] if self.mask_paths else path
                 return ("fail", f"Mask {where} is {mask.shape[1]}x{mask.shape[0]} but its image {path} is "
-                                f"{size[1]}x{size[0]}", "Give every image a mask of the same size")
+                                f"{size[1]}x{size[0]}",
+                        "Give every image a mask of the same size")
             return None
 
         with concurrent.futures.ThreadPoolExecutor(8) as pool:

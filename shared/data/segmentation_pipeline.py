@@ -8,6 +8,7 @@ image and mask; the image is interpolated bilinearly, the mask by nearest neighb
 import numpy as np
 import tensorflow as tf
 
+from shared.data.decode import decode_image
 from shared.data.pipeline import CACHE_LIMIT_BYTES
 from shared.data.preprocess import resize_images
 
@@ -52,8 +53,16 @@ def segmentation_dataset(dataset, image_size, batch_size, training=False, seed=0
         i = int(index)
         return np.asarray(dataset.image(i), np.uint8), np.asarray(dataset.mask(i), np.uint8)[..., None]
 
+    def load_mask(index):
+        return np.asarray(dataset.mask(int(index)), np.uint8)[..., None]
+
     def prepare(index):
-        image, mask = tf.numpy_function(load, [index], [tf.uint8, tf.uint8])
+        if dataset.paths is None:
+            image, mask = tf.numpy_function(load, [index], [tf.uint8, tf.uint8])
+        else:  # files: the one decode, in the graph, at reduced scale where the format allows
+            path = tf.gather(tf.constant(list(dataset.paths), tf.string), index)
+            image = decode_image(tf.io.read_file(path), min_side=image_size)
+            mask = tf.numpy_function(load_mask, [index], tf.uint8)
         image.set_shape([None, None, 3])
         mask.set_shape([None, None, 1])
         return resize_images(image, image_size), resize_mask(mask, (image_size, image_size))

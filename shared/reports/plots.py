@@ -44,9 +44,10 @@ def read_log(path):
     for row in rows:
         for key, value in row.items():
             try:
-                columns.setdefault(key, []).append(float(value))
-            except (TypeError, ValueError):
-                pass
+                number = float(value)
+            except (TypeError, ValueError):  # "NA": no validation split, say
+                continue
+            columns.setdefault(key, []).append(number)
     return columns
 
 
@@ -59,7 +60,7 @@ def training_curves_figure(log):
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.2), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         ax.plot(epochs, log[metric], marker="o", ms=3, label="train")
-        if f"val_{metric}" in log:
+        if len(log.get(f"val_{metric}", ())) == len(epochs):
             ax.plot(epochs, log[f"val_{metric}"], marker="o", ms=3, label="validation")
         ax.set_title(metric)
         ax.set_xlabel("epoch")

@@ -10,8 +10,8 @@ epoch; raise --epochs to train a finished run further; --restart starts over.
 
 import argparse
 
-import keras
 
+from shared.training import build_optimizer
 from shared.backbones import build_backbone
 from shared.config import add_training_args, parse_args
 from shared.data.augment import build_augmenter, parse_augment
@@ -41,7 +41,7 @@ def build_model(config, info):
     backbone = build_backbone(config["backbone"], weights=config["backbone_weights"])
     model = build_classifier(backbone, len(info["class_names"]), config["image_size"], info["class_names"],
                              pooling=config["pooling"], head_units=config["head_units"], dropout=config["dropout"])
-    model.compile(optimizer=keras.optimizers.AdamW(config["lr"], weight_decay=config["weight_decay"]))
+    model.compile(optimizer=build_optimizer(config))
     return model
 
 

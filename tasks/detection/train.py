@@ -13,11 +13,11 @@ work as for classification.
 
 import argparse
 
-import keras
 
+from shared.training import build_optimizer
 from shared.backbones import build_backbone
 from shared.config import add_training_args, parse_args
-from shared.data.augment import parse_augment
+from shared.data.augment import BOX_ONLY, parse_augment
 from shared.data.detection import load_detection_data
 from shared.data.detection_pipeline import build_box_augmenter, detection_dataset
 from shared.errors import fail
@@ -48,12 +48,12 @@ def build_model(config, info):
     backbone = build_backbone(config["backbone"], weights=config["backbone_weights"])
     model = build_detector(backbone, len(info["class_names"]), config["image_size"], info["class_names"],
                            width=config["width"])
-    model.compile(optimizer=keras.optimizers.AdamW(config["lr"], weight_decay=config["weight_decay"]))
+    model.compile(optimizer=build_optimizer(config))
     return model
 
 
 def datasets(config, splits, info):
-    augment = build_box_augmenter(parse_augment(config["augment"]), config["seed"])
+    augment = build_box_augmenter(parse_augment(config["augment"], BOX_ONLY), config["seed"])
     max_boxes = min(config["max_boxes"], max(part.max_objects() for part in splits.values() if len(part)))
     train_ds = detection_dataset(splits["train"], config["image_size"], config["batch_size"], max_boxes,
                                  training=True, seed=config["seed"], augment=augment)

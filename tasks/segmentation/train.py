@@ -12,8 +12,8 @@ mask values to class ids; 255 means ignore.
 
 import argparse
 
-import keras
 
+from shared.training import build_optimizer
 from shared.backbones import build_backbone
 from shared.config import add_training_args, parse_args
 from shared.data.augment import parse_augment
@@ -55,7 +55,7 @@ def build_model(config, info):
     model = SemanticSegmenter(backbone, len(names), config["image_size"], names,
                               [c["colour"] for c in info["class_table"]], head=config["head"], width=config["width"],
                               subpixel=config["subpixel"])
-    model.compile(optimizer=keras.optimizers.AdamW(config["lr"], weight_decay=config["weight_decay"]),
+    model.compile(optimizer=build_optimizer(config),
                   loss=SegmentationLoss(len(names), config["class_weights"], config["dice"]),
                   metrics=[MeanIoU(len(names), name="mean_iou")])
     return model

@@ -50,7 +50,7 @@ def test_a_file_only_pil_can_read_is_skipped_too(class_folder):
     tiff = os.path.join(class_folder, "bars", "really_a_tiff.png")
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tiff, format="TIFF")
     _, info = load_classification_data(class_folder, seed=0, val_fraction=0.2, test_fraction=0.2)
-    assert info["skipped"] == [[tiff, "TensorFlow cannot decode it"]]
+    assert info["skipped"] == [[tiff, "Unknown image file format. One of JPEG, JPEG XL, PNG, GIF, BMP, WebP required."]]
 
 
 def test_bad_folders_give_clear_errors(tmp_path):

@@ -104,6 +104,25 @@ def test_pipeline_letterboxes_boxes_and_pads_with_minus_one(tmp_path):
     assert ((boxes >= 0) & (boxes <= 96)).all() and (boxes[:, 2] > boxes[:, 0]).all()
 
 
+def test_mosaic_tiles_images_and_keeps_their_boxes_on_them(tmp_path):
+    data = read_coco(write_detection_data(tmp_path, "coco", size=48, empty=0))
+    images, targets = next(iter(detection_dataset(data, 64, 8, 3, training=True, seed=1,
+                                                  augment=build_box_augmenter(["mosaic"]))))
+    assert images.shape == (8, 64, 64, 3) and targets["boxes"].shape == (8, 12, 4)
+    labels, boxes = targets["labels"].numpy(), targets["boxes"].numpy()
+    assert (labels >= -1).all() and labels.max() < len(data.class_names)
+    valid = boxes[labels >= 0]
+    assert ((valid >= 0) & (valid <= 64)).all() and (valid[:, 2] - valid[:, 0] >= 2).all()
+    assert ((boxes[labels < 0] == -1).all())
+    # Shapes on a flat background: each kept box covers drawn pixels, not background.
+    images = images.numpy()
+    for b in range(8):
+        background = np.median(images[b].reshape(-1, 3), axis=0)
+        for x0, y0, x1, y1 in boxes[b][labels[b] >= 0].astype(int):
+            patch = images[b, y0:y1, x0:x1]
+            assert np.abs(patch - background).sum(-1).max() > 30
+
+
 def test_data_without_splits_can_be_scored_whole(tmp_path):
     splits, info = load_detection_data(write_detection_data(tmp_path, "voc"), unsplit_as_test=True)
     assert info["counts"] == {"train": 0, "val": 0, "test": 8}

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from shared.data.augment import build_augmenter, parse_augment
 from shared.data.classification import read_class_folders
@@ -36,6 +37,21 @@ def test_augmentation_changes_training_batches_only(class_folder):
     trained = next(iter(image_dataset(data, 16, 18, training=True, augmenter=augmenter)))[0].numpy()
     assert trained.shape == plain.shape
     assert not np.allclose(np.sort(trained.ravel()), np.sort(plain.ravel()))
+
+
+def test_augmentations_do_what_they_say():
+    from shared.data.augment import _flip, _zoom_shift
+
+    ramp = np.tile(np.arange(32, dtype=np.float32)[None, :, None], (32, 1, 3))[None].repeat(8, 0)
+    np.testing.assert_allclose(_zoom_shift(ramp, 0.0, 0.0, 0).numpy(), ramp, atol=1e-4)  # no zoom, no shift
+    zoomed = _zoom_shift(ramp, 0.5, 0.0, 0).numpy()
+    spans = zoomed[:, 0, -1, 0] - zoomed[:, 0, 0, 0]
+    assert ((spans >= 15.5 - 1e-3) & (spans <= 31 + 1e-3)).all() and (spans < 30).any()  # zoomed in 1..2x
+    flipped = _flip(ramp, 0).numpy()
+    mirrored = [np.allclose(f, ramp[0][:, ::-1]) for f in flipped]
+    assert all(m or np.allclose(f, ramp[0]) for m, f in zip(mirrored, flipped)) and any(mirrored)
+    coloured = build_augmenter(["color"])(tf.random.uniform((4, 8, 8, 3), 0, 255)).numpy()
+    assert coloured.min() >= 0 and coloured.max() <= 255
 
 
 def test_parse_augment():

@@ -99,3 +99,28 @@ def test_bad_input_is_a_clear_error_not_a_traceback(class_folder, tmp_path, caps
     assert "not a Trident run folder" in capsys.readouterr().err
     assert trident(["classification", "predict", "--model", str(tmp_path), "x.png"]) == 1
     assert trident(["segment", "train"]) == 2  # unknown task
+
+
+def test_csv_naming_images_outside_its_folder_is_refused_unless_allowed(tmp_path, capsys):
+    images = write_class_folders(tmp_path / "elsewhere", per_class=4)
+    listing = tmp_path / "listing" / "labels.csv"
+    listing.parent.mkdir()
+    rows = [f"../elsewhere/{kind}/{i}.{'png' if i % 2 == 0 else 'jpg'},{kind}" for kind in ("bars", "dots", "plain")
+            for i in range(4)]
+    listing.write_text("path,label\n" + "\n".join(rows) + "\n")
+    runs = tmp_path / "runs"
+    assert trident(["classification", "train", *tiny_train_args(listing, runs, "--name", "out")]) == 1
+    err = capsys.readouterr().err
+    assert "12 image(s) outside its folder" in err and "--allow-outside-data" in err and images in err
+    assert not (runs / "out").exists()  # refused before anything was written
+    assert trident(["classification", "train", *tiny_train_args(listing, runs, "--name", "out",
+                                                                 "--allow-outside-data")]) == 0
+
+
+def test_no_validation_split_trains_and_evaluates(class_folder, tmp_path):
+    runs = tmp_path / "runs"
+    args = tiny_train_args(class_folder, runs, "--name", "noval", "--val-fraction", "0")
+    assert trident(["classification", "train", *args]) == 0
+    counts = read_json(runs / "noval" / "data.json")["counts"]
+    assert counts["val"] == 0 and counts["train"] + counts["test"] == 18
+    assert trident(["classification", "evaluate", "--run", str(runs / "noval")]) == 0
