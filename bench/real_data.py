@@ -37,10 +37,14 @@ SETS = {
 METRIC = {"classification": "accuracy", "detection": "AP50", "segmentation": "mean IoU"}
 
 
-def trident_default(task, data, budget, runs_dir, run=None):
-    """Run the default train command (unless `run` names a finished one) and evaluate; return the row."""
+def trident_default(task, data, budget, runs_dir, run=None, extra=()):
+    """Run the default train command (unless `run` names a finished one) and evaluate; return the row.
+
+    `extra` flags are added to the command, to measure a candidate default against it.
+    """
     name = f"{task}-bench"
-    command = [sys.executable, "-m", "tasks.cli", task, "train", "--data", data, "--time-budget", f"{budget}s"]
+    command = [sys.executable, "-m", "tasks.cli", task, "train", "--data", data, "--time-budget", f"{budget}s",
+               *extra]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     start = time.monotonic()
     if run is None:
@@ -72,6 +76,8 @@ def main():
     parser.add_argument("--budget-scale", type=float, default=1.0, help="multiply every budget (quick checks)")
     parser.add_argument("--reuse-run", help="with one --only set: evaluate this finished default run instead of "
                         "training again (to add the reference alone, on a quiet machine)")
+    parser.add_argument("--extra", default="", help="flags added to Trident's command (a candidate default), "
+                        "e.g. \"--ema 0.99\"; recorded in the row")
     parser.add_argument("--results", default=os.path.join(tempfile.gettempdir(), "trident-real-data.jsonl"))
     args = parser.parse_args()
     if args.reuse_run and len(args.only or []) != 1:
@@ -81,8 +87,8 @@ def main():
         task, folder, budget = SETS[name]
         budget = budget * args.budget_scale
         data = os.path.join(args.datasets, folder)
-        row = {"set": name, "task": task, "budget": budget}
-        row.update(trident_default(task, data, budget, os.path.join(work, name), args.reuse_run))
+        row = {"set": name, "task": task, "budget": budget, "extra": args.extra}
+        row.update(trident_default(task, data, budget, os.path.join(work, name), args.reuse_run, args.extra.split()))
         if not args.no_reference:
             from real_data_reference import reference
 
@@ -96,7 +102,7 @@ def main():
         for line in f:
             r = json.loads(line)
             ref = r.get("reference") or {}
-            rows.append([r["set"], f"{METRIC[r['task']]} ({r['split']}, {r['count']})", r["metric"],
+            rows.append([r["set"] + (f" ({r['extra']})" if r.get("extra") else ""), f"{METRIC[r['task']]} ({r['split']}, {r['count']})", r["metric"],
                          ref.get("metric", "-"), ref.get("model", "-"), r["train_seconds"], r["images_per_second"],
                          r["epochs"], r["defaults"]])
     _common.table(["set", "metric (split, images)", "Trident default", "reference", "reference model",

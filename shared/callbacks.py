@@ -154,3 +154,20 @@ class Throughput(keras.callbacks.Callback):
         seconds, images = sum(self.epoch_seconds[skip:]), sum(self.epoch_images[skip:])
         return images / seconds if seconds > 0 else None
 
+
+
+class AveragedWeights(keras.callbacks.SwapEMAWeights):
+    """Keras' EMA swap, also when training stops early (time budget, early stopping).
+
+    At each epoch's end the averaged weights go into the model (validation, checkpoints
+    and the final model use them). Keras settles the average for good only after the
+    last planned epoch; a stop before it would leave `fit` to put the raw weights back.
+    """
+
+    def __init__(self):
+        super().__init__(swap_on_epoch=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self.model.stop_training and epoch < self.params["epochs"] - 1:
+            self._finalize_ema_values()

@@ -5,7 +5,7 @@ import time
 import keras
 import tensorflow as tf
 
-from shared.callbacks import NanGuard, RunCheckpoint, Throughput, TimeBudget, WarmupCosine
+from shared.callbacks import AveragedWeights, NanGuard, RunCheckpoint, Throughput, TimeBudget, WarmupCosine
 from shared.errors import fail
 from shared.io import atomic_path
 
@@ -75,8 +75,7 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
                                               profile_batch=0)
     tensorboard.async_safe = True  # with update_freq="epoch" its batch hooks write nothing
     # Averaged weights in place before anything reads them at an epoch's end.
-    averaging = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if getattr(model.optimizer, "use_ema", False) \
-        else []
+    averaging = [AveragedWeights()] if getattr(model.optimizer, "use_ema", False) else []
     callbacks = [
         WarmupCosine(lr, epochs, steps, warmup_epochs, time_budget),
         nan_guard,

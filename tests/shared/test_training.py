@@ -112,3 +112,23 @@ def test_throughput_counts_only_the_batches_a_cut_epoch_ran(monkeypatch):
     assert meter.epoch_images == [100, 100, 50]
     assert meter.epoch_seconds == [10, 10, 5]
     assert meter.images_per_second() == pytest.approx(150 / 15)  # the first epoch (tracing) left out
+
+
+@pytest.mark.parametrize("epochs, budget", [(3, None), (50, 1e-3)])  # all epochs; stopped by the clock
+def test_weight_average_is_what_validation_checkpoints_and_the_final_model_hold(tmp_path, epochs, budget):
+    from shared.training import build_optimizer
+
+    run, _ = prepare_run(tmp_path, "ema", config(epochs))
+    model = tiny_model()
+    model.compile(optimizer=build_optimizer({"lr": 0.05, "weight_decay": 0.0, "ema": 0.5}),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 4)).astype(np.float32), rng.integers(0, 2, 16).astype(np.int32)
+    fit(model, dataset(x, y), dataset(x, y), run, epochs=epochs, monitor="val_accuracy", time_budget=budget)
+    average = [v.numpy() for v in model.optimizer._model_variables_moving_average]
+    for weight, averaged in zip(model.trainable_weights, average):
+        np.testing.assert_allclose(weight.numpy(), averaged, atol=1e-6)  # the final model is the average
+    saved = keras.models.load_model(run.last_checkpoint)
+    for weight, kept in zip(model.trainable_weights, saved.trainable_weights):
+        np.testing.assert_allclose(weight.numpy(), kept.numpy(), atol=1e-6)
+    assert not build_optimizer({"lr": 0.05, "weight_decay": 0.0}).use_ema
