@@ -102,7 +102,8 @@ def main():
         for line in f:
             r = json.loads(line)
             ref = r.get("reference") or {}
-            rows.append([r["set"] + (f" ({r['extra']})" if r.get("extra") else ""), f"{METRIC[r['task']]} ({r['split']}, {r['count']})", r["metric"],
+            label = r["set"] + (f" ({r['extra']})" if r.get("extra") else "")
+            rows.append([label, f"{METRIC[r['task']]} ({r['split']}, {r['count']})", r["metric"],
                          ref.get("metric", "-"), ref.get("model", "-"), r["train_seconds"], r["images_per_second"],
                          r["epochs"], r["defaults"]])
     _common.table(["set", "metric (split, images)", "Trident default", "reference", "reference model",

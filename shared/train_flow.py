@@ -93,7 +93,8 @@ def check_inside(config, splits):
     outside = [path for part in splits.values() for path in (getattr(part, "paths", None) or [])
                if not any(inside(path, root) for root in roots)]
     if outside:
-        fail(f"{data} names {len(outside)} image(s) outside its folder {roots[0]} (first: {os.path.normpath(outside[0])})",
+        first = os.path.normpath(outside[0])
+        fail(f"{data} names {len(outside)} image(s) outside its folder {roots[0]} (first: {first})",
              "Move the images under that folder and fix the paths, or pass --allow-outside-data if they are "
              "meant to be there", outside=len(outside))
 

@@ -116,7 +116,8 @@ def detection_dataset(dataset, image_size, batch_size, max_boxes=None, training=
         ds = ds.map(place, num_parallel_calls=autotune)
     else:
         long_sides = np.array([max(size) for size in dataset.sizes], np.float32)
-        ds = tf.data.Dataset.from_tensor_slices((tf.constant(list(dataset.paths), tf.string), boxes, labels, long_sides))
+        paths = tf.constant(list(dataset.paths), tf.string)
+        ds = tf.data.Dataset.from_tensor_slices((paths, boxes, labels, long_sides))
         ds = ds.map(lambda p, b, l, side: place(decode_image(tf.io.read_file(p), image_size, "long"), b, l, side),
                     num_parallel_calls=autotune)
     if len(dataset) * image_size * image_size * 3 * 4 <= CACHE_LIMIT_BYTES:

@@ -20,9 +20,10 @@ def image_dataset(imageset, image_size, batch_size, training=False, seed=0, augm
         augmenter: callable on batches or None; used only when `training`.
 
     Files go through the one decode (`shared.data.decode`), JPEGs at reduced scale when
-    they are much larger than `image_size`. Decoded, resized images are cached in memory when they fit in 2 GiB, so later epochs
-    skip decoding. The readers have already decoded every file once (with TensorFlow too)
-    and left out the ones that fail, so the dataset keeps a known length.
+    they are much larger than `image_size`. Decoded, resized images are cached in memory
+    when they fit in 2 GiB, so later epochs skip decoding. The readers have already
+    decoded every file once and left out the ones that fail, so the dataset keeps a
+    known length.
     """
     autotune = tf.data.AUTOTUNE
     labels = tf.constant(imageset.labels, tf.int32)
@@ -32,7 +33,7 @@ def image_dataset(imageset, image_size, batch_size, training=False, seed=0, augm
     else:
         ds = tf.data.Dataset.from_tensor_slices((tf.constant(list(imageset.paths), tf.string), labels))
         ds = ds.map(
-            lambda path, label: (resize_images(decode_image(tf.io.read_file(path), min_side=image_size), image_size), label),
+            lambda path, label: (resize_images(decode_image(tf.io.read_file(path), image_size), image_size), label),
             num_parallel_calls=autotune,
         )
     if len(imageset) * image_size * image_size * 3 * 4 <= CACHE_LIMIT_BYTES:

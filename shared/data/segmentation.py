@@ -78,12 +78,13 @@ class SegmentationSet:
             if path in unreadable:
                 return ("skip", path, unreadable[path])
             size = oriented_size(path)
+            if size is None:
+                return ("skip", path, "the image header cannot be read")
             mask = self.mask(i)
             if mask.shape != size:
                 where = self.mask_paths[i] if self.mask_paths else path
                 return ("fail", f"Mask {where} is {mask.shape[1]}x{mask.shape[0]} but its image {path} is "
-                                f"{size[1]}x{size[0]}",
-                        "Give every image a mask of the same size")
+                                f"{size[1]}x{size[0]}", "Give every image a mask of the same size")
             return None
 
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
