@@ -40,7 +40,8 @@ def test_classic_heads_follow_the_backbone():
 
 
 def test_training_lowers_the_loss():
+    keras.utils.set_random_seed(0)  # the same initial weights whatever ran before in this process
     model = build_classifier(build_backbone("lenet5"), 3, 32, None)
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
-    losses = model.fit(IMAGES, LABELS, batch_size=4, epochs=15, verbose=0).history["loss"]
+    losses = model.fit(IMAGES, LABELS, batch_size=4, epochs=40, verbose=0).history["loss"]
     assert losses[-1] < 0.5 * losses[0]
