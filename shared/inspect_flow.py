@@ -9,18 +9,9 @@ report in its run folder.
 import os
 
 from shared.data.inspection import class_counts, image_stats, inspect_files
+from shared.data.recorded import data_root
 from shared.errors import TridentError
 from shared.reports.report import Report
-
-
-def data_root(spec):
-    """The folder a data spec's paths should stay in (None for built-in data)."""
-    spec = str(spec)
-    if os.path.isdir(spec):
-        return os.path.abspath(spec)
-    if os.path.isfile(spec):
-        return os.path.dirname(os.path.abspath(spec))
-    return None
 
 
 def _figures(report, stats, files):

@@ -103,8 +103,7 @@ def inspect_into_run(spec, config, splits, info, run):
     """The same inspection as `trident <task> inspect`, kept in the run; problems are printed."""
     from shared.inspect_flow import build_report
 
-    from shared.data.recorded import record_splits
-    from shared.inspect_flow import data_root
+    from shared.data.recorded import data_root, record_splits
 
     labels, extra = spec.inspect(config)
     report, findings = build_report(spec.task, config["data"], splits, info, labels, extra)

@@ -25,6 +25,8 @@ from shared.errors import fail
 class DetectionSet:
     """Images with boxes. Exactly one of `paths` and `images` (`uint8 [N, H, W, 3]`) is set."""
 
+    ITEM_FIELDS = ("boxes", "labels", "sizes", "paths", "images", "image_ids")  # one entry per image (not a dataclass field)
+
     class_names: list
     boxes: list
     labels: list

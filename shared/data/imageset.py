@@ -17,6 +17,8 @@ class ImageSet:
     `skipped` lists `(path, reason)` for files left out because they would not decode.
     """
 
+    ITEM_FIELDS = ("labels", "paths", "images")  # one entry per image (not a dataclass field)
+
     labels: np.ndarray
     class_names: list
     paths: list = None

@@ -30,6 +30,8 @@ DEFAULT_COLOURS = [(0, 0, 0), (230, 25, 75), (60, 180, 75), (0, 130, 200), (245,
 class SegmentationSet:
     """Images with class-id masks, from files (`paths` + `mask_paths` or `mask_arrays`) or arrays."""
 
+    ITEM_FIELDS = ("paths", "mask_paths", "mask_arrays", "images", "masks")  # one entry per image (not a dataclass field)
+
     class_names: list
     colours: list
     paths: list = None

@@ -15,9 +15,8 @@ import numpy as np
 from shared.config import positive_int
 from shared.data.classification import load_classification_data
 from shared.data.pipeline import image_dataset
-from shared.data.recorded import check_splits
+from shared.data.recorded import run_splits
 from shared.errors import fail
-from shared.inspect_flow import data_root
 from shared.reports import Report
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, image_grid_figure, read_log, training_curves_figure
@@ -74,11 +73,9 @@ def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=
     if loaded is not None:  # the splits training already holds in memory
         splits, info = loaded
     else:
-        splits, info = load_classification_data(spec, seed=config["seed"], val_fraction=config["val_fraction"],
-                                                test_fraction=config["test_fraction"],
-                                                unsplit_as_test=is_other_data(data, config))
-        if not is_other_data(data, config):
-            check_splits(run.file("splits.json"), splits, data_root(spec))
+        other = is_other_data(data, config)
+        splits, info = run_splits(run, lambda val, test: load_classification_data(
+            spec, seed=config["seed"], val_fraction=val, test_fraction=test, unsplit_as_test=other), other)
     split = split or ("test" if len(splits["test"]) else "val")
     imageset = _align_classes(splits[split], model, spec)
     if len(imageset) == 0:

@@ -19,9 +19,8 @@ from PIL import Image
 
 from shared.data.classification import load_classification_data
 from shared.data.preprocess import resize_images
-from shared.data.recorded import check_splits
+from shared.data.recorded import run_splits
 from shared.export import export_verified
-from shared.inspect_flow import data_root
 from shared.io import write_json
 from shared.runs import open_run
 from shared.training import load_checkpoint
@@ -59,9 +58,7 @@ def make_serve(model):
 def held_out_images(run, limit):
     """Up to `limit` original-size images from the run's test (else val) split."""
     config = run.config()
-    splits, _ = load_classification_data(config["data"], config["seed"], config["val_fraction"],
-                                         config["test_fraction"])
-    check_splits(run.file("splits.json"), splits, data_root(config["data"]))
+    splits, _ = run_splits(run, lambda val, test: load_classification_data(config["data"], config["seed"], val, test))
     part = splits["test"] if len(splits["test"]) else splits["val"]
     if len(part) == 0:
         part = splits["train"]

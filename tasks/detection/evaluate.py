@@ -17,9 +17,8 @@ import tensorflow as tf
 from shared.config import positive_int
 from shared.data.detection import load_detection_data
 from shared.data.detection_pipeline import detection_dataset
-from shared.data.recorded import check_splits
+from shared.data.recorded import run_splits
 from shared.errors import fail
-from shared.inspect_flow import data_root
 from shared.io import write_json
 from shared.reports import Report
 from shared.reports.draw import draw_boxes
@@ -79,11 +78,10 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, batch_siz
     if loaded is not None:  # the splits training already holds in memory
         splits, info = loaded
     else:
-        splits, info = load_detection_data(spec, config["seed"], config["val_fraction"], config["test_fraction"],
-                                           images or (config.get("images") if not data else None), config["image_size"],
-                                           unsplit_as_test=is_other_data(data, config))
-        if not is_other_data(data, config):
-            check_splits(run.file("splits.json"), splits, data_root(spec))
+        other = is_other_data(data, config)
+        splits, info = run_splits(run, lambda val, test: load_detection_data(
+            spec, config["seed"], val, test, images or (config.get("images") if not data else None),
+            config["image_size"], unsplit_as_test=other), other)
     split = split or ("test" if len(splits["test"]) else "val")
     dataset = splits[split]
     if len(dataset) == 0:

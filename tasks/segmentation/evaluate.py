@@ -13,10 +13,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from shared.data.recorded import check_splits
+from shared.data.recorded import run_splits
 from shared.data.segmentation import load_segmentation_data
 from shared.errors import fail
-from shared.inspect_flow import data_root
 from shared.reports import Report
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, image_grid_figure, read_log, training_curves_figure
@@ -73,11 +72,10 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
     if loaded is not None:  # the splits training already holds in memory
         splits, info = loaded
     else:
-        splits, info = load_segmentation_data(spec, config["seed"], config["val_fraction"], config["test_fraction"],
-                                              images or (config.get("images") if not data else None), config["image_size"],
-                                              unsplit_as_test=is_other_data(data, config))
-        if not is_other_data(data, config):
-            check_splits(run.file("splits.json"), splits, data_root(spec))
+        other = is_other_data(data, config)
+        splits, info = run_splits(run, lambda val, test: load_segmentation_data(
+            spec, config["seed"], val, test, images or (config.get("images") if not data else None),
+            config["image_size"], unsplit_as_test=other), other)
     split = split or ("test" if len(splits["test"]) else "val")
     dataset = splits[split]
     if len(dataset) == 0:

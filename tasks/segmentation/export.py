@@ -16,10 +16,9 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from shared.data.recorded import check_splits
+from shared.data.recorded import run_splits
 from shared.data.segmentation import load_segmentation_data
 from shared.export import export_verified
-from shared.inspect_flow import data_root
 from shared.io import write_json
 from shared.runs import open_run
 from shared.training import load_checkpoint
@@ -40,9 +39,8 @@ def get_args_parser():
 def comparison_images(run, limit):
     """Held-out images at their own size and at a second, non-square size."""
     config = run.config()
-    splits, _ = load_segmentation_data(config["data"], config["seed"], config["val_fraction"], config["test_fraction"],
-                                       config.get("images"), config["image_size"])
-    check_splits(run.file("splits.json"), splits, data_root(config["data"]))
+    splits, _ = run_splits(run, lambda val, test: load_segmentation_data(
+        config["data"], config["seed"], val, test, config.get("images"), config["image_size"]))
     part = next(splits[s] for s in ("test", "val", "train") if len(splits[s]))
     images = []
     for i in range(min(limit, len(part))):

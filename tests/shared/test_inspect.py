@@ -148,12 +148,37 @@ def test_evaluate_and_export_refuse_data_that_changed_since_training(tmp_path, c
     assert trident(["classification", "evaluate", "--run", str(runs / "r")]) == 1
     err = capsys.readouterr().err
     assert "The data changed since this run was trained (1 difference" in err and f"{test_file} changed content" in err
-    # A new file re-shuffles the seeded split: images move between splits, and that is named too.
-    Image.fromarray(np.zeros((24, 24, 3), np.uint8)).save(os.path.join(data, "dots", "new.png"))
-    assert trident(["classification", "evaluate", "--run", str(runs / "r")]) == 1
-    assert " added" in capsys.readouterr().err
     assert trident(["classification", "export", "--run", str(runs / "r"), "--output-dir", str(tmp_path / "m")]) == 1
     assert not list((tmp_path / "m").rglob("saved_model.pb"))
+
+
+def test_evaluate_reads_the_recorded_splits_when_files_were_added(tmp_path, capsys):
+    data = write_class_folders(tmp_path / "data", per_class=6)
+    runs = tmp_path / "runs"
+    assert trident(["classification", "train", "--data", data, "--backbone", "lenet5", "--image-size", "16",
+                    "--epochs", "1", "--runs-dir", str(runs), "--name", "r", "--verbose", "0"]) == 0
+    with open(runs / "r" / "splits.json") as f:
+        recorded = json.load(f)["splits"]
+    # New files would re-shuffle a re-derived seeded split; the recorded test split stays as it was.
+    for i in range(5):
+        Image.fromarray(np.full((24, 24, 3), 40 * i, np.uint8)).save(os.path.join(data, "dots", f"new{i}.png"))
+    from shared.data.classification import load_classification_data
+    from shared.data.recorded import run_splits
+    from shared.runs import open_run
+
+    run = open_run(str(runs / "r"))
+    capsys.readouterr()
+    seed = run.config()["seed"]
+    splits, info = run_splits(run, lambda val, test: load_classification_data(data, seed, val, test))
+    assert "5 file(s) added to the data since training" in capsys.readouterr().out
+    for name in ("train", "val", "test"):
+        assert [os.path.relpath(p, data) for p in splits[name].paths] == [f for f, _ in recorded[name]]
+    assert info["added_since_training"] == 5
+    reshuffled, _ = load_classification_data(data, seed, run.config()["val_fraction"], run.config()["test_fraction"])
+    assert set(reshuffled["test"].paths) != set(splits["test"].paths)  # what reading the record avoids
+    assert trident(["classification", "evaluate", "--run", str(runs / "r")]) == 0
+    with open(runs / "r" / "evaluation" / "data-test" / "report.json") as f:
+        assert json.load(f)["metrics"]["images"] == len(recorded["test"])
 
 
 def test_a_colour_in_few_masks_is_flagged_and_a_yaml_can_ignore_it(tmp_path):
