@@ -5,7 +5,7 @@ import tensorflow as tf
 from shared.errors import fail
 
 AUGMENTATIONS = ("flip", "crop", "color")
-BOX_ONLY = ("mosaic",)  # four images in one: detection only
+BOX_ONLY = ("mosaic", "jitter")  # four images in one; box-aware scale jitter: detection only
 
 
 def parse_augment(text, extra=()):

@@ -25,19 +25,29 @@ def padded_targets(dataset, max_boxes):
 
 
 MOSAIC_SHARE = 0.5  # of the training images; the rest stay single, as test images are
+JITTER_SCALE = (0.75, 1.3)  # keras-cv's YOLOV8 training recipe
 
 
-def build_box_augmenter(names, seed=0):
-    """Box-aware layers for `mosaic`, `flip`, `crop` (zoom + shift) and `color`; None when empty.
+def build_box_augmenter(names, seed=0, image_size=None):
+    """Box-aware layers for `mosaic`, `jitter`, `flip`, `crop` (zoom + shift), `color`; None when empty.
 
     `mosaic` is keras-cv's box-aware Mosaic (four images of the batch tiled, a window of
-    the input size cut around a random centre); Keras core has none.
+    the input size cut around a random centre); `jitter` is keras-cv's JitteredResize
+    (multi-scale training: each image scaled by `JITTER_SCALE`, then a window of
+    `image_size` cut at random). Keras core has neither.
     """
     layers = []
     if "mosaic" in names:
         from keras_cv.layers import Mosaic
 
         layers.append(Mosaic(bounding_box_format="xyxy", seed=seed + 4))
+    if "jitter" in names:
+        from keras_cv.layers import JitteredResize
+
+        if not image_size:
+            raise ValueError("`jitter` needs the image size")
+        layers.append(JitteredResize((image_size, image_size), JITTER_SCALE, bounding_box_format="xyxy",
+                                     seed=seed + 5))
     if "flip" in names:
         layers.append(keras.layers.RandomFlip("horizontal", bounding_box_format="xyxy", seed=seed))
     if "crop" in names:
@@ -74,9 +84,20 @@ def _dense(values, slots):
     return tf.pad(tf.cast(values, tf.float32), pad, constant_values=-1.0)
 
 
+def _jitter(layer, images, boxes, labels):
+    """Every image scaled and cut by keras-cv's JitteredResize; boxes back to dense slots."""
+    out = layer({"images": images, "bounding_boxes": {"boxes": boxes, "classes": tf.cast(labels, tf.float32)}})
+    n = tf.shape(boxes)[1]
+    return (tf.cast(out["images"], images.dtype), _dense(out["bounding_boxes"]["boxes"], n),
+            tf.cast(tf.round(_dense(out["bounding_boxes"]["classes"], n)), tf.int32))
+
+
 def _apply_box_augment(layers, images, boxes, labels, size):
     if layers and type(layers[0]).__name__ == "Mosaic":
         images, boxes, labels = _mosaic(layers[0], images, boxes, labels)
+        layers = layers[1:]
+    if layers and type(layers[0]).__name__ == "JitteredResize":
+        images, boxes, labels = _jitter(layers[0], images, boxes, labels)
         layers = layers[1:]
     data = {"images": images, "bounding_boxes": {"boxes": boxes, "labels": labels}}
     for layer in layers:

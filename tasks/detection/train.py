@@ -53,7 +53,8 @@ def build_model(config, info):
 
 
 def datasets(config, splits, info):
-    augment = build_box_augmenter(parse_augment(config["augment"], BOX_ONLY), config["seed"])
+    augment = build_box_augmenter(parse_augment(config["augment"], BOX_ONLY), config["seed"],
+                                  config["image_size"])
     max_boxes = min(config["max_boxes"], max(part.max_objects() for part in splits.values() if len(part)))
     train_ds = detection_dataset(splits["train"], config["image_size"], config["batch_size"], max_boxes,
                                  training=True, seed=config["seed"], augment=augment)

@@ -104,11 +104,12 @@ def test_pipeline_letterboxes_boxes_and_pads_with_minus_one(tmp_path):
     assert ((boxes >= 0) & (boxes <= 96)).all() and (boxes[:, 2] > boxes[:, 0]).all()
 
 
-def test_mosaic_tiles_images_and_keeps_their_boxes_on_them(tmp_path):
+@pytest.mark.parametrize("names, slots", [(["mosaic"], 12), (["jitter"], 3), (["mosaic", "jitter"], 12)])
+def test_mosaic_and_jitter_keep_the_boxes_on_their_objects(tmp_path, names, slots):
     data = read_coco(write_detection_data(tmp_path, "coco", size=48, empty=0))
     images, targets = next(iter(detection_dataset(data, 64, 8, 3, training=True, seed=1,
-                                                  augment=build_box_augmenter(["mosaic"]))))
-    assert images.shape == (8, 64, 64, 3) and targets["boxes"].shape == (8, 12, 4)
+                                                  augment=build_box_augmenter(names, image_size=64))))
+    assert images.shape == (8, 64, 64, 3) and targets["boxes"].shape == (8, slots, 4)
     labels, boxes = targets["labels"].numpy(), targets["boxes"].numpy()
     assert (labels >= -1).all() and labels.max() < len(data.class_names)
     valid = boxes[labels >= 0]
