@@ -61,7 +61,7 @@ def run_trident(data, budget, runs_dir):
                       "--runs-dir", runs_dir, "--name", "raccoon", "--restart", "--verbose", "2"])
     _, coco = evaluate.evaluate_run(run)
     state = read_json(run.file("state.json"))
-    from shared.training import load_checkpoint
+    from shared.task_model import load_checkpoint
 
     model = load_checkpoint(run.best_or_last())
     speed = ms_per_image(model, np.zeros((1, SIZE, SIZE, 3), np.float32))

@@ -69,7 +69,7 @@ def run_trident(data, budget, runs_dir, test):
     run = train.main(["--data", data, "--image-size", str(SIZE), "--epochs", "1000", "--time-budget", f"{budget}s",
                       "--batch-size", "8", "--val-fraction", "0.125", "--runs-dir", runs_dir, "--name", "isbi",
                       "--restart", "--verbose", "2"])
-    from shared.training import load_checkpoint
+    from shared.task_model import load_checkpoint
 
     model = load_checkpoint(run.best_or_last())
     state = read_json(run.file("state.json"))

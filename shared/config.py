@@ -23,7 +23,7 @@ def parse_duration(text):
     Args:
         text: str or number.
     """
-    if text is None or str(text).strip().lower() in ("", "none", "0"):
+    if text is None or str(text).strip().lower() in ("", "none"):
         return None
     match = _DURATION.match(str(text))
     if not match:
@@ -32,7 +32,11 @@ def parse_duration(text):
             "Write for example `--time-budget 10m` or `--time-budget 90s`",
             time_budget=text,
         )
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds <= 0:
+        fail("A time budget of 0 leaves no time to train",
+             "Give a positive budget such as `--time-budget 10m`, or leave the flag out for none", time_budget=text)
+    return seconds
 
 
 def positive_int(text):
@@ -40,6 +44,35 @@ def positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
     return value
+
+
+def positive_float(text):
+    """A number above 0 (a learning rate)."""
+    value = _number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
+def non_negative_float(text):
+    value = _number(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text}") from None
 
 
 def fraction(text):
@@ -74,17 +107,17 @@ def add_training_args(parser):
         help="a .weights.h5 file of this backbone (saved by any Trident run), or 'imagenet'",
     )
     parser.add_argument("--epochs", type=positive_int, default=10)
-    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
-    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--lr", type=positive_float, default=2e-3, help="peak learning rate")
+    parser.add_argument("--weight-decay", type=non_negative_float, default=1e-4)
     parser.add_argument("--ema", type=fraction, default=0.0, metavar="MOMENTUM",
                         help="validate, keep and export the moving average of the weights (e.g. 0.99; 0: off)")
-    parser.add_argument("--warmup-epochs", type=float, default=1.0)
+    parser.add_argument("--warmup-epochs", type=non_negative_float, default=1.0)
     parser.add_argument("--val-fraction", type=fraction, default=0.1,
                         help="share of the data held out for validation when it has no val split")
     parser.add_argument("--test-fraction", type=fraction, default=0.2,
                         help="share of the data held out for testing when it has no splits")
     parser.add_argument("--augment", default="auto", help="comma list of flip,crop,color; 'none'; or 'auto'")
-    parser.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE",
+    parser.add_argument("--early-stopping", type=non_negative_int, default=0, metavar="PATIENCE",
                         help="stop after this many epochs without improvement (0: off)")
     parser.add_argument("--time-budget", default=None, help="wall-clock limit for training, e.g. 10m")
     parser.add_argument("--runs-dir", default="runs", help="parent folder of run folders")
@@ -110,7 +143,12 @@ def inspect_args_parser(prog, doc):
 
 
 def parse_args(parser, argv=None):
-    """Parse `argv` with YAML defaults from `--config`; unknown YAML keys are errors."""
+    """Parse `argv` with YAML defaults from `--config`.
+
+    Every YAML value goes through its flag's own `type` and `choices`, so a config file
+    with `epochs: 0` fails exactly as `--epochs 0` does (exit 2, argparse's message, plus
+    the file's name); unknown keys are errors too.
+    """
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config")
     known, _ = pre.parse_known_args(argv)
@@ -158,8 +196,30 @@ def load_yaml_defaults(parser, path):
             fail(f"Config file {path} has an unknown key `{key}`",
                  f"Use only this script's flags: {', '.join(sorted(dests - {'help', 'config'}))}",
                  key=key)
-        normalised[dest] = value
+        normalised[dest] = _checked(parser, next(a for a in parser._actions if a.dest == dest), value, path)
     return normalised
+
+
+def _checked(parser, action, value, path):
+    """`value` from a YAML file converted and checked by `action`'s type and choices."""
+    flag = "/".join(action.option_strings) or action.dest
+    if action.nargs == 0:  # store_true, --x/--no-x
+        if not isinstance(value, bool):
+            parser.error(f"argument {flag}: expected true or false, got {value!r} (in config file {path})")
+        return value
+    if value is None:
+        return None
+    many = action.nargs in ("*", "+") or isinstance(action.nargs, int)
+    if many:
+        strings = [str(v) for v in (value if isinstance(value, list) else [value])]
+    elif isinstance(value, list):
+        parser.error(f"argument {flag}: expected one value, got a list {value!r} (in config file {path})")
+    else:
+        strings = [str(value)]
+    try:
+        return parser._get_values(action, strings)
+    except argparse.ArgumentError as error:
+        parser.error(f"{error} (in config file {path})")
 
 
 def save_yaml(path, values):

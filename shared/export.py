@@ -65,10 +65,11 @@ def write_saved_model(path, model, serve, manifest, labels=None):
         write_text(os.path.join(extra, "labels.txt"), "\n".join(labels) + "\n")
 
 
-def export_verified(root, name, model, serve, manifest, compare, labels=None, tolerance=1e-4):
+def export_verified(root, name, model, serve, manifest, compare, labels=None, tolerance=1e-4, run=None):
     """Export to the next version folder, reload, compare, and keep it only if it matches.
 
     Args:
+        run: the `Run` exported; its `export.json` records where the kept export is.
         compare: callable `(loaded SavedModel) -> (max_abs_diff, images_compared)`.
         tolerance: float, the largest difference accepted.
 
@@ -89,7 +90,55 @@ def export_verified(root, name, model, serve, manifest, compare, labels=None, to
                  f"(tolerance {tolerance}); nothing was written to {final}",
                  "Report this as a bug with the run folder attached", max_abs_diff=float(difference))
         write_json(os.path.join(tmp, "assets.extra", "trident.json"), manifest)
+    if run is not None:
+        write_json(run.file("export.json"), {"path": os.path.abspath(final), **manifest})
     return final, manifest
+
+
+def held_out_images(run, load, limit):
+    """Up to `limit` original-size images of the run's test split (else val, else train).
+
+    `load(val_fraction, test_fraction) -> (splits, info)` reads the run's data; the splits
+    are the ones the run recorded (`shared.data.recorded.run_splits`).
+    """
+    from shared.data.recorded import run_splits
+
+    splits, _ = run_splits(run, load)
+    part = next((splits[s] for s in ("test", "val", "train") if len(splits[s])), None)
+    if part is None:
+        fail(f"The data of run {run.path} has no images to check the export on", "Restore the run's data",
+             run=run.path)
+    return [part.image(i) for i in range(min(limit, len(part)))]
+
+
+def make_compare(serve, images, difference):
+    """`compare(loaded)` for `export_verified`: both endpoints against `serve`, image by image.
+
+    Args:
+        serve: the end-to-end function the export was made from (uint8 `[1, H, W, 3]` -> dict).
+        images: uint8 `[H, W, 3]` arrays.
+        difference: `(served, expected, image) -> float`, both dicts of numpy arrays; inf
+            when the two disagree in kind (a count, a class, a shape).
+    """
+    import io
+
+    from PIL import Image
+
+    def numpy(outputs):
+        return {k: v.numpy() for k, v in outputs.items()}
+
+    def compare(loaded):
+        worst = 0.0
+        for image in images:
+            expected = numpy(serve(tf.constant(image[None])))
+            buffer = io.BytesIO()
+            Image.fromarray(image).save(buffer, format="PNG")
+            for served in (loaded.signatures["serving_default"](images=tf.constant(image[None])),
+                           loaded.serve_bytes(tf.constant([buffer.getvalue()]))):
+                worst = max(worst, float(difference(numpy(served), expected, image)))
+        return worst, len(images)
+
+    return compare
 
 
 def resolve_saved_model(path):

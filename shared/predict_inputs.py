@@ -1,5 +1,11 @@
-"""Inputs for `predict`: image files and folders, and the model a path names."""
+"""Inputs for `predict`: image files and folders, and the model a path names.
 
+`load_predictor` gives the same object for a run folder and an export: a function from
+uint8 images to the task's outputs (those of the export's `serving_default`) and the
+model's class table, so each task's `predict` is written once for both.
+"""
+
+import dataclasses
 import os
 import sys
 
@@ -34,6 +40,53 @@ def model_kind(path):
          "Pass runs/<name> from `train` or saved_models/<name>[/<version>] from `export`", model=path)
 
 
+@dataclasses.dataclass
+class Predictor:
+    """`answer(uint8 [1, H, W, 3]) -> {name: numpy array}` and the model's description."""
+
+    answer: object
+    class_names: list
+    colours: list = None
+    kind: str = "run"
+
+
+def load_predictor(path, task, make_answer):
+    """The model at `path` (a run folder or an export) as a `Predictor`.
+
+    Args:
+        task: "classification", "detection" or "segmentation"; an export of another task
+            is refused.
+        make_answer: `model -> end-to-end function`, the task's inference function (the
+            one its export serves), used for run folders.
+    """
+    import tensorflow as tf
+
+    def numpy(outputs):
+        return {k: v.numpy() for k, v in outputs.items()}
+
+    if model_kind(path) == "run":
+        from shared.runs import open_run
+        from shared.task_model import load_checkpoint
+
+        model = load_checkpoint(open_run(path).best_or_last())
+        function = tf.function(make_answer(model), reduce_retracing=True)
+        return Predictor(lambda images: numpy(function(tf.constant(images))), list(model.class_names),
+                         getattr(model, "colours", None))
+    from shared.export import read_export_manifest, resolve_saved_model
+
+    folder = resolve_saved_model(path)
+    manifest = read_export_manifest(folder)
+    if "class_names" not in manifest:
+        fail(f"SavedModel {folder} has no assets.extra/trident.json", f"Export it with `trident {task} export`",
+             model=path)
+    if manifest.get("task", task) != task:
+        fail(f"SavedModel {folder} is a {manifest['task']} model, not a {task} one",
+             f"Use `trident {manifest['task']} predict` for it", model=path)
+    serve = tf.saved_model.load(folder).signatures["serving_default"]
+    return Predictor(lambda images: numpy(serve(images=tf.constant(images))), list(manifest["class_names"]),
+                     manifest.get("colours"), "saved_model")
+
+
 def for_each_image(paths, handle):
     """Call `handle(path, uint8 image)` for every readable image and collect its results.
 
@@ -50,6 +103,19 @@ def for_each_image(paths, handle):
             continue
         results.append(handle(path, image))
     return results, failed
+
+
+def predict_all(paths, handle, json_path=None, done=None):
+    """`for_each_image`, then the results to `json_path`, the line `done`, and the failures (an error)."""
+    results, failed = for_each_image(paths, handle)
+    if json_path:
+        from shared.io import write_json
+
+        write_json(json_path, results)
+    if done:
+        print(done)
+    report_failures(failed, len(paths))
+    return results
 
 
 def report_failures(failed, total):

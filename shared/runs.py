@@ -21,8 +21,10 @@ from shared.config import load_yaml, save_yaml
 from shared.errors import fail
 from shared.io import read_json, write_json
 
-# Keys that may change when the same run is resumed.
-RESUMABLE_KEYS = {"epochs", "time_budget", "verbose", "restart", "early_stopping", "config", "allow_outside_data"}
+MARKER = ".trident-run"  # written first into every run folder: only marked folders are resumed or deleted
+# Run control, not what is trained: a run resumes whatever these say.
+RESUMABLE_KEYS = {"epochs", "time_budget", "verbose", "restart", "early_stopping", "config", "allow_outside_data",
+                  "runs_dir"}
 
 
 class Run:
@@ -49,9 +51,6 @@ class Run:
     def config(self):
         return load_yaml(self.file("config.yaml"))
 
-    def data_info(self):
-        return read_json(self.file("data.json"))
-
     def state(self):
         path = self.file("state.json")
         return read_json(path) if os.path.isfile(path) else {}
@@ -70,6 +69,12 @@ class Run:
              "Train it first (or wait for its first epoch to finish)", run=self.path)
 
 
+def is_trident_run(run):
+    """True for a folder Trident created: its marker, or (runs from before the marker) config and manifest."""
+    return os.path.isfile(run.file(MARKER)) or (os.path.isfile(run.file("config.yaml"))
+                                                 and os.path.isfile(run.file("manifest.json")))
+
+
 def open_run(path):
     """An existing run folder, or a clear error."""
     if not path or not os.path.isfile(os.path.join(path, "config.yaml")):
@@ -86,13 +91,16 @@ def prepare_run(runs_dir, name, config, restart=False):
         are asked for) or "complete" (nothing left to train).
     """
     run = Run(os.path.join(runs_dir, name))
-    has_config = os.path.isfile(run.file("config.yaml"))
-    if os.path.exists(run.path) and not has_config and os.listdir(run.path):
-        fail(f"{run.path} exists and is not a Trident run folder",
-             "Choose another --name or --runs-dir; Trident will not write into it", name=name)
-    if restart and has_config:
+    if os.path.exists(run.path) and not os.path.isdir(run.path):
+        fail(f"{run.path} exists and is a file, not a run folder", "Choose another --name or --runs-dir", name=name)
+    ours = is_trident_run(run)
+    if os.path.isdir(run.path) and os.listdir(run.path) and not ours:
+        fail(f"{run.path} exists and is not a Trident run folder (it has no {MARKER} marker)",
+             "Choose another --name or --runs-dir; Trident neither writes into nor deletes a folder it did not "
+             "create", name=name)
+    if restart and ours:
         shutil.rmtree(run.path)
-    elif has_config and os.path.isfile(run.last_checkpoint):
+    elif ours and os.path.isfile(run.last_checkpoint):
         previous = run.config()
         changed = sorted(
             key for key in set(previous) | set(config)
@@ -107,6 +115,7 @@ def prepare_run(runs_dir, name, config, restart=False):
         done = run.state().get("epoch", 0)
         return run, ("complete" if done >= config["epochs"] else "resume")
     os.makedirs(run.file("checkpoints"), exist_ok=True)
+    write_json(run.file(MARKER), {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     save_yaml(run.file("config.yaml"), config)
     return run, "new"
 

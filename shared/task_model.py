@@ -3,6 +3,16 @@
 import keras
 
 from shared import backbones as _backbones  # noqa: F401  (registers backbone classes for loading)
+from shared.errors import fail
+
+
+def load_checkpoint(path):
+    """A compiled model, with its optimizer state, from a `.keras` checkpoint (safe mode)."""
+    try:
+        return keras.models.load_model(path)
+    except Exception as error:
+        fail(f"Checkpoint {path} cannot be loaded ({error})",
+             "Re-run with --restart to train from scratch", checkpoint=path)
 
 
 class TaskModel(keras.Model):

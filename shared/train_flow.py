@@ -16,7 +16,8 @@ from shared.defaults import choose_defaults
 from shared.errors import fail
 from shared.io import read_json, write_json
 from shared.runs import prepare_run, slug, write_manifest
-from shared.training import fit, load_checkpoint, save_backbone, set_seed
+from shared.task_model import load_checkpoint
+from shared.training import fit, save_backbone, set_seed
 
 
 @dataclasses.dataclass
@@ -35,6 +36,8 @@ class TaskSpec:
         None when it always does for this task.
     inspect: `config -> (per-item labels, extra sections)` for the data inspection
         (see `shared.inspect_flow.build_report`).
+    resolve: `config -> None` filling the task's own settings left open (e.g. the head a
+        backbone implies), so the saved config holds what the model uses.
     """
 
     task: str
@@ -48,6 +51,7 @@ class TaskSpec:
     builtins: tuple = ()
     flip_probe: Callable = None
     inspect: Callable = None
+    resolve: Callable = None
 
 
 def resolve_config(spec, args):
@@ -63,6 +67,11 @@ def resolve_config(spec, args):
              "Keep their sum below 1, e.g. --val-fraction 0.1 --test-fraction 0.2",
              val_fraction=config["val_fraction"], test_fraction=config["test_fraction"])
     config["name"] = config["name"] or f"{spec.task}-{slug(config['data'])}-{config['backbone']}"
+    name = config["name"]
+    if name in (".", "..") or os.path.basename(name) != name or (os.altsep and os.altsep in name):
+        fail(f"--name {name} is not a plain folder name: the run folder must stay inside --runs-dir",
+             "Give a name without slashes or '..', e.g. --name flowers-v2 (use --runs-dir to choose the parent)",
+             name=name)
     parse_duration(config["time_budget"])  # fail early on a bad budget
     return config, explicit
 
@@ -127,6 +136,8 @@ def train_task(spec, args):
              classes=info["class_names"])
     check_inside(config, splits)
     settle_defaults(spec, config, explicit, splits, info)
+    if spec.resolve is not None:
+        spec.resolve(config)
     run, status = prepare_run(config["runs_dir"], config["name"], config, config["restart"])
     if status != "new" and read_json(run.file("data.json"))["fingerprint"] != info["fingerprint"]:
         fail(f"The data of run {run.path} changed since it started", "Add --restart to train again on the new data",

@@ -34,15 +34,6 @@ def build_optimizer(config):
                                   ema_momentum=ema if ema > 0 else 0.99)
 
 
-def load_checkpoint(path):
-    """A compiled model, with its optimizer state, from a `.keras` checkpoint."""
-    try:
-        return keras.models.load_model(path)
-    except Exception as error:
-        fail(f"Checkpoint {path} cannot be loaded ({error})",
-             "Re-run with --restart to train from scratch", checkpoint=path)
-
-
 def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, warmup_epochs=1.0,
         initial_epoch=0, train_images=None, steps_per_epoch=None, time_budget=None, early_stopping=0, verbose=1):
     """Train `model` with Trident's callbacks, writing checkpoints and logs into `run`.

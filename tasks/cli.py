@@ -44,6 +44,13 @@ def main(argv=None):
     except TridentError as error:
         print(f"trident {argv[0]} {argv[1]}: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Checkpoints and reports are written whole or not at all, so nothing is half-written;
+        # a training run keeps its last finished epoch and resumes from it.
+        again = "run the same command again to resume from the last finished epoch" if argv[1] == "train" else \
+            "nothing was left half-written"
+        print(f"\ntrident {argv[0]} {argv[1]}: interrupted; {again}", file=sys.stderr)
+        return 130
     return status if isinstance(status, int) else 0
 
 

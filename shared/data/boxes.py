@@ -43,3 +43,12 @@ def sanitize_boxes(boxes, labels, width, height, num_classes, where, fixes):
     keep = (clipped[:, 2] - clipped[:, 0] >= 1.0) & (clipped[:, 3] - clipped[:, 1] >= 1.0)
     fixes["boxes with zero or negative size dropped"] += int((~keep).sum())
     return clipped[keep].astype(np.float32), labels[keep].astype(np.int32)
+
+
+def box_iou(a, b):
+    """Intersection over union of two xyxy boxes (0 when both are empty)."""
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0

@@ -55,6 +55,11 @@ class DetectionSet:
                             coco_ids=self.coco_ids,
                             image_ids=pick(self.image_ids) if self.image_ids is not None else None)
 
+    def relabel(self, remap, class_names):
+        """This set with class `i` renamed to `remap[i]` of `class_names`; source category ids dropped."""
+        labels = [np.asarray(remap)[np.asarray(l, np.int64)] for l in self.labels]
+        return dataclasses.replace(self, labels=labels, class_names=list(class_names), coco_ids=None)
+
     def max_objects(self):
         return max([len(b) for b in self.boxes] + [1])
 

@@ -3,7 +3,6 @@
 import os
 import re
 
-import numpy as np
 from PIL import Image
 
 from shared.errors import fail

@@ -40,6 +40,10 @@ class ImageSet:
             images=self.images[indices] if self.images is not None else None,
         )
 
+    def relabel(self, remap, class_names):
+        """This set with class `i` renamed to `remap[i]` of `class_names` (a model's class table)."""
+        return dataclasses.replace(self, labels=np.asarray(remap)[self.labels], class_names=list(class_names))
+
     def image(self, index):
         """Image `index` as `uint8 [H, W, 3]`, at its original size."""
         if self.images is not None:

@@ -69,6 +69,26 @@ class SegmentationSet:
                                    mask_arrays=pick(self.mask_arrays), images=arrays(self.images),
                                    masks=arrays(self.masks), skipped=[])
 
+    def relabel(self, remap, class_names):
+        """This set with class `i` renamed to `remap[i]` of `class_names` (masks and tables mapped)."""
+        remap = [int(j) for j in remap]
+        lut = np.arange(256, dtype=np.uint8)
+        lut[:len(remap)] = remap
+        colours = _colours(len(class_names))
+        for i, j in enumerate(remap):
+            colours[j] = self.colours[i]
+        changes = {"class_names": list(class_names), "colours": colours}
+        if self.masks is not None:
+            changes["masks"] = lut[self.masks]
+        if self.mask_arrays is not None:
+            changes["mask_arrays"] = [lut[m] for m in self.mask_arrays]
+        if self.colour_map:
+            changes["colour_map"] = {c: remap[i] if 0 <= i < len(remap) else i for c, i in self.colour_map.items()}
+        elif self.mask_paths is not None:
+            base = self.value_map or {i: i for i in range(len(remap))}
+            changes["value_map"] = {v: remap[i] if 0 <= i < len(remap) else i for v, i in base.items()}
+        return dataclasses.replace(self, **changes)
+
     def check(self):
         """Read every image header and every mask once; fail on the first bad pair."""
         if self.paths is None:

@@ -12,6 +12,8 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
+from shared.data.boxes import box_iou
+
 SHAPE_CLASSES = ("circle", "square", "triangle", "star", "cross")
 SPLIT_SIZES = {"train": 2400, "val": 100, "test": 200}
 SPLIT_SEEDS = {"train": 11, "val": 12, "test": 13}
@@ -48,13 +50,6 @@ def _polygon(kind, cx, cy, r):
     raise ValueError(kind)
 
 
-def _iou(a, b):
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 def make_image(rng, size=128, max_objects=4):
     """One image: `(uint8 [S, S, 3], boxes float32 [n, 4] xyxy, labels int32 [n], mask uint8 [S, S])`."""
     canvas = Image.fromarray(np.clip(_background(rng, size), 0, 255).astype(np.uint8))
@@ -74,7 +69,7 @@ def make_image(rng, size=128, max_objects=4):
                 points = _polygon(kind, cx, cy, r)
                 xs, ys = [p[0] for p in points], [p[1] for p in points]
                 box = (min(xs), min(ys), max(xs), max(ys))
-            if all(_iou(box, other) < 0.25 for other in boxes):
+            if all(box_iou(box, other) < 0.25 for other in boxes):
                 break
         else:
             continue

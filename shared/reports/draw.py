@@ -1,4 +1,4 @@
-"""Draw boxes with class names and scores onto copies of images; encode PNGs."""
+"""Draw boxes with class names and scores, or class maps in colour, onto copies of images; encode PNGs."""
 
 import io
 
@@ -30,3 +30,12 @@ def png_bytes(image):
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def overlay(image, class_map, colours, alpha=0.5):
+    """The image with each class painted in its colour (background, class 0, left clear if black)."""
+    palette = np.asarray(colours, np.float32)
+    painted = palette[np.clip(class_map, 0, len(palette) - 1)]
+    visible = (class_map != 255)[..., None] & (palette[np.clip(class_map, 0, len(palette) - 1)].sum(-1) > 0)[..., None]
+    mixed = np.where(visible, (1 - alpha) * image + alpha * painted, image)
+    return mixed.astype(np.uint8)

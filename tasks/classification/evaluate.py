@@ -11,19 +11,17 @@ import argparse
 import os
 
 import numpy as np
+import tensorflow as tf
 
 from shared.config import positive_int
 from shared.data.classification import load_classification_data
 from shared.data.pipeline import image_dataset
-from shared.data.recorded import run_splits
-from shared.errors import fail
+from shared.evaluate_flow import finish_report, open_evaluation
 from shared.reports import Report
 from shared.reports.model_stats import model_stats
-from shared.reports.plots import confusion_matrix_figure, image_grid_figure, read_log, training_curves_figure
-from shared.reports.run_sections import add_run_sections
-from shared.runs import is_other_data, open_run, slug
-from shared.training import load_checkpoint
-from tasks.classification import model as _model  # noqa: F401  (registers ImageClassifier for loading)
+from shared.reports.plots import confusion_matrix_figure, image_grid_figure
+from shared.runs import open_run
+from tasks.classification.inference import make_classify
 from tasks.classification.metrics import classification_metrics, worst_errors
 
 
@@ -40,63 +38,46 @@ def get_args_parser():
 
 
 def predict_split(model, imageset, batch_size):
-    """`(labels, probabilities)` over an `ImageSet`, labels read back from the pipeline."""
+    """`(labels, probabilities)` over an `ImageSet`, labels read back from the pipeline.
+
+    Batches come from the input pipeline (decoded as in training, already at the model's
+    size) and go through the same `classify` function as `predict` and the export.
+    """
+    classify = tf.function(make_classify(model))
     labels, probabilities = [], []
     for images, batch_labels in image_dataset(imageset, model.image_size, batch_size):
-        probabilities.append(np.asarray(model.predict_on_batch(images)))
+        probabilities.append(classify(images)["probabilities"].numpy())
         labels.append(batch_labels.numpy())
     if not labels:
         return np.zeros((0,), np.int32), np.zeros((0, model.num_classes), np.float32)
     return np.concatenate(labels), np.concatenate(probabilities)
 
 
-def _align_classes(imageset, model, spec):
-    """Map the data's class ids onto the model's, or fail if the data has unknown classes."""
-    if list(imageset.class_names) == list(model.class_names):
-        return imageset
-    unknown = sorted(set(imageset.class_names) - set(model.class_names))
-    if unknown:
-        fail(f"Data {spec} has classes the model was not trained on: {', '.join(unknown)}",
-             f"Evaluate on data whose classes are among: {', '.join(model.class_names)}", data=spec)
-    remap = np.array([model.class_names.index(name) for name in imageset.class_names], np.int32)
-    imageset.labels = remap[imageset.labels]
-    imageset.class_names = list(model.class_names)
-    return imageset
+def load_for_evaluation(config):
+    """`(spec, val, test, other) -> (splits, info)` for `open_evaluation`."""
+    return lambda spec, val, test, other: load_classification_data(spec, seed=config["seed"], val_fraction=val,
+                                                                  test_fraction=test, unsplit_as_test=other)
 
 
 def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=None):
-    """Score a run's best checkpoint on a split and write the report. Returns report paths."""
-    config = run.config()
-    checkpoint = run.best_or_last()
-    model = load_checkpoint(checkpoint)
-    spec = data or config["data"]
-    if loaded is not None:  # the splits training already holds in memory
-        splits, info = loaded
-    else:
-        other = is_other_data(data, config)
-        splits, info = run_splits(run, lambda val, test: load_classification_data(
-            spec, seed=config["seed"], val_fraction=val, test_fraction=test, unsplit_as_test=other), other)
-    split = split or ("test" if len(splits["test"]) else "val")
-    imageset = _align_classes(splits[split], model, spec)
-    if len(imageset) == 0:
-        fail(f"Split `{split}` of {spec} has no images", "Choose another --split", split=split)
+    """Score a run's best checkpoint on a split and write the report. Returns (paths, metrics)."""
+    ev = open_evaluation(run, load_for_evaluation(run.config()), data, split, loaded)
+    model, imageset = ev.model, ev.dataset
     labels, probabilities = predict_split(model, imageset, batch_size)
     names = model.class_names
     metrics = classification_metrics(labels, probabilities, names)
-    stats = model_stats(model, (model.image_size, model.image_size, 3), checkpoint)
+    stats = model_stats(model, (model.image_size, model.image_size, 3), ev.checkpoint)
 
-    report = Report(f"Image classification: {os.path.basename(run.path)}",
-                    f"data {spec}, split {split} ({len(labels)} images), checkpoint {os.path.basename(checkpoint)}")
+    report = Report(f"Image classification: {os.path.basename(run.path)}", ev.subtitle())
     headline = {"accuracy": metrics["accuracy"]}
     headline.update({k: v for k, v in metrics.items() if k.startswith("top")})
     headline.update({"macro F1": metrics["macro_avg"]["f1"], "images": len(labels),
-                     "skipped images": len(info["skipped"]), "ms / image": stats["ms_per_image_batch1"],
+                     "skipped images": len(ev.info["skipped"]), "ms / image": stats["ms_per_image_batch1"],
                      "parameters": stats["parameters"]})
     report.headline(headline)
     report.record("classification", metrics)
     report.record("model", stats)
-    report.record("data", {"source": spec, "split": split, "how_split": info["split"], "counts": info["counts"],
-                           "skipped": info["skipped"], "fingerprint": info["fingerprint"].get(split)})
+    report.record("data", ev.data_record(fingerprint=ev.info["fingerprint"].get(ev.split)))
     rows = [[name, m["precision"], m["recall"], m["f1"], m["support"]] for name, m in metrics["per_class"].items()]
     for label, key in (("macro avg", "macro_avg"), ("weighted avg", "weighted_avg")):
         m = metrics[key]
@@ -107,20 +88,9 @@ def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=
     report.figure("Confusion matrix (normalised per true class)",
                   confusion_matrix_figure(metrics["confusion_normalized"], names, normalized=True),
                   "confusion_normalized")
-    curves = training_curves_figure(read_log(run.file("log.csv")))
-    if curves is not None:
-        report.figure("Training curves", curves, "training_curves")
     _add_worst_grid(report, imageset, labels, probabilities, names)
-    report.table("Model size and speed (this machine, CPU)", ["measure", "value"],
-                 [[k, "" if v is None else v] for k, v in stats.items()])
-    if info["skipped"]:
-        report.table("Skipped files (could not be decoded)", ["file", "reason"], info["skipped"][:50],
-                     note=f"{len(info['skipped'])} file(s) in all; they were left out of training and scoring.")
-    report.text("Data", f"{info['split']}. Counts: {info['counts']}.")
-
-    folder = output or run.file("evaluation", f"{slug(spec)}-{split}")
-    add_run_sections(report, run)
-    return report.write(folder), metrics
+    report.text("Data", f"{ev.info['split']}. Counts: {ev.info['counts']}.")
+    return finish_report(report, ev, stats, output), metrics
 
 
 def _add_worst_grid(report, imageset, labels, probabilities, names, limit=24):

@@ -75,10 +75,16 @@ HEAD_DEFAULTS = {
 }
 
 
+def head_settings(family, **head):
+    """`pooling`, `head_units`, `dropout`: the values given, else the ones `family` is known for."""
+    settings = {"pooling": "avg", "head_units": [], "dropout": 0.1}
+    settings.update(HEAD_DEFAULTS.get(family, {}))
+    settings.update({k: v for k, v in head.items() if v is not None})
+    return settings
+
+
 def build_classifier(backbone, num_classes, image_size, class_names, **head):
     """An `ImageClassifier` with the head the backbone's family is known for, unless given."""
-    settings = {"pooling": "avg", "head_units": [], "dropout": 0.1}
-    settings.update(HEAD_DEFAULTS.get(backbone.family, {}))
-    settings.update({k: v for k, v in head.items() if v is not None})
-    return ImageClassifier(backbone, num_classes, image_size, class_names=class_names, **settings)
+    return ImageClassifier(backbone, num_classes, image_size, class_names=class_names,
+                           **head_settings(backbone.family, **head))
 

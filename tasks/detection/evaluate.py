@@ -14,20 +14,15 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from shared.config import positive_int
 from shared.data.detection import load_detection_data
-from shared.data.detection_pipeline import detection_dataset
-from shared.data.recorded import run_splits
-from shared.errors import fail
+from shared.evaluate_flow import finish_report, open_evaluation
 from shared.io import write_json
 from shared.reports import Report
 from shared.reports.draw import draw_boxes
 from shared.reports.model_stats import model_stats
-from shared.reports.plots import confusion_matrix_figure, curves_figure, image_grid_figure, read_log, training_curves_figure
-from shared.reports.run_sections import add_run_sections
-from shared.runs import is_other_data, open_run, slug
-from shared.training import load_checkpoint
-from tasks.detection import model as _model  # noqa: F401  (registers ObjectDetector for loading)
+from shared.reports.plots import confusion_matrix_figure, curves_figure, image_grid_figure
+from shared.runs import open_run
+from tasks.detection.inference import make_detect
 from tasks.detection.metrics import (STAT_NAMES, coco_evaluate, coco_ground_truth, coco_results,
                                      confusion_with_background, f1_curve, match_detections, with_source_ids)
 
@@ -42,55 +37,31 @@ def get_args_parser():
     parser.add_argument("--data", help="data to score (default: the run's own data)")
     parser.add_argument("--images", help="image folder for a COCO JSON given as --data")
     parser.add_argument("--split", choices=("train", "val", "test"), help="default: test, else val")
-    parser.add_argument("--batch-size", type=positive_int, default=16)
     parser.add_argument("--output", help="folder for the report (default: RUN/evaluation/<data>-<split>)")
     return parser
 
 
-def predict_split(model, dataset, batch_size, score_threshold=EVAL_SCORE_THRESHOLD):
-    """Per image `(boxes [n, 4] in original pixels, scores [n], classes [n])`."""
-    decode = tf.function(lambda x: model.decode(model(x, training=False), score_threshold=score_threshold,
-                                                 multi_label=True))
-    results, index = [], 0
-    for images, _ in detection_dataset(dataset, model.image_size, batch_size):
-        out = {k: v.numpy() for k, v in decode(images).items()}
-        for b in range(len(out["num_detections"])):
-            n = int(out["num_detections"][b])
-            height, width = dataset.sizes[index]
-            scale = model.image_size / max(height, width)
-            boxes = out["boxes"][b][:n] / scale
-            boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
-            boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
-            results.append((boxes, out["scores"][b][:n], out["classes"][b][:n]))
-            index += 1
-    if index != len(dataset):
-        fail(f"{len(dataset) - index} image(s) could not be read during evaluation",
-             "Remove or replace unreadable images", images=len(dataset))
+def predict_split(model, dataset, score_threshold=EVAL_SCORE_THRESHOLD):
+    """Per image `(boxes [n, 4] in original pixels, scores [n], classes [n])`, by the export's own function."""
+    detect = tf.function(make_detect(model, score_threshold=score_threshold, multi_label=True),
+                         reduce_retracing=True)
+    results = []
+    for i in range(len(dataset)):
+        out = {k: v.numpy()[0] for k, v in detect(tf.constant(dataset.image(i)[None])).items()}
+        n = int(out["num_detections"])
+        results.append((out["boxes"][:n], out["scores"][:n], out["classes"][:n]))
     return results
 
 
-def evaluate_run(run, data=None, images=None, split=None, output=None, batch_size=16, loaded=None):
+def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=None):
     """Score the run's best checkpoint; write report and COCO files. Returns (paths, metrics)."""
     config = run.config()
-    checkpoint = run.best_or_last()
-    model = load_checkpoint(checkpoint)
-    spec = data or config["data"]
-    if loaded is not None:  # the splits training already holds in memory
-        splits, info = loaded
-    else:
-        other = is_other_data(data, config)
-        splits, info = run_splits(run, lambda val, test: load_detection_data(
-            spec, config["seed"], val, test, images or (config.get("images") if not data else None),
-            config["image_size"], unsplit_as_test=other), other)
-    split = split or ("test" if len(splits["test"]) else "val")
-    dataset = splits[split]
-    if len(dataset) == 0:
-        fail(f"Split `{split}` of {spec} has no images", "Choose another --split", split=split)
-    if list(dataset.class_names) != list(model.class_names):
-        fail(f"Data {spec} has classes {dataset.class_names}, the model {model.class_names}",
-             "Evaluate on data with the model's classes, in the same order", data=spec)
+    folder = images or (config.get("images") if not data else None)
+    ev = open_evaluation(run, lambda spec, val, test, other: load_detection_data(
+        spec, config["seed"], val, test, folder, config["image_size"], unsplit_as_test=other), data, split, loaded)
+    model, dataset = ev.model, ev.dataset
     names = model.class_names
-    detections = predict_split(model, dataset, batch_size)
+    detections = predict_split(model, dataset)
     ground_truth = coco_ground_truth(dataset.boxes, dataset.labels, dataset.sizes, names)
     results = coco_results(detections)
     coco = coco_evaluate(ground_truth, results)
@@ -100,11 +71,10 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, batch_siz
     f1 = f1_curve(matches, objects)
     best = int(np.argmax(f1["f1"]))
     confusion = confusion_with_background(matches, len(names), DISPLAY_THRESHOLD)
-    stats = model_stats(model, (model.image_size, model.image_size, 3), checkpoint, batch_size=8)
+    stats = model_stats(model, (model.image_size, model.image_size, 3), ev.checkpoint, batch_size=8)
 
     report = Report(f"Object detection: {os.path.basename(run.path)}",
-                    f"data {spec}, split {split} ({len(dataset)} images, {objects} objects), "
-                    f"checkpoint {os.path.basename(checkpoint)}; COCO metrics from pycocotools")
+                    ev.subtitle(f", {objects} objects") + "; COCO metrics from pycocotools")
     report.headline({"AP@[.50:.95]": coco["AP"], "AP50": coco["AP50"], "AP75": coco["AP75"], "AR@100": coco["AR100"],
                      "best F1": f1["f1"][best], "images": len(dataset), "objects": objects,
                      "ms / image": stats["ms_per_image_batch1"], "parameters": stats["parameters"]})
@@ -114,8 +84,7 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, batch_siz
                          "precision": f1["precision"][best], "recall": f1["recall"][best]})
     report.record("confusion_with_background", confusion.tolist())
     report.record("model", stats)
-    report.record("data", {"source": spec, "split": split, "how_split": info["split"], "counts": info["counts"],
-                           "fixes": info["fixes"], "skipped": info["skipped"]})
+    report.record("data", ev.data_record(fixes=ev.info["fixes"]))
     report.table("COCO metrics (pycocotools)", ["metric", "value"], [[n, coco[n]] for n in STAT_NAMES],
                  note="AP is averaged over IoU 0.50:0.95; every image of the split counts, with or without predictions.")
     report.table("Per-class AP", ["class", "AP@[.50:.95]", "AP50", "objects"],
@@ -132,20 +101,10 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, batch_siz
                   confusion_matrix_figure(confusion, names + ["background"]), "confusion",
                   note="Rows: truth; columns: prediction. The background row holds false detections; "
                        "the background column, missed objects.")
-    curves = training_curves_figure(read_log(run.file("log.csv")))
-    if curves is not None:
-        report.figure("Training curves", curves, "training_curves")
     _add_examples(report, dataset, detections, names)
-    report.table("Model size and speed (this machine, CPU)", ["measure", "value"],
-                 [[k, "" if v is None else v] for k, v in stats.items()])
-    if info["fixes"]:
-        report.table("Annotation fixes made while reading", ["fix", "count"], list(info["fixes"].items()))
-    if info["skipped"]:
-        report.table("Skipped files (could not be decoded)", ["file", "reason"], info["skipped"][:50])
-
-    folder = output or run.file("evaluation", f"{slug(spec)}-{split}")
-    add_run_sections(report, run)
-    paths = report.write(folder)
+    fixes = [("Annotation fixes made while reading", ["fix", "count"], list(ev.info["fixes"].items()))]
+    paths = finish_report(report, ev, stats, output, fixes if ev.info["fixes"] else ())
+    folder = os.path.dirname(paths["html"])
     # Both files in the source's own ids, so detections.json also scores against the original file.
     ground_truth, results = with_source_ids(ground_truth, results, dataset.image_ids, dataset.coco_ids,
                                             [dataset.name(i) for i in range(len(dataset))])
@@ -175,7 +134,7 @@ def _add_examples(report, dataset, detections, names, count=12):
 
 def main(argv=None):
     args = get_args_parser().parse_args(argv)
-    paths, coco = evaluate_run(open_run(args.run), args.data, args.images, args.split, args.output, args.batch_size)
+    paths, coco = evaluate_run(open_run(args.run), args.data, args.images, args.split, args.output)
     print(f"AP {coco['AP']:.4f}  AP50 {coco['AP50']:.4f}  AP75 {coco['AP75']:.4f}")
     print(f"Report: {paths['html']}")
     return paths

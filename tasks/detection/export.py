@@ -11,21 +11,17 @@ model on held-out images before it is kept.
 """
 
 import argparse
-import io
 import os
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
+from shared.config import positive_int
 from shared.data.detection import load_detection_data
-from shared.data.recorded import run_splits
-from shared.export import export_verified
-from shared.io import write_json
+from shared.export import export_verified, held_out_images, make_compare
 from shared.runs import open_run
-from shared.training import load_checkpoint
-from tasks.detection import model as _model  # noqa: F401  (registers ObjectDetector for loading)
-from tasks.detection.inference import make_detect
+from shared.task_model import load_checkpoint
+from tasks.detection.inference import detect_with
 
 
 def get_args_parser():
@@ -37,48 +33,31 @@ def get_args_parser():
     parser.add_argument("--confidence", type=float, default=0.25, help="lowest score returned")
     parser.add_argument("--iou", type=float, default=0.6, help="NMS IoU threshold")
     parser.add_argument("--max-detections", type=int, default=100)
-    parser.add_argument("--compare-images", type=int, default=6)
+    parser.add_argument("--compare-images", type=positive_int, default=6)
     return parser
 
 
-def held_out_images(run, limit):
-    config = run.config()
-    splits, _ = run_splits(run, lambda val, test: load_detection_data(config["data"], config["seed"], val, test,
-                                                                      config.get("images"), config["image_size"]))
-    part = next(splits[s] for s in ("test", "val", "train") if len(splits[s]))
-    return [part.image(i) for i in range(min(limit, len(part)))]
-
-
-def make_compare(detect, images):
-    """Both endpoints against the Keras graph: same count, same classes, boxes and scores within tolerance."""
-
-    def compare(loaded):
-        worst = 0.0
-        for image in images:
-            expected = {k: v.numpy() for k, v in detect(tf.constant(image[None])).items()}
-            buffer = io.BytesIO()
-            Image.fromarray(image).save(buffer, format="PNG")
-            for served in (loaded.signatures["serving_default"](images=tf.constant(image[None])),
-                           loaded.serve_bytes(tf.constant([buffer.getvalue()]))):
-                served = {k: v.numpy() for k, v in served.items()}
-                if served["num_detections"][0] != expected["num_detections"][0] or \
-                        not np.array_equal(served["classes"], expected["classes"]):
-                    return float("inf"), len(images)
-                worst = max(worst, float(np.abs(served["boxes"] - expected["boxes"]).max()),
-                            float(np.abs(served["scores"] - expected["scores"]).max()))
-        return worst, len(images)
-
-    return compare
+def detection_difference(served, expected, image):
+    """Same count and classes, then the largest box or score difference (inf otherwise)."""
+    if served["num_detections"][0] != expected["num_detections"][0] or \
+            not np.array_equal(served["classes"], expected["classes"]):
+        return float("inf")
+    return max(float(np.abs(served["boxes"] - expected["boxes"]).max()),
+               float(np.abs(served["scores"] - expected["scores"]).max()))
 
 
 def export_run(run, output_dir="saved_models", name=None, confidence=0.25, iou=0.6, max_detections=100,
                compare_images=6):
     model = load_checkpoint(run.best_or_last())
-    detect = make_detect(model, score_threshold=confidence, iou_threshold=iou)
-    model.max_detections = max_detections
+    config = run.config()
+    images = held_out_images(run, lambda val, test: load_detection_data(
+        config["data"], config["seed"], val, test, config.get("images"), config["image_size"]), compare_images)
+    decoder = model.decoder(score_threshold=confidence, iou_threshold=iou, max_detections=max_detections)
+    detect = detect_with(model, decoder)
     manifest = {
         "task": "detection", "run": run.path, "class_names": model.class_names, "image_size": model.image_size,
         "score_threshold": confidence, "iou_threshold": iou, "max_detections": max_detections,
+        "decoder": {k: v for k, v in decoder.get_config().items() if k not in ("name", "trainable", "dtype")},
         "endpoints": {
             "serving_default": "images: uint8 [B, H, W, 3], any size (one size per batch) -> boxes [B, M, 4] xyxy "
                                "in input pixels, scores [B, M], classes [B, M] (-1 = empty), num_detections [B]",
@@ -86,9 +65,8 @@ def export_run(run, output_dir="saved_models", name=None, confidence=0.25, iou=0
         },
     }
     path, manifest = export_verified(output_dir, name or os.path.basename(run.path), model, detect, manifest,
-                                     make_compare(tf.function(detect), held_out_images(run, compare_images)),
-                                     labels=model.class_names, tolerance=1e-3)
-    write_json(run.file("export.json"), {"path": os.path.abspath(path), **manifest})
+                                     make_compare(tf.function(detect), images, detection_difference),
+                                     labels=model.class_names, tolerance=1e-3, run=run)
     return path, manifest
 
 

@@ -10,6 +10,8 @@ import io
 
 import numpy as np
 
+from shared.data.boxes import box_iou
+
 STAT_NAMES = ("AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large", "AR1", "AR10", "AR100",
               "AR_small", "AR_medium", "AR_large")
 
@@ -115,7 +117,7 @@ def match_detections(gt_boxes, gt_labels, boxes, scores, classes, iou_threshold=
         for j, gt in enumerate(gt_boxes):
             if taken[j]:
                 continue
-            iou = _iou(boxes[i], gt)
+            iou = box_iou(boxes[i], gt)
             if iou >= best_iou:
                 best, best_iou = j, iou
         if best >= 0:
@@ -123,14 +125,6 @@ def match_detections(gt_boxes, gt_labels, boxes, scores, classes, iou_threshold=
         rows.append((float(scores[i]), int(classes[i]), int(gt_labels[best]) if best >= 0 else -1))
     rows += [(None, -1, int(gt_labels[j])) for j in np.flatnonzero(~taken)]
     return rows
-
-
-def _iou(a, b):
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def confusion_with_background(matches, num_classes, score_threshold=0.25):

@@ -16,7 +16,7 @@ from shared.layers.conv import conv_bn_act
 from shared.layers.neck import pan_neck
 from shared.task_model import TaskModel
 from tasks.detection.assigner import task_aligned_assign
-from tasks.detection.boxes import anchor_points, decode_distances
+from tasks.detection.decoder import DetectionDecoder
 from tasks.detection.losses import detection_loss
 
 
@@ -102,13 +102,15 @@ class ObjectDetector(TaskModel):
         kwargs.pop("loss", None)
         super().compile(optimizer=optimizer, **kwargs)
 
-    def _decode_raw(self, raw):
-        points, strides = anchor_points(self.image_size, self.image_size, self.strides)
-        distances = tf.nn.softplus(raw[..., :4]) * strides
-        return decode_distances(distances, points), raw[..., 4:], points
+    def decoder(self, **settings):
+        """A `DetectionDecoder` for this model: its own NMS settings unless `settings` say otherwise."""
+        defaults = {"score_threshold": self.score_threshold, "iou_threshold": self.iou_threshold,
+                    "max_detections": self.max_detections}
+        defaults.update({k: v for k, v in settings.items() if v is not None})
+        return DetectionDecoder(self.image_size, self.strides, self.num_classes, **defaults)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        boxes, logits, points = self._decode_raw(y_pred)
+        boxes, logits, points = self.decoder().boxes_and_logits(y_pred)
         target_boxes, target_scores, foreground = task_aligned_assign(
             tf.sigmoid(logits), boxes, points, tf.cast(y["boxes"], tf.float32), tf.cast(y["labels"], tf.int32),
             top_k=self.top_k)
@@ -127,54 +129,9 @@ class ObjectDetector(TaskModel):
     # --- inference ---
 
     def decode(self, raw, score_threshold=None, iou_threshold=None, max_detections=None, multi_label=False):
-        """Raw outputs to final detections in letterboxed pixels.
-
-        Args:
-            multi_label: bool. False: each anchor proposes its best class only (what
-                `predict` and the export return: one label per object). True: every
-                (anchor, class) pair above the threshold is a candidate, so an object the
-                model hesitates over gets a box for each likely class; COCO evaluation
-                scores this way (ranked by score, a wrong second guess costs little and a
-                right one is found).
-
-        Returns:
-            dict: `boxes [B, M, 4]` xyxy, `scores [B, M]`, `classes [B, M]` int32 (-1 where
-            empty), `num_detections [B]` int32; M = `max_detections`, padded with zeros.
-        """
-        score_threshold = self.score_threshold if score_threshold is None else score_threshold
-        iou_threshold = self.iou_threshold if iou_threshold is None else iou_threshold
-        max_detections = max_detections or self.max_detections
-        boxes, logits, _ = self._decode_raw(raw)
-        scores = tf.sigmoid(logits)
-        if multi_label:
-            num_anchors = int(boxes.shape[1])
-            flat = tf.reshape(scores, [-1, num_anchors * self.num_classes])  # anchor-major: index = a * C + c
-            top_scores, top_index = tf.math.top_k(flat, k=min(1000, num_anchors * self.num_classes))
-            top_boxes = tf.gather(boxes, top_index // self.num_classes, batch_dims=1)
-            top_classes = tf.cast(top_index % self.num_classes, tf.int32)
-        else:
-            best = tf.reduce_max(scores, axis=-1)
-            classes = tf.argmax(scores, axis=-1, output_type=tf.int32)
-            top_scores, top_index = tf.math.top_k(best, k=min(1000, int(boxes.shape[1])))
-            top_boxes = tf.gather(boxes, top_index, batch_dims=1)
-            top_classes = tf.gather(classes, top_index, batch_dims=1)
-        # Shift each class to its own region so one class-agnostic NMS keeps classes apart.
-        offset = tf.cast(top_classes, tf.float32)[..., None] * (2.0 * self.image_size)
-        shifted = top_boxes + offset
-        yxyx = tf.stack([shifted[..., 1], shifted[..., 0], shifted[..., 3], shifted[..., 2]], axis=-1)
-        selected, count = tf.image.non_max_suppression_padded(
-            yxyx, top_scores, max_output_size=max_detections, iou_threshold=iou_threshold,
-            score_threshold=score_threshold, pad_to_max_output_size=True, sorted_input=True)
-        keep = tf.range(max_detections)[None, :] < count[:, None]
-        out_boxes = tf.gather(top_boxes, selected, batch_dims=1)
-        out_scores = tf.gather(top_scores, selected, batch_dims=1)
-        out_classes = tf.gather(top_classes, selected, batch_dims=1)
-        return {
-            "boxes": tf.where(keep[..., None], out_boxes, 0.0),
-            "scores": tf.where(keep, out_scores, 0.0),
-            "classes": tf.where(keep, out_classes, -1),
-            "num_detections": tf.cast(count, tf.int32),
-        }
+        """Raw outputs to final detections in letterboxed pixels (see `DetectionDecoder`)."""
+        return self.decoder(score_threshold=score_threshold, iou_threshold=iou_threshold,
+                            max_detections=max_detections, multi_label=multi_label)(raw)
 
     def predict_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)

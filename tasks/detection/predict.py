@@ -10,14 +10,12 @@ and OUTPUT/detections.json with boxes in the original image's pixels (xyxy).
 import argparse
 import os
 
-import tensorflow as tf
 from PIL import Image
 
-from shared.errors import fail
-from shared.io import write_bytes, write_json
-from shared.predict_inputs import expand_images, for_each_image, model_kind, report_failures
+from shared.io import write_bytes
+from shared.predict_inputs import expand_images, load_predictor, predict_all
 from shared.reports.draw import draw_boxes, png_bytes
-from tasks.detection import model as _model  # noqa: F401  (registers ObjectDetector for loading)
+from tasks.detection.inference import make_detect
 
 
 def get_args_parser():
@@ -31,31 +29,12 @@ def get_args_parser():
     return parser
 
 
-def load_detector(path, confidence):
-    """`(detect(uint8 [1, H, W, 3]) -> dict of numpy, class_names)` for a run or an export."""
-    if model_kind(path) == "run":
-        from shared.runs import open_run
-        from shared.training import load_checkpoint
-        from tasks.detection.inference import make_detect
-
-        model = load_checkpoint(open_run(path).best_or_last())
-        detect = tf.function(make_detect(model, score_threshold=confidence))
-        return (lambda images: {k: v.numpy() for k, v in detect(tf.constant(images)).items()}), model.class_names
-    from shared.export import read_export_manifest, resolve_saved_model
-
-    folder = resolve_saved_model(path)
-    names = read_export_manifest(folder).get("class_names")
-    if names is None:
-        fail(f"SavedModel {folder} has no assets.extra/trident.json", "Export it with `trident detection export`",
-             model=path)
-    serve = tf.saved_model.load(folder).signatures["serving_default"]
-    return (lambda images: {k: v.numpy() for k, v in serve(images=tf.constant(images)).items()}), names
-
-
 def main(argv=None):
     args = get_args_parser().parse_args(argv)
     paths = expand_images(args.images)
-    detect, names = load_detector(args.model, args.confidence)
+    predictor = load_predictor(args.model, "detection",
+                               lambda model: make_detect(model, score_threshold=args.confidence))
+    detect, names = predictor.answer, predictor.class_names
     os.makedirs(args.output, exist_ok=True)
 
     def handle(path, image):
@@ -71,11 +50,8 @@ def main(argv=None):
         return {"image": path, "width": image.shape[1], "height": image.shape[0], "drawn": target,
                 "detections": detections}
 
-    results, failed = for_each_image(paths, handle)
-    write_json(os.path.join(args.output, "detections.json"), results)
-    print(f"Drawn images and detections.json in {args.output}")
-    report_failures(failed, len(paths))
-    return results
+    return predict_all(paths, handle, os.path.join(args.output, "detections.json"),
+                       f"Drawn images and detections.json in {args.output}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import argparse
 
 from shared.training import build_optimizer
 from shared.backbones import build_backbone
-from shared.config import add_training_args, parse_args
+from shared.config import add_training_args, parse_args, positive_int
 from shared.data.augment import BOX_ONLY, parse_augment
 from shared.data.detection import load_detection_data
 from shared.data.detection_pipeline import build_box_augmenter, detection_dataset
@@ -30,8 +30,8 @@ def get_args_parser():
     parser = argparse.ArgumentParser("trident detection train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser)
-    parser.add_argument("--width", type=int, default=64, help="channels of the neck and head")
-    parser.add_argument("--max-boxes", type=int, default=100, help="objects per image kept for training")
+    parser.add_argument("--width", type=positive_int, default=64, help="channels of the neck and head")
+    parser.add_argument("--max-boxes", type=positive_int, default=100, help="objects per image kept for training")
     parser.set_defaults(batch_size=16, lr=2e-3, weight_decay=5e-4, epochs=30)
     return parser
 
@@ -64,7 +64,7 @@ def datasets(config, splits, info):
 def evaluate(run, batch_size, loaded):
     from tasks.detection.evaluate import evaluate_run
 
-    paths, coco = evaluate_run(run, split="val", output=run.path, batch_size=batch_size, loaded=loaded)
+    paths, coco = evaluate_run(run, split="val", output=run.path, loaded=loaded)
     return paths, f"AP {coco['AP']:.4f}, AP50 {coco['AP50']:.4f}"
 
 

@@ -13,16 +13,13 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from shared.data.recorded import run_splits
 from shared.data.segmentation import load_segmentation_data
-from shared.errors import fail
+from shared.evaluate_flow import finish_report, open_evaluation
 from shared.reports import Report
 from shared.reports.model_stats import model_stats
-from shared.reports.plots import confusion_matrix_figure, image_grid_figure, read_log, training_curves_figure
-from shared.reports.run_sections import add_run_sections
-from shared.runs import is_other_data, open_run, slug
-from shared.training import load_checkpoint
-from tasks.segmentation import model as _model  # noqa: F401  (registers SemanticSegmenter for loading)
+from shared.reports.draw import overlay
+from shared.reports.plots import confusion_matrix_figure, image_grid_figure
+from shared.runs import open_run
 from tasks.segmentation.inference import make_segment
 from tasks.segmentation.metrics import confusion_matrix, scores_from_confusion
 
@@ -36,15 +33,6 @@ def get_args_parser():
     parser.add_argument("--split", choices=("train", "val", "test"), help="default: test, else val")
     parser.add_argument("--output", help="folder for the report (default: RUN/evaluation/<data>-<split>)")
     return parser
-
-
-def overlay(image, class_map, colours, alpha=0.5):
-    """The image with each class painted in its colour (background, class 0, left clear if black)."""
-    palette = np.asarray(colours, np.float32)
-    painted = palette[np.clip(class_map, 0, len(palette) - 1)]
-    visible = (class_map != 255)[..., None] & (palette[np.clip(class_map, 0, len(palette) - 1)].sum(-1) > 0)[..., None]
-    mixed = np.where(visible, (1 - alpha) * image + alpha * painted, image)
-    return mixed.astype(np.uint8)
 
 
 def score_split(model, dataset):
@@ -66,31 +54,17 @@ def score_split(model, dataset):
 def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=None):
     """Score the run's best checkpoint and write the report. Returns (paths, scores)."""
     config = run.config()
-    checkpoint = run.best_or_last()
-    model = load_checkpoint(checkpoint)
-    spec = data or config["data"]
-    if loaded is not None:  # the splits training already holds in memory
-        splits, info = loaded
-    else:
-        other = is_other_data(data, config)
-        splits, info = run_splits(run, lambda val, test: load_segmentation_data(
-            spec, config["seed"], val, test, images or (config.get("images") if not data else None),
-            config["image_size"], unsplit_as_test=other), other)
-    split = split or ("test" if len(splits["test"]) else "val")
-    dataset = splits[split]
-    if len(dataset) == 0:
-        fail(f"Split `{split}` of {spec} has no images", "Choose another --split", split=split)
-    if len(dataset.class_names) != model.num_classes:
-        fail(f"Data {spec} has {len(dataset.class_names)} classes, the model {model.num_classes}",
-             "Evaluate on data with the model's class table", data=spec)
+    folder = images or (config.get("images") if not data else None)
+    ev = open_evaluation(run, lambda spec, val, test, other: load_segmentation_data(
+        spec, config["seed"], val, test, folder, config["image_size"], unsplit_as_test=other), data, split, loaded)
+    model, dataset = ev.model, ev.dataset
     names = model.class_names
     maps, matrix, per_image = score_split(model, dataset)
     scores = scores_from_confusion(matrix, names)
-    stats = model_stats(model, (model.image_size, model.image_size, 3), checkpoint, batch_size=8)
+    stats = model_stats(model, (model.image_size, model.image_size, 3), ev.checkpoint, batch_size=8)
 
     report = Report(f"Semantic segmentation: {os.path.basename(run.path)}",
-                    f"data {spec}, split {split} ({len(dataset)} images), checkpoint {os.path.basename(checkpoint)}; "
-                    "scored at each image's original size, label 255 ignored")
+                    ev.subtitle() + "; scored at each image's original size, label 255 ignored")
     report.headline({"mean IoU": scores["mean_iou"], "mean Dice": scores["mean_dice"],
                      "pixel accuracy": scores["pixel_accuracy"], "freq.-weighted IoU": scores["frequency_weighted_iou"],
                      "images": len(dataset), "ms / image": stats["ms_per_image_batch1"],
@@ -99,18 +73,15 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
     report.record("confusion", matrix.tolist())
     report.record("per_image_mean_iou", {dataset.name(i): v for i, v in enumerate(per_image)})
     report.record("model", stats)
-    report.record("class_table", info["class_table"])
-    report.record("data", {"source": spec, "split": split, "how_split": info["split"], "counts": info["counts"],
-                           "skipped": info["skipped"]})
+    table = [{"id": i, "name": n, "colour": list(c)} for i, (n, c) in enumerate(zip(names, model.colours))]
+    report.record("class_table", table)
+    report.record("data", ev.data_record())
     report.table("Per-class IoU and Dice", ["class", "IoU", "Dice", "pixels"],
                  [[n, s["iou"], s["dice"], s["pixels"]] for n, s in scores["per_class"].items()],
                  note="Mean IoU averages the classes present in truth or prediction.")
     normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     report.figure("Pixel confusion matrix (normalised per true class)",
                   confusion_matrix_figure(normalised, names, normalized=True), "confusion")
-    curves = training_curves_figure(read_log(run.file("log.csv")))
-    if curves is not None:
-        report.figure("Training curves", curves, "training_curves")
     order = np.argsort(per_image)
     chosen = list(order[:4]) + [i for i in order[len(order) // 2:len(order) // 2 + 2] if i not in order[:4]]
     grid, captions = [], []
@@ -120,15 +91,9 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
         captions += [f"{dataset.name(i)}", "truth", f"prediction (IoU {per_image[i]:.2f})"]
     report.figure("Worst images first, then typical ones: image, truth, prediction", image_grid_figure(
         grid, captions, columns=6), "examples")
-    report.table("Model size and speed (this machine, CPU)", ["measure", "value"],
-                 [[k, "" if v is None else v] for k, v in stats.items()])
-    report.table("Class table", ["id", "name", "colour"],
-                 [[c["id"], c["name"], str(tuple(c["colour"]))] for c in info["class_table"]])
-    if info["skipped"]:
-        report.table("Skipped files (could not be decoded)", ["file", "reason"], info["skipped"][:50])
-    folder = output or run.file("evaluation", f"{slug(spec)}-{split}")
-    add_run_sections(report, run)
-    return report.write(folder), scores
+    classes = ("Class table (the model's)", ["id", "name", "colour"],
+               [[c["id"], c["name"], str(tuple(c["colour"]))] for c in table])
+    return finish_report(report, ev, stats, output, [classes]), scores
 
 
 def main(argv=None):

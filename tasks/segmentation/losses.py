@@ -3,7 +3,8 @@
 import keras
 import tensorflow as tf
 
-IGNORE = 255
+from shared.data.segmentation import IGNORE
+
 
 
 @keras.saving.register_keras_serializable(package="trident")

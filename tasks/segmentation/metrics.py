@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-IGNORE = 255
+from shared.data.segmentation import IGNORE
+
 
 
 def confusion_matrix(labels, predictions, num_classes, ignore_value=IGNORE):

@@ -15,7 +15,7 @@ import argparse
 
 from shared.training import build_optimizer
 from shared.backbones import build_backbone
-from shared.config import add_training_args, parse_args
+from shared.config import add_training_args, non_negative_float, parse_args, positive_int
 from shared.data.augment import parse_augment
 from shared.data.segmentation import load_segmentation_data
 from shared.data.segmentation_pipeline import segmentation_dataset
@@ -30,11 +30,11 @@ def get_args_parser():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser)
     parser.add_argument("--head", choices=("deeplabv3plus", "fpn"), default="deeplabv3plus")
-    parser.add_argument("--width", type=int, default=96, help="channels of the head")
+    parser.add_argument("--width", type=positive_int, default=96, help="channels of the head")
     parser.add_argument("--subpixel", action=argparse.BooleanOptionalAction, default=True,
                         help="add sub-pixel detail to the upsampled logits (sharper corners and tips)")
-    parser.add_argument("--dice", type=float, default=0.0, help="weight of the Dice loss added to cross-entropy")
-    parser.add_argument("--class-weights", type=float, nargs="*", help="one cross-entropy weight per class")
+    parser.add_argument("--dice", type=non_negative_float, default=0.0, help="weight of the Dice loss added to cross-entropy")
+    parser.add_argument("--class-weights", type=non_negative_float, nargs="*", help="one cross-entropy weight per class")
     parser.set_defaults(batch_size=16, lr=2e-3, epochs=30)
     return parser
 

@@ -45,3 +45,49 @@ def test_parse_duration(text, seconds):
 def test_bad_duration():
     with pytest.raises(TridentError, match="Received: time_budget='ten minutes'"):
         parse_duration("ten minutes")
+    for nothing in ("0", "0m", 0):
+        with pytest.raises(TridentError, match="leaves no time to train"):
+            parse_duration(nothing)
+
+
+def _error(capsys, argv, build=parser):
+    """argparse's message and exit status for `argv`."""
+    with pytest.raises(SystemExit) as stop:
+        parse_args(build(), argv)
+    return stop.value.code, capsys.readouterr().err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("key, value, flag", [
+    ("epochs", "0", ["--epochs", "0"]),
+    ("lr", "-1", ["--lr", "-1"]),
+    ("val-fraction", "1.5", ["--val-fraction", "1.5"]),
+    ("batch_size", "many", ["--batch-size", "many"]),
+    ("verbose", "3", ["--verbose", "3"]),
+    ("early_stopping", "-2", ["--early-stopping", "-2"]),
+])
+def test_a_bad_yaml_value_fails_exactly_like_the_same_flag(tmp_path, capsys, key, value, flag):
+    config = tmp_path / "c.yaml"
+    config.write_text(f"{key}: {value}\n")
+    flag_status, flag_message = _error(capsys, flag)
+    yaml_status, yaml_message = _error(capsys, ["--config", str(config)])
+    assert flag_status == yaml_status == 2
+    assert yaml_message == f"{flag_message} (in config file {config})"
+
+
+def test_yaml_values_are_converted_by_their_flag_and_choices_apply(tmp_path, capsys):
+    from tasks.classification.train import get_args_parser as classification_parser
+    from tasks.segmentation.train import get_args_parser as segmentation_parser
+
+    config = tmp_path / "c.yaml"
+    config.write_text("head_units: [64, 32]\ndropout: 0.25\nlr: 1e-3\nrestart: true\n")
+    args = parse_args(classification_parser(), ["--config", str(config)])
+    assert args.head_units == [64, 32] and args.dropout == 0.25 and args.lr == 0.001 and args.restart is True
+    config.write_text("head: unet\n")
+    _, message = _error(capsys, ["--config", str(config)], segmentation_parser)
+    assert "argument --head: invalid choice: 'unet'" in message and str(config) in message
+    config.write_text("subpixel: maybe\n")
+    _, message = _error(capsys, ["--config", str(config)], segmentation_parser)
+    assert "expected true or false, got 'maybe'" in message
+    config.write_text("restart: 1\n")
+    _, message = _error(capsys, ["--config", str(config)])
+    assert "argument --restart: expected true or false" in message

@@ -80,6 +80,18 @@ def test_prepare_run_never_writes_into_a_foreign_folder(tmp_path):
     with pytest.raises(TridentError, match="not a Trident run folder"):
         prepare_run(tmp_path, "mine", config(1), restart=True)
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+    # A folder holding the user's own config.yaml is not taken for a run: not resumed,
+    # not overwritten, not deleted by --restart.
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "config.yaml").write_text("mine: true\n")
+    for restart in (False, True):
+        with pytest.raises(TridentError, match="no .trident-run marker"):
+            prepare_run(tmp_path, "project", config(1), restart=restart)
+    assert (tmp_path / "project" / "config.yaml").read_text() == "mine: true\n"
+    # A run Trident made carries the marker and restarts.
+    run, _ = prepare_run(tmp_path, "made", config(1))
+    assert os.path.isfile(run.file(".trident-run"))
+    assert prepare_run(tmp_path, "made", config(1), restart=True)[1] == "new"
 
 
 def test_schedule_warms_up_then_decays_by_epochs_or_budget():

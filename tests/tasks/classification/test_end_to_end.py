@@ -4,11 +4,14 @@ import json
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from shared.io import read_json
 from tasks.cli import main as trident
+from tasks.classification.inference import make_classify
 from tests.conftest import tiny_train_args, write_class_folders
+from tests.helpers import odd_format_images, same_answers
 
 
 def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
@@ -55,6 +58,16 @@ def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
     from_bytes = loaded.serve_bytes(tf.constant([png, png]))
     np.testing.assert_allclose(from_bytes["probabilities"][0], served["probabilities"][0], atol=1e-5)
 
+    # Awkward formats give the same answer on every way in: predict on the run and on the
+    # export, serve_bytes, and evaluate (its accuracy on them is the share predicted "bars").
+    odd = tmp_path / "odd" / "bars"
+    odd.mkdir(parents=True)
+    answers = same_answers("classification", run, out / "m", make_classify, odd_format_images(odd), _agree)
+    assert trident(["classification", "evaluate", "--run", str(run), "--data", str(odd.parent),
+                    "--output", str(tmp_path / "odd-report")]) == 0
+    accuracy = read_json(tmp_path / "odd-report" / "report.json")["classification"]["accuracy"]
+    assert accuracy == pytest.approx(np.mean([a["class_names"][0] == b"bars" for a in answers.values()]))
+
     capsys.readouterr()
     sample = os.path.join(class_folder, "bars", "0.png")
     results = {}
@@ -68,6 +81,11 @@ def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
     assert [r["class"] for r in run_top] == [r["class"] for r in export_top]
     np.testing.assert_allclose([r["probability"] for r in run_top], [r["probability"] for r in export_top],
                                atol=1e-5)
+
+
+def _agree(a, b, what):
+    assert a["class_names"][0] == b["class_names"][0], what
+    np.testing.assert_allclose(a["probabilities"], b["probabilities"], atol=1e-5, err_msg=what)
 
 
 def test_resume_after_interruption_and_raising_epochs(class_folder, tmp_path, capsys):
@@ -99,6 +117,10 @@ def test_bad_input_is_a_clear_error_not_a_traceback(class_folder, tmp_path, caps
     assert "not a Trident run folder" in capsys.readouterr().err
     assert trident(["classification", "predict", "--model", str(tmp_path), "x.png"]) == 1
     assert trident(["segment", "train"]) == 2  # unknown task
+    assert trident(["classification", "train", *tiny_train_args(class_folder, runs), "--name", "../escaped"]) == 1
+    assert "not a plain folder name" in capsys.readouterr().err and not (tmp_path / "escaped").exists()
+    assert trident(["classification", "train", *tiny_train_args(class_folder, runs), "--time-budget", "0"]) == 1
+    assert "leaves no time to train" in capsys.readouterr().err
 
 
 def test_csv_naming_images_outside_its_folder_is_refused_unless_allowed(tmp_path, capsys):

@@ -10,7 +10,9 @@ import tensorflow as tf
 
 from shared.io import read_json
 from tasks.cli import main as trident
+from tasks.detection.inference import make_detect
 from tests.conftest import write_detection_data
+from tests.helpers import odd_format_images, same_answers
 
 
 def test_train_evaluate_export_predict(tmp_path):
@@ -47,6 +49,10 @@ def test_train_evaluate_export_predict(tmp_path):
     boxes = served["boxes"].numpy()[0][: int(served["num_detections"][0])]
     assert ((boxes[:, [0, 2]] <= 90) & (boxes[:, [1, 3]] <= 50)).all()  # in the input's own pixels
 
+    (tmp_path / "odd").mkdir()
+    same_answers("detection", run, exports / "d", lambda model: make_detect(model, score_threshold=0.0),
+                 odd_format_images(tmp_path / "odd", (48, 70)), _agree)
+
     image = os.path.join(os.path.dirname(data), "img1.jpg")
     outputs = {}
     for name, model in (("run", run), ("export", exports / "d")):
@@ -57,6 +63,14 @@ def test_train_evaluate_export_predict(tmp_path):
         outputs[name] = json.loads((out / "detections.json").read_text())[0]["detections"]
     assert [d["class"] for d in outputs["run"]] == [d["class"] for d in outputs["export"]]
     np.testing.assert_allclose([d["box"] for d in outputs["run"]], [d["box"] for d in outputs["export"]], atol=0.02)
+
+
+def _agree(a, b, what):
+    n = int(a["num_detections"][0])
+    assert int(b["num_detections"][0]) == n, what
+    np.testing.assert_array_equal(a["classes"][0, :n], b["classes"][0, :n], err_msg=what)
+    np.testing.assert_allclose(a["boxes"][0, :n], b["boxes"][0, :n], atol=0.02, err_msg=what)
+    np.testing.assert_allclose(a["scores"][0, :n], b["scores"][0, :n], atol=1e-4, err_msg=what)
 
 
 def test_detection_needs_a_multiple_of_32(tmp_path, capsys):

@@ -9,7 +9,9 @@ from PIL import Image
 
 from shared.io import read_json
 from tasks.cli import main as trident
+from tasks.segmentation.inference import make_segment
 from tests.conftest import tiny_train_args, write_class_folders, write_segmentation_data
+from tests.helpers import odd_format_images, same_answers
 
 
 def test_train_evaluate_export_predict(tmp_path):
@@ -36,6 +38,9 @@ def test_train_evaluate_export_predict(tmp_path):
         out = serve(images=tf.constant(np.zeros(shape, np.uint8)))
         assert out["class_map"].shape == shape[:3] and out["probabilities"].shape == (*shape[:3], 6)
 
+    (tmp_path / "odd").mkdir()
+    same_answers("segmentation", run, exports / "s", make_segment, odd_format_images(tmp_path / "odd"), _agree)
+
     image = os.path.join(tmp_path, "data", "images", "s1.jpg")
     maps = {}
     for name, model in (("run", run), ("export", exports / "s")):
@@ -47,6 +52,11 @@ def test_train_evaluate_export_predict(tmp_path):
         assert json.loads((out / "summary.json").read_text())[0]["pixel_share"]
         maps[name] = np.asarray(classes)
     np.testing.assert_array_equal(maps["run"], maps["export"])
+
+
+def _agree(a, b, what):
+    np.testing.assert_array_equal(a["class_map"], b["class_map"], err_msg=what)
+    np.testing.assert_allclose(a["probabilities"], b["probabilities"], atol=1e-4, err_msg=what)
 
 
 def test_backbone_trained_in_classification_loads_into_segmentation(tmp_path, capsys):

@@ -1,0 +1,124 @@
+"""The `evaluate` skeleton every task shares: open the run, pick the split, align classes, finish the report.
+
+A task's `evaluate.py` keeps only what differs: how its data is read, how a split is
+scored, and its own report sections. `open_evaluation` gives it the model and the split
+(the run's own data read from its recorded splits, other data as it is);
+`finish_report` adds the sections every report has and writes it.
+"""
+
+import dataclasses
+import os
+import re
+
+import numpy as np
+
+from shared.data.recorded import run_splits
+from shared.errors import fail
+from shared.reports.plots import read_log, training_curves_figure
+from shared.reports.run_sections import add_run_sections
+from shared.runs import is_other_data, slug
+from shared.task_model import load_checkpoint
+
+_NUMBERED = re.compile(r"^class_(\d+)$")
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """What a task's evaluation works on."""
+
+    run: object
+    model: object
+    checkpoint: str
+    spec: str  # the data scored
+    split: str
+    dataset: object  # the split's set, in the model's class order
+    info: dict  # what the data reader reported (how it split, counts, skipped files...)
+
+    def subtitle(self, extra=""):
+        return (f"data {self.spec}, split {self.split} ({len(self.dataset)} images{extra}), "
+                f"checkpoint {os.path.basename(self.checkpoint)}")
+
+    def data_record(self, **more):
+        return {"source": self.spec, "split": self.split, "how_split": self.info["split"],
+                "counts": self.info["counts"], "skipped": self.info["skipped"], **more}
+
+
+def open_evaluation(run, load, data=None, split=None, loaded=None):
+    """Open `run` for evaluation.
+
+    Args:
+        load: function `(spec, val_fraction, test_fraction, other) -> (splits, info)` reading
+            data the task's way (`other`: the data is not the run's own; unsplit data is
+            then scored whole).
+        data: data to score (default: the run's own).
+        split: "train", "val" or "test" (default: test, else val).
+        loaded: `(splits, info)` training already holds in memory, or None.
+    """
+    config = run.config()
+    checkpoint = run.best_or_last()
+    model = load_checkpoint(checkpoint)
+    spec = data or config["data"]
+    if loaded is not None:
+        splits, info = loaded
+    else:
+        other = is_other_data(data, config)
+        splits, info = run_splits(run, lambda val, test: load(spec, val, test, other), other)
+    split = split or ("test" if len(splits["test"]) else "val")
+    dataset = splits[split]
+    if len(dataset) == 0:
+        fail(f"Split `{split}` of {spec} has no images", "Choose another --split", split=split)
+    dataset = align_classes(dataset, model, spec)
+    return Evaluation(run, model, checkpoint, spec, split, dataset, info)
+
+
+def align_classes(dataset, model, spec):
+    """`dataset` relabelled into the model's class ids, matched by name.
+
+    The one policy of every task: classes with the model's names take the model's ids
+    (any order, any subset); names a reader made up (`class_3` for mask value 3, `#rrggbb`
+    for a mask colour) take the model's class with that id or colour. A class the model
+    does not know is refused, naming it.
+    """
+    names, wanted = list(dataset.class_names), list(model.class_names)
+    if names == wanted:
+        return dataset
+    colours = [tuple(c) for c in getattr(model, "colours", None) or []]
+    remap, unknown = [], []
+    for name in names:
+        numbered = _NUMBERED.match(name)
+        if name in wanted:
+            remap.append(wanted.index(name))
+        elif numbered and int(numbered.group(1)) < len(wanted):
+            remap.append(int(numbered.group(1)))
+        elif re.fullmatch(r"#[0-9a-f]{6}", name) and tuple(int(name[i:i + 2], 16) for i in (1, 3, 5)) in colours:
+            remap.append(colours.index(tuple(int(name[i:i + 2], 16) for i in (1, 3, 5))))
+        else:
+            unknown.append(name)
+    if unknown:
+        fail(f"Data {spec} has classes the model was not trained on: {', '.join(unknown)}",
+             f"Evaluate on data whose classes are among: {', '.join(wanted)}", data=spec)
+    return dataset.relabel(np.asarray(remap, np.int64), wanted)
+
+
+def finish_report(report, evaluation, stats, output=None, tables=()):
+    """Add the sections every evaluation report has, then write it. Returns the paths.
+
+    Args:
+        stats: `model_stats` of the model.
+        output: folder (default: RUN/evaluation/<data>-<split>).
+        tables: extra `(title, columns, rows)` tables placed before the skipped files.
+    """
+    curves = training_curves_figure(read_log(evaluation.run.file("log.csv")))
+    if curves is not None:
+        report.figure("Training curves", curves, "training_curves")
+    report.table("Model size and speed (this machine, CPU)", ["measure", "value"],
+                 [[k, "" if v is None else v] for k, v in stats.items()])
+    for title, columns, rows in tables:
+        report.table(title, columns, rows)
+    skipped = evaluation.info["skipped"]
+    if skipped:
+        report.table("Skipped files (could not be decoded)", ["file", "reason"], skipped[:50],
+                     note=f"{len(skipped)} file(s) in all; they were left out of training and scoring.")
+    add_run_sections(report, evaluation.run)
+    folder = output or evaluation.run.file("evaluation", f"{slug(evaluation.spec)}-{evaluation.split}")
+    return report.write(folder)

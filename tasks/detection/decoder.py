@@ -1,0 +1,92 @@
+"""`DetectionDecoder`: the detector's raw outputs to final boxes, a Keras layer with its NMS settings.
+
+Evaluation and the export each build one explicitly from the model
+(`ObjectDetector.decoder(score_threshold=..., multi_label=...)`), so the settings that
+shape an answer are stated where it is made, saved with the layer's config, and never set
+by changing the model.
+"""
+
+import keras
+import tensorflow as tf
+
+from tasks.detection.boxes import anchor_points, decode_distances
+
+
+@keras.saving.register_keras_serializable(package="trident")
+class DetectionDecoder(keras.layers.Layer):
+    """Raw `[B, A, 4 + C]` (per anchor: four distances before softplus, in strides; C logits) to detections.
+
+    Args:
+        image_size: int, side of the square (letterboxed) input.
+        strides: list of int, the strides of the head's levels, in the raw output's order.
+        num_classes: int.
+        score_threshold: float, lowest score kept.
+        iou_threshold: float, NMS overlap above which the lower-scored box of a class goes.
+        max_detections: int, boxes returned per image (padded).
+        multi_label: bool. False: each anchor proposes its best class only (what `predict`
+            and the export return: one label per object). True: every (anchor, class) pair
+            above the threshold is a candidate, so an object the model hesitates over gets a
+            box for each likely class; COCO evaluation scores this way (ranked by score, a
+            wrong second guess costs little and a right one is found).
+
+    Returns (from `call`): dict with `boxes [B, M, 4]` xyxy in letterboxed pixels,
+    `scores [B, M]`, `classes [B, M]` int32 (-1 where empty), `num_detections [B]` int32;
+    M = `max_detections`, padded with zeros.
+    """
+
+    def __init__(self, image_size, strides, num_classes, score_threshold=0.05, iou_threshold=0.6,
+                 max_detections=100, multi_label=False, **kwargs):
+        super().__init__(**kwargs)
+        self.image_size = int(image_size)
+        self.strides = [int(s) for s in strides]
+        self.num_classes = int(num_classes)
+        self.score_threshold = float(score_threshold)
+        self.iou_threshold = float(iou_threshold)
+        self.max_detections = int(max_detections)
+        self.multi_label = bool(multi_label)
+
+    def boxes_and_logits(self, raw):
+        """`(boxes [B, A, 4] xyxy, logits [B, A, C], anchor points [A, 2])` from the raw output."""
+        points, strides = anchor_points(self.image_size, self.image_size, self.strides)
+        distances = tf.nn.softplus(raw[..., :4]) * strides
+        return decode_distances(distances, points), raw[..., 4:], points
+
+    def call(self, raw):
+        boxes, logits, _ = self.boxes_and_logits(raw)
+        scores = tf.sigmoid(logits)
+        num_anchors = int(boxes.shape[1])
+        if self.multi_label:
+            flat = tf.reshape(scores, [-1, num_anchors * self.num_classes])  # anchor-major: index = a * C + c
+            top_scores, top_index = tf.math.top_k(flat, k=min(1000, num_anchors * self.num_classes))
+            top_boxes = tf.gather(boxes, top_index // self.num_classes, batch_dims=1)
+            top_classes = tf.cast(top_index % self.num_classes, tf.int32)
+        else:
+            best = tf.reduce_max(scores, axis=-1)
+            classes = tf.argmax(scores, axis=-1, output_type=tf.int32)
+            top_scores, top_index = tf.math.top_k(best, k=min(1000, num_anchors))
+            top_boxes = tf.gather(boxes, top_index, batch_dims=1)
+            top_classes = tf.gather(classes, top_index, batch_dims=1)
+        # Shift each class to its own region so one class-agnostic NMS keeps classes apart.
+        offset = tf.cast(top_classes, tf.float32)[..., None] * (2.0 * self.image_size)
+        shifted = top_boxes + offset
+        yxyx = tf.stack([shifted[..., 1], shifted[..., 0], shifted[..., 3], shifted[..., 2]], axis=-1)
+        selected, count = tf.image.non_max_suppression_padded(
+            yxyx, top_scores, max_output_size=self.max_detections, iou_threshold=self.iou_threshold,
+            score_threshold=self.score_threshold, pad_to_max_output_size=True, sorted_input=True)
+        keep = tf.range(self.max_detections)[None, :] < count[:, None]
+        out_boxes = tf.gather(top_boxes, selected, batch_dims=1)
+        out_scores = tf.gather(top_scores, selected, batch_dims=1)
+        out_classes = tf.gather(top_classes, selected, batch_dims=1)
+        return {
+            "boxes": tf.where(keep[..., None], out_boxes, 0.0),
+            "scores": tf.where(keep, out_scores, 0.0),
+            "classes": tf.where(keep, out_classes, -1),
+            "num_detections": tf.cast(count, tf.int32),
+        }
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({key: getattr(self, key) for key in (
+            "image_size", "strides", "num_classes", "score_threshold", "iou_threshold", "max_detections",
+            "multi_label")})
+        return config

@@ -1,0 +1,96 @@
+"""Test helpers every task uses: a model's fit, config and saving round trip; one image through every way in.
+
+`run_task_test` checks what each task model must do (fit a batch, rebuild from its
+config, save and load with the same outputs and the optimizer state); `same_answers`
+feeds images of awkward formats through `predict` on a run, `predict` on its export and
+the export's `serve_bytes`, and asserts the answers agree.
+"""
+
+import keras
+import numpy as np
+from PIL import Image
+
+
+def run_task_test(model, x, y, tmp_path, outputs=lambda out: out, atol=1e-5):
+    """Fit one epoch, rebuild from config, save and load: the loaded model answers the same.
+
+    Args:
+        model: a compiled Trident task model.
+        x, y: a tiny batch and its targets.
+        outputs: function picking the comparable arrays from `model.predict`'s output.
+    """
+    history = model.fit(x, y, batch_size=2, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    rebuilt = type(model).from_config(model.get_config())
+    assert rebuilt.get_config() == model.get_config()
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded) is type(model)
+    expected, got = _arrays(outputs(model.predict(x, verbose=0))), _arrays(outputs(loaded.predict(x, verbose=0)))
+    assert len(expected) == len(got)
+    for a, b in zip(expected, got):
+        np.testing.assert_allclose(a, b, atol=atol)
+    assert int(loaded.optimizer.iterations) == int(model.optimizer.iterations) > 0
+    return loaded
+
+
+def _arrays(value):
+    if isinstance(value, dict):
+        return [np.asarray(value[k]) for k in sorted(value)]
+    return [np.asarray(v) for v in value] if isinstance(value, (list, tuple)) else [np.asarray(value)]
+
+
+def odd_format_images(folder, size=(40, 52), seed=0):
+    """One picture saved five ways: 16-bit and 8-bit grayscale PNG, RGBA PNG, palette PNG, JPEG."""
+    rng = np.random.default_rng(seed)
+    height, width = size
+    picture = np.zeros((height, width, 3), np.uint8)
+    picture[: height // 2, : width // 2] = rng.integers(0, 255, 3)
+    picture[height // 2:, width // 2:] = rng.integers(0, 255, 3)
+    picture = np.clip(picture.astype(int) + rng.integers(-20, 20, picture.shape), 0, 255).astype(np.uint8)
+    gray = picture.mean(-1).astype(np.uint8)
+    paths = {
+        "deep16.png": Image.fromarray(gray.astype(np.uint16) * 257),
+        "gray.png": Image.fromarray(gray, "L"),
+        "alpha.png": Image.fromarray(np.dstack([picture, np.full(size, 200, np.uint8)]), "RGBA"),
+        "palette.png": Image.fromarray(picture).convert("P"),
+        "photo.jpg": Image.fromarray(picture),
+    }
+    written = []
+    for name, image in paths.items():
+        path = str(folder / name)
+        image.save(path)
+        written.append(path)
+    return written
+
+
+def same_answers(task, run, export, make_answer, paths, agree):
+    """`predict` on the run, `predict` on the export (serving_default) and `serve_bytes` agree.
+
+    Args:
+        make_answer: the task's inference function factory (`model -> function`).
+        agree: `(reference answer, other answer, what)` asserting two answer dicts match.
+    Returns:
+        {path: the run's answer}.
+    """
+    import tensorflow as tf
+
+    from shared.data.images import read_image
+    from shared.export import resolve_saved_model
+    from shared.predict_inputs import load_predictor
+
+    on_run = load_predictor(str(run), task, make_answer)
+    on_export = load_predictor(str(export), task, make_answer)
+    assert on_run.class_names == on_export.class_names
+    loaded = tf.saved_model.load(resolve_saved_model(str(export)))
+    answers = {}
+    for path in paths:
+        image = read_image(path)
+        with open(path, "rb") as f:
+            from_bytes = {k: v.numpy() for k, v in loaded.serve_bytes(tf.constant([f.read()])).items()}
+        reference = on_run.answer(image[None])
+        agree(reference, on_export.answer(image[None]), f"{path}: run vs export")
+        agree(reference, from_bytes, f"{path}: run vs serve_bytes")
+        answers[path] = reference
+    return answers
