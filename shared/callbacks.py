@@ -12,19 +12,21 @@ from shared.io import atomic_path
 class RunCheckpoint(keras.callbacks.Callback):
     """After each epoch: write `last.keras`, copy it to `best.keras` on improvement, update state.
 
-    Both files are written to a temporary name and moved into place, so a kill at any
-    moment leaves the previous complete checkpoint. A non-finite loss writes nothing.
+    With `keep="last"`, every finished epoch counts as an improvement, so `best.keras` is
+    the last epoch. Both files are written to a temporary name and moved into place, so a
+    kill at any moment leaves the previous complete checkpoint. A non-finite loss writes
+    nothing.
     """
 
-    def __init__(self, run, monitor, mode="max"):
+    def __init__(self, run, monitor, mode="max", keep="best"):
         super().__init__()
-        self.run, self.monitor, self.mode = run, monitor, mode
+        self.run, self.monitor, self.mode, self.keep = run, monitor, mode, keep
         self.best = run.state().get("best")
 
     def _improved(self, value):
         if value is None or not math.isfinite(value):
-            return False
-        if self.best is None:
+            return self.keep == "last"
+        if self.best is None or self.keep == "last":
             return True
         # Ties go to the later epoch: same score, lower learning rate, more settled weights.
         return value >= self.best if self.mode == "max" else value <= self.best

@@ -30,6 +30,8 @@ class TaskSpec:
     evaluate: `(run, batch_size, (splits, info)) -> (report paths, one-line summary)` on
         the val split already in memory.
     monitor, mode: the logged value choosing `best.keras`, when there is a val split.
+    keep: "best" (`best.keras` is the best `monitor` epoch) or "last" (the last epoch, unless
+        early stopping is on: then the best).
     default_image_size: `data -> int` for the built-in data sets (`builtins`); other
         data gets a size from its own resolution (`shared.defaults`).
     flip_probe: `(splits, seed) -> dict` measuring whether mirroring keeps labels, or
@@ -47,6 +49,7 @@ class TaskSpec:
     evaluate: Callable
     monitor: str = "val_loss"
     mode: str = "min"
+    keep: str = "best"
     default_image_size: Callable = lambda data: 128
     builtins: tuple = ()
     flip_probe: Callable = None
@@ -170,7 +173,7 @@ def train_task(spec, args):
                   train_images=len(splits["train"]),
                   steps_per_epoch=math.ceil(len(splits["train"]) / config["batch_size"]),
                   time_budget=parse_duration(config["time_budget"]), early_stopping=config["early_stopping"],
-                  verbose=config["verbose"])
+                  verbose=config["verbose"], keep="best" if config["early_stopping"] else spec.keep)
     save_backbone(model.backbone, run.backbone_weights)
     print(f"Training {summary['ended']} after {summary['epochs_done']} epochs, {summary['train_seconds']:.1f} s")
     if has_val:

@@ -35,7 +35,8 @@ def build_optimizer(config):
 
 
 def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, warmup_epochs=1.0,
-        initial_epoch=0, train_images=None, steps_per_epoch=None, time_budget=None, early_stopping=0, verbose=1):
+        initial_epoch=0, train_images=None, steps_per_epoch=None, time_budget=None, early_stopping=0, verbose=1,
+        keep="best"):
     """Train `model` with Trident's callbacks, writing checkpoints and logs into `run`.
 
     Args:
@@ -45,6 +46,8 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
         epochs: int, total epochs (training continues from `initial_epoch`).
         monitor: str, the logged value picking `best.keras`, e.g. `"val_accuracy"`.
         mode: str, `"max"` or `"min"` for `monitor`.
+        keep: `"best"` (`best.keras` is the epoch with the best `monitor`) or `"last"` (it
+            is the last finished epoch: the schedule's settled end).
         lr: float, peak learning rate of the warm-up + cosine schedule.
         time_budget: float seconds or None; training stops when it runs out.
         early_stopping: int, patience in epochs; 0 turns it off.
@@ -73,7 +76,7 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
         budget,
         throughput,
         *averaging,
-        RunCheckpoint(run, monitor, mode),
+        RunCheckpoint(run, monitor, mode, keep),
         keras.callbacks.CSVLogger(run.file("log.csv"), append=True),
         tensorboard,
     ]

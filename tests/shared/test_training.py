@@ -74,6 +74,18 @@ def test_prepare_run_resume_rules(tmp_path):
     assert prepare_run(tmp_path, "r", changed, restart=True)[1] == "new"
 
 
+@pytest.mark.parametrize("keep, chosen", [("best", 1), ("last", 2)])
+def test_best_checkpoint_is_the_best_epoch_or_the_last(tmp_path, keep, chosen):
+    from shared.callbacks import RunCheckpoint
+
+    run, _ = prepare_run(tmp_path, keep, config(2))
+    callback = RunCheckpoint(run, "val_loss", "min", keep)
+    callback.set_model(tiny_model())
+    callback.on_epoch_end(0, {"loss": 1.0, "val_loss": 0.5})
+    callback.on_epoch_end(1, {"loss": 0.9, "val_loss": 0.7})
+    assert run.state()["best_epoch"] == chosen and os.path.isfile(run.best_checkpoint)
+
+
 def test_prepare_run_never_writes_into_a_foreign_folder(tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.tex").write_text("precious")
