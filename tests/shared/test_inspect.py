@@ -134,13 +134,18 @@ def test_training_records_the_defaults_it_chose_and_its_inspection(tmp_path):
     assert trident(args[:-6] + ["--name", "one", "--verbose", "0"]) == 1
 
 
-def test_evaluate_and_export_refuse_data_that_changed_since_training(tmp_path, capsys):
+def trained_run(tmp_path):
+    """`(data folder, runs folder, recorded splits)` of a one-epoch classifier run named `r`."""
     data = write_class_folders(tmp_path / "data", per_class=6)
     runs = tmp_path / "runs"
     assert trident(["classification", "train", "--data", data, "--backbone", "lenet5", "--image-size", "16",
                     "--epochs", "1", "--runs-dir", str(runs), "--name", "r", "--verbose", "0"]) == 0
     with open(runs / "r" / "splits.json") as f:
-        recorded = json.load(f)["splits"]
+        return data, runs, json.load(f)["splits"]
+
+
+def test_evaluate_and_export_refuse_data_that_changed_since_training(tmp_path, capsys):
+    data, runs, recorded = trained_run(tmp_path)
     assert sum(len(files) for files in recorded.values()) == 18
     test_file = recorded["test"][0][0]
     Image.fromarray(np.zeros((24, 24, 3), np.uint8)).save(os.path.join(data, test_file))  # same name, new content
@@ -153,12 +158,7 @@ def test_evaluate_and_export_refuse_data_that_changed_since_training(tmp_path, c
 
 
 def test_evaluate_reads_the_recorded_splits_when_files_were_added(tmp_path, capsys):
-    data = write_class_folders(tmp_path / "data", per_class=6)
-    runs = tmp_path / "runs"
-    assert trident(["classification", "train", "--data", data, "--backbone", "lenet5", "--image-size", "16",
-                    "--epochs", "1", "--runs-dir", str(runs), "--name", "r", "--verbose", "0"]) == 0
-    with open(runs / "r" / "splits.json") as f:
-        recorded = json.load(f)["splits"]
+    data, runs, recorded = trained_run(tmp_path)
     # New files would re-shuffle a re-derived seeded split; the recorded test split stays as it was.
     for i in range(5):
         Image.fromarray(np.full((24, 24, 3), 40 * i, np.uint8)).save(os.path.join(data, "dots", f"new{i}.png"))
