@@ -6,6 +6,7 @@ scored, and its own report sections. `open_evaluation` gives it the model and th
 `finish_report` adds the sections every report has and writes it.
 """
 
+import argparse
 import dataclasses
 import os
 import re
@@ -16,10 +17,45 @@ from shared.data.recorded import run_splits
 from shared.errors import fail
 from shared.reports.plots import read_log, training_curves_figure
 from shared.reports.run_sections import add_run_sections
-from shared.runs import is_other_data, slug
+from shared.runs import is_other_data, open_run, slug
 from shared.task_model import load_checkpoint
 
 _NUMBERED = re.compile(r"^class_(\d+)$")
+
+
+def evaluate_parser(task, doc, coco_images=True):
+    """The `evaluate` flags every task has (`--images` where the task reads COCO JSON)."""
+    parser = argparse.ArgumentParser(f"trident {task} evaluate", description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", required=True, help="run folder written by `train`")
+    parser.add_argument("--data", help="data to score (default: the run's own data)")
+    if coco_images:
+        parser.add_argument("--images", help="image folder for a COCO JSON given as --data")
+    parser.add_argument("--split", choices=("train", "val", "test"),
+                        help="split to score (default: test, or val when there is no test split)")
+    parser.add_argument("--output", help="folder for the report (default: RUN/evaluation/<data>-<split>)")
+    return parser
+
+
+def evaluate_main(parser, argv, evaluate, headline):
+    """An `evaluate` command: parse, score, print `headline` (formatted with the metrics) and the report's path.
+
+    `evaluate(run, **flags) -> (paths, metrics)` takes the flags under their own names.
+    """
+    flags = vars(parser.parse_args(argv))
+    paths, metrics = evaluate(open_run(flags.pop("run")), **flags)
+    print(headline.format(**metrics))
+    print(f"Report: {paths['html']}")
+    return paths
+
+
+def answers(function, dataset):
+    """`function` (a task's inference function) on each image of `dataset` in turn, as numpy dicts."""
+    import tensorflow as tf
+
+    function = tf.function(function, reduce_retracing=True)
+    for i in range(len(dataset)):
+        yield {k: v.numpy()[0] for k, v in function(tf.constant(dataset.image(i)[None])).items()}
 
 
 @dataclasses.dataclass
@@ -69,6 +105,17 @@ def open_evaluation(run, load, data=None, split=None, loaded=None):
         fail(f"Split `{split}` of {spec} has no images", "Choose another --split", split=split)
     dataset = align_classes(dataset, model, spec)
     return Evaluation(run, model, checkpoint, spec, split, dataset, info)
+
+
+def sized_reader(read, config, data=None, images=None):
+    """`open_evaluation`'s `load` for a reader taking an image folder and the training size.
+
+    `read` is `load_detection_data` or `load_segmentation_data`; `images` is the folder of
+    a COCO JSON given as `data` (the run's own folder when `data` is the run's own data).
+    """
+    folder = images or (config.get("images") if not data else None)
+    return lambda spec, val, test, other: read(spec, config["seed"], val, test, folder, config["image_size"],
+                                               unsplit_as_test=other)
 
 
 def align_classes(dataset, model, spec):

@@ -12,6 +12,7 @@ writes `<root>/<name>/<version>/` (versions count up, as TF Serving expects) wit
 reloaded SavedModel has matched the Keras model.
 """
 
+import argparse
 import os
 import time
 
@@ -25,6 +26,53 @@ from shared.io import atomic_path, write_json, write_text
 
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
 BYTES_SPEC = tf.TensorSpec([None], tf.string, name="image_bytes")
+
+
+def export_parser(task, doc, compare_images):
+    """The `export` flags every task has; `compare_images` is the task's default count."""
+    from shared.config import positive_int
+
+    parser = argparse.ArgumentParser(f"trident {task} export", description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", required=True, help="run folder written by `train`")
+    parser.add_argument("--output-dir", default="saved_models", help="root of exported models")
+    parser.add_argument("--name", help="model name (default: the run folder's name)")
+    parser.add_argument("--compare-images", type=positive_int, default=compare_images,
+                        help="held-out images the reloaded export is compared on (at least 1)")
+    return parser
+
+
+def export_main(parser, argv, export):
+    """An `export` command: parse, export, say what was checked.
+
+    `export(run, **flags) -> (path, manifest)` takes the flags under their own names.
+    """
+    from shared.runs import open_run
+
+    flags = vars(parser.parse_args(argv))
+    path, manifest = export(open_run(flags.pop("run")), **flags)
+    sizes = manifest.get("compared_sizes")
+    print(f"Exported {path}: reloaded and compared on {manifest['compared_images']} held-out images"
+          + (f" at sizes {sizes}" if sizes else "") + f", max |difference| {manifest['max_abs_diff']:.2e}")
+    return path
+
+
+def endpoints(outputs, sizes="any sizes"):
+    """The manifest's description of the two endpoints, given what `serving_default` returns."""
+    return {"serving_default": f"images: uint8 [B, H, W, 3], any size (one per batch) -> {outputs}",
+            "serve_bytes": f"image_bytes: string [B] (JPEG/PNG/BMP/GIF, {sizes}) -> the same outputs"}
+
+
+def open_export(run, load, limit):
+    """`(model, images)`: the run's best checkpoint and up to `limit` held-out images.
+
+    `load(config, val_fraction, test_fraction) -> (splits, info)` reads the run's data.
+    """
+    from shared.task_model import load_checkpoint
+
+    config = run.config()
+    model = load_checkpoint(run.best_or_last())
+    return model, held_out_images(run, lambda val, test: load(config, val, test), limit)
 
 
 def next_version(root, name):

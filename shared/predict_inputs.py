@@ -5,12 +5,27 @@ uint8 images to the task's outputs (those of the export's `serving_default`) and
 model's class table, so each task's `predict` is written once for both.
 """
 
+import argparse
 import dataclasses
 import os
 import sys
 
 from shared.data.images import is_image_file, read_image
 from shared.errors import TridentError, fail
+
+
+def predict_parser(task, doc, output_help=None):
+    """The `predict` flags every task has: `--model`, the images, `--trust-model` and, given its help, `--output`."""
+    parser = argparse.ArgumentParser(f"trident {task} predict", description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="run folder or SavedModel folder")
+    parser.add_argument("images", nargs="+", help="image files or folders")
+    if output_help:
+        parser.add_argument("--output", default="predictions", help=output_help)
+    parser.add_argument("--trust-model", action="store_true",
+                        help="run a SavedModel that Trident did not export (a SavedModel is a program: it can "
+                             "read and write files; only pass this for models you trust)")
+    return parser
 
 
 def expand_images(items):
@@ -50,7 +65,7 @@ class Predictor:
     kind: str = "run"
 
 
-def load_predictor(path, task, make_answer):
+def load_predictor(path, task, make_answer, trust=False):
     """The model at `path` (a run folder or an export) as a `Predictor`.
 
     Args:
@@ -58,6 +73,8 @@ def load_predictor(path, task, make_answer):
             is refused.
         make_answer: `model -> end-to-end function`, the task's inference function (the
             one its export serves), used for run folders.
+        trust: run a SavedModel without Trident's manifest. A SavedModel's graph can read
+            and write files, so one Trident did not write is refused unless trusted.
     """
     import tensorflow as tf
 
@@ -76,15 +93,47 @@ def load_predictor(path, task, make_answer):
 
     folder = resolve_saved_model(path)
     manifest = read_export_manifest(folder)
-    if "class_names" not in manifest:
-        fail(f"SavedModel {folder} has no assets.extra/trident.json", f"Export it with `trident {task} export`",
-             model=path)
+    if "class_names" not in manifest and not trust:
+        fail(f"SavedModel {folder} was not exported by Trident (it has no assets.extra/trident.json); "
+             "a SavedModel is a program that can read and write files, so it is not run",
+             f"Export the run with `trident {task} export`, or pass --trust-model if you trust where this "
+             "model came from", model=path)
     if manifest.get("task", task) != task:
         fail(f"SavedModel {folder} is a {manifest['task']} model, not a {task} one",
              f"Use `trident {manifest['task']} predict` for it", model=path)
-    serve = tf.saved_model.load(folder).signatures["serving_default"]
-    return Predictor(lambda images: numpy(serve(images=tf.constant(images))), list(manifest["class_names"]),
-                     manifest.get("colours"), "saved_model")
+    serve = tf.saved_model.load(folder).signatures.get("serving_default")
+    if serve is None or "images" not in serve.structured_input_signature[1]:
+        fail(f"SavedModel {folder} has no `serving_default` endpoint taking `images`",
+             "Use a model exported by `trident export`, or one with the same endpoints", model=path)
+    answer = lambda images: numpy(serve(images=tf.constant(images)))  # noqa: E731
+    names = manifest.get("class_names") or _foreign_names(folder, answer)
+    colours = manifest.get("colours")
+    if task == "segmentation" and not colours:
+        from shared.data.segmentation import DEFAULT_COLOURS
+
+        colours = [DEFAULT_COLOURS[i % len(DEFAULT_COLOURS)] for i in range(len(names))]
+    return Predictor(answer, NumberedNames(names), colours, "saved_model")
+
+
+def _foreign_names(folder, answer):
+    """Class names of a trusted SavedModel without a manifest: its labels.txt, else `class_<id>`."""
+    import numpy as np
+
+    labels = os.path.join(folder, "assets.extra", "labels.txt")
+    if os.path.isfile(labels):
+        with open(labels, encoding="utf-8") as file:
+            return NumberedNames(line.strip() for line in file if line.strip())
+    probabilities = answer(np.zeros((1, 64, 64, 3), np.uint8)).get("probabilities")
+    return NumberedNames(f"class_{i}" for i in range(0 if probabilities is None else probabilities.shape[-1]))
+
+
+class NumberedNames(list):
+    """A class table that names an id beyond its end `class_<id>` (a foreign model's extra classes)."""
+
+    def __getitem__(self, index):
+        if isinstance(index, int) and index >= len(self):
+            return f"class_{index}"
+        return super().__getitem__(index)
 
 
 def for_each_image(paths, handle):

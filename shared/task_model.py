@@ -24,6 +24,18 @@ class TaskModel(keras.Model):
 
     config_keys = ()
 
+    def compile_defaults(self):
+        """The task's `{"optimizer", "loss", "metrics"}` used where `compile` is given "auto"."""
+        return {}
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        """Keras `compile`, with "auto" standing for the task's defaults (`compile_defaults`)."""
+        given = {"optimizer": optimizer, "loss": loss, "metrics": metrics}
+        auto = [key for key, value in given.items() if isinstance(value, str) and value == "auto"]
+        defaults = self.compile_defaults() if auto else {}
+        given.update({key: defaults.get(key) for key in auto})
+        super().compile(**given, **kwargs)
+
     def compile_from_config(self, config):
         # Keras skips this for models that override compile(); resuming needs the
         # optimizer back, so rebuild it the same way the base class would.

@@ -94,3 +94,16 @@ def same_answers(task, run, export, make_answer, paths, agree):
         agree(reference, from_bytes, f"{path}: run vs serve_bytes")
         answers[path] = reference
     return answers
+
+
+def evaluated_split(run, read, data, images=None):
+    """The evaluation of `run` on other `data`, opened as `evaluate` opens it: `(model, dataset)`.
+
+    `read` is the task's data reader (`load_detection_data` or `load_segmentation_data`).
+    """
+    from shared.evaluate_flow import open_evaluation, sized_reader
+    from shared.runs import open_run
+
+    opened = open_run(str(run))
+    evaluation = open_evaluation(opened, sized_reader(read, opened.config(), data, images), data)
+    return evaluation.model, evaluation.dataset

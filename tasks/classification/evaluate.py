@@ -7,7 +7,6 @@ Writes report.json, report.md and a self-contained report.html into
 RUN/evaluation/<data>-<split>/ and prints where they are.
 """
 
-import argparse
 import os
 
 import numpy as np
@@ -16,24 +15,17 @@ import tensorflow as tf
 from shared.config import positive_int
 from shared.data.classification import load_classification_data
 from shared.data.pipeline import image_dataset
-from shared.evaluate_flow import finish_report, open_evaluation
+from shared.evaluate_flow import evaluate_main, evaluate_parser, finish_report, open_evaluation
 from shared.reports import Report
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, image_grid_figure
-from shared.runs import open_run
 from tasks.classification.inference import make_classify
 from tasks.classification.metrics import classification_metrics, worst_errors
 
 
 def get_args_parser():
-    parser = argparse.ArgumentParser("trident classification evaluate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", required=True, help="run folder written by `train`")
-    parser.add_argument("--data", help="data to score (default: the run's own data)")
-    parser.add_argument("--split", choices=("train", "val", "test"),
-                        help="split to score (default: test, or val when there is no test split)")
+    parser = evaluate_parser("classification", __doc__, coco_images=False)
     parser.add_argument("--batch-size", type=positive_int, default=32)
-    parser.add_argument("--output", help="folder for the report (default: RUN/evaluation/<data>-<split>)")
     return parser
 
 
@@ -108,12 +100,7 @@ def _add_worst_grid(report, imageset, labels, probabilities, names, limit=24):
 
 
 def main(argv=None):
-    args = get_args_parser().parse_args(argv)
-    run = open_run(args.run)
-    paths, metrics = evaluate_run(run, args.data, args.split, args.output, args.batch_size)
-    print(f"accuracy {metrics['accuracy']:.4f} on {metrics['images']} images")
-    print(f"Report: {paths['html']}")
-    return paths
+    return evaluate_main(get_args_parser(), argv, evaluate_run, "accuracy {accuracy:.4f} on {images} images")
 
 
 if __name__ == "__main__":

@@ -55,17 +55,13 @@ class ImageClassifier(TaskModel):
         self.head_units = list(head_units)
         self.dropout = dropout
 
-    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
-        """Task defaults: AdamW, sparse cross-entropy, accuracy and top-k accuracy."""
-        if optimizer == "auto":
-            optimizer = keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=1e-4)
-        if loss == "auto":
-            loss = keras.losses.SparseCategoricalCrossentropy()
-        if metrics == "auto":
-            metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-            if self.num_classes > 5:
-                metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5_accuracy"))
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+    def compile_defaults(self):
+        """AdamW, sparse cross-entropy, accuracy and (over five classes) top-5 accuracy."""
+        metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        if self.num_classes > 5:
+            metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5_accuracy"))
+        return {"optimizer": keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=1e-4),
+                "loss": keras.losses.SparseCategoricalCrossentropy(), "metrics": metrics}
 
 
 # Head defaults per backbone: the classics keep their own fully connected heads.

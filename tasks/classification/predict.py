@@ -5,20 +5,15 @@
     trident classification predict --model RUN photos/ --json predictions.json
 """
 
-import argparse
-
 import numpy as np
 
 from shared.config import positive_int
-from shared.predict_inputs import expand_images, load_predictor, predict_all
+from shared.predict_inputs import expand_images, load_predictor, predict_all, predict_parser
 from tasks.classification.inference import make_classify
 
 
 def get_args_parser():
-    parser = argparse.ArgumentParser("trident classification predict", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="run folder or SavedModel folder")
-    parser.add_argument("images", nargs="+", help="image files or folders")
+    parser = predict_parser("classification", __doc__)
     parser.add_argument("--top-k", type=positive_int, default=5)
     parser.add_argument("--json", help="also write the predictions to this JSON file")
     return parser
@@ -27,7 +22,7 @@ def get_args_parser():
 def main(argv=None):
     args = get_args_parser().parse_args(argv)
     paths = expand_images(args.images)
-    predictor = load_predictor(args.model, "classification", make_classify)
+    predictor = load_predictor(args.model, "classification", make_classify, args.trust_model)
     names = predictor.class_names
 
     def handle(path, image):

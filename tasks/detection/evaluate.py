@@ -8,20 +8,18 @@ into RUN/evaluation/<data>-<split>/. Every image counts, including those with no
 objects and those with no predictions.
 """
 
-import argparse
 import os
 
 import numpy as np
-import tensorflow as tf
 
 from shared.data.detection import load_detection_data
-from shared.evaluate_flow import finish_report, open_evaluation
+from shared.evaluate_flow import (answers, evaluate_main, evaluate_parser, finish_report, open_evaluation,
+                                  sized_reader)
 from shared.io import write_json
 from shared.reports import Report
 from shared.reports.draw import draw_boxes
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, curves_figure, image_grid_figure
-from shared.runs import open_run
 from tasks.detection.inference import make_detect
 from tasks.detection.metrics import (STAT_NAMES, coco_evaluate, coco_ground_truth, coco_results,
                                      confusion_with_background, f1_curve, match_detections, with_source_ids)
@@ -31,23 +29,13 @@ DISPLAY_THRESHOLD = 0.25
 
 
 def get_args_parser():
-    parser = argparse.ArgumentParser("trident detection evaluate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", required=True, help="run folder written by `train`")
-    parser.add_argument("--data", help="data to score (default: the run's own data)")
-    parser.add_argument("--images", help="image folder for a COCO JSON given as --data")
-    parser.add_argument("--split", choices=("train", "val", "test"), help="default: test, else val")
-    parser.add_argument("--output", help="folder for the report (default: RUN/evaluation/<data>-<split>)")
-    return parser
+    return evaluate_parser("detection", __doc__)
 
 
 def predict_split(model, dataset, score_threshold=EVAL_SCORE_THRESHOLD):
     """Per image `(boxes [n, 4] in original pixels, scores [n], classes [n])`, by the export's own function."""
-    detect = tf.function(make_detect(model, score_threshold=score_threshold, multi_label=True),
-                         reduce_retracing=True)
     results = []
-    for i in range(len(dataset)):
-        out = {k: v.numpy()[0] for k, v in detect(tf.constant(dataset.image(i)[None])).items()}
+    for out in answers(make_detect(model, score_threshold=score_threshold, multi_label=True), dataset):
         n = int(out["num_detections"])
         results.append((out["boxes"][:n], out["scores"][:n], out["classes"][:n]))
     return results
@@ -55,10 +43,7 @@ def predict_split(model, dataset, score_threshold=EVAL_SCORE_THRESHOLD):
 
 def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=None):
     """Score the run's best checkpoint; write report and COCO files. Returns (paths, metrics)."""
-    config = run.config()
-    folder = images or (config.get("images") if not data else None)
-    ev = open_evaluation(run, lambda spec, val, test, other: load_detection_data(
-        spec, config["seed"], val, test, folder, config["image_size"], unsplit_as_test=other), data, split, loaded)
+    ev = open_evaluation(run, sized_reader(load_detection_data, run.config(), data, images), data, split, loaded)
     model, dataset = ev.model, ev.dataset
     names = model.class_names
     detections = predict_split(model, dataset)
@@ -133,11 +118,7 @@ def _add_examples(report, dataset, detections, names, count=12):
 
 
 def main(argv=None):
-    args = get_args_parser().parse_args(argv)
-    paths, coco = evaluate_run(open_run(args.run), args.data, args.images, args.split, args.output)
-    print(f"AP {coco['AP']:.4f}  AP50 {coco['AP50']:.4f}  AP75 {coco['AP75']:.4f}")
-    print(f"Report: {paths['html']}")
-    return paths
+    return evaluate_main(get_args_parser(), argv, evaluate_run, "AP {AP:.4f}  AP50 {AP50:.4f}  AP75 {AP75:.4f}")
 
 
 if __name__ == "__main__":

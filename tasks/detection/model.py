@@ -95,12 +95,12 @@ class ObjectDetector(TaskModel):
 
     # --- training ---
 
-    def compile(self, optimizer="auto", **kwargs):
-        """Task default: AdamW; the loss lives in `compute_loss`, so none is passed."""
-        if optimizer == "auto":
-            optimizer = keras.optimizers.AdamW(learning_rate=2e-3, weight_decay=5e-4)
-        kwargs.pop("loss", None)
-        super().compile(optimizer=optimizer, **kwargs)
+    def compile_defaults(self):
+        """AdamW; the loss lives in `compute_loss`, and no metric is computed during fit."""
+        return {"optimizer": keras.optimizers.AdamW(learning_rate=2e-3, weight_decay=5e-4)}
+
+    def compile(self, optimizer="auto", loss=None, metrics="auto", **kwargs):
+        super().compile(optimizer, None, metrics, **kwargs)
 
     def decoder(self, **settings):
         """A `DetectionDecoder` for this model: its own NMS settings unless `settings` say otherwise."""

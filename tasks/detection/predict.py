@@ -7,23 +7,18 @@ For each image, writes OUTPUT/<name> with boxes, class names and scores drawn on
 and OUTPUT/detections.json with boxes in the original image's pixels (xyxy).
 """
 
-import argparse
 import os
 
 from PIL import Image
 
 from shared.io import write_bytes
-from shared.predict_inputs import expand_images, load_predictor, predict_all
+from shared.predict_inputs import expand_images, load_predictor, predict_all, predict_parser
 from shared.reports.draw import draw_boxes, png_bytes
 from tasks.detection.inference import make_detect
 
 
 def get_args_parser():
-    parser = argparse.ArgumentParser("trident detection predict", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="run folder or SavedModel folder")
-    parser.add_argument("images", nargs="+", help="image files or folders")
-    parser.add_argument("--output", default="predictions", help="folder for drawn images and detections.json")
+    parser = predict_parser("detection", __doc__, "folder for drawn images and detections.json")
     parser.add_argument("--confidence", type=float, default=0.25, help="lowest score kept (run folders only; "
                         "an export keeps the threshold it was exported with)")
     return parser
@@ -33,7 +28,7 @@ def main(argv=None):
     args = get_args_parser().parse_args(argv)
     paths = expand_images(args.images)
     predictor = load_predictor(args.model, "detection",
-                               lambda model: make_detect(model, score_threshold=args.confidence))
+                               lambda model: make_detect(model, score_threshold=args.confidence), args.trust_model)
     detect, names = predictor.answer, predictor.class_names
     os.makedirs(args.output, exist_ok=True)
 

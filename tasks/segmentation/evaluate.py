@@ -7,44 +7,33 @@ Predictions are resized back to every image's own size before scoring; pixels la
 255 are ignored. Writes report.json/.md/.html into RUN/evaluation/<data>-<split>/.
 """
 
-import argparse
 import os
 
 import numpy as np
-import tensorflow as tf
 
 from shared.data.segmentation import load_segmentation_data
-from shared.evaluate_flow import finish_report, open_evaluation
+from shared.evaluate_flow import (answers, evaluate_main, evaluate_parser, finish_report, open_evaluation,
+                                  sized_reader)
 from shared.reports import Report
 from shared.reports.model_stats import model_stats
 from shared.reports.draw import overlay
 from shared.reports.plots import confusion_matrix_figure, image_grid_figure
-from shared.runs import open_run
 from tasks.segmentation.inference import make_segment
 from tasks.segmentation.metrics import confusion_matrix, scores_from_confusion
 
 
 def get_args_parser():
-    parser = argparse.ArgumentParser("trident segmentation evaluate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", required=True, help="run folder written by `train`")
-    parser.add_argument("--data", help="data to score (default: the run's own data)")
-    parser.add_argument("--images", help="image folder for a COCO JSON given as --data")
-    parser.add_argument("--split", choices=("train", "val", "test"), help="default: test, else val")
-    parser.add_argument("--output", help="folder for the report (default: RUN/evaluation/<data>-<split>)")
-    return parser
+    return evaluate_parser("segmentation", __doc__)
 
 
 def score_split(model, dataset):
     """Per image class maps at original size, the total confusion matrix and per-image mean IoU."""
-    segment = tf.function(make_segment(model), reduce_retracing=True)
     num_classes = model.num_classes
     total = np.zeros((num_classes, num_classes), np.int64)
     maps, per_image = [], []
-    for i in range(len(dataset)):
-        image, mask = dataset.image(i), dataset.mask(i)
-        class_map = segment(tf.constant(image[None]))["class_map"][0].numpy()
-        matrix = confusion_matrix(mask, class_map, num_classes)
+    for i, out in enumerate(answers(make_segment(model), dataset)):
+        class_map = out["class_map"]
+        matrix = confusion_matrix(dataset.mask(i), class_map, num_classes)
         total += matrix
         maps.append(class_map)
         per_image.append(scores_from_confusion(matrix, model.class_names)["mean_iou"])
@@ -53,10 +42,7 @@ def score_split(model, dataset):
 
 def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=None):
     """Score the run's best checkpoint and write the report. Returns (paths, scores)."""
-    config = run.config()
-    folder = images or (config.get("images") if not data else None)
-    ev = open_evaluation(run, lambda spec, val, test, other: load_segmentation_data(
-        spec, config["seed"], val, test, folder, config["image_size"], unsplit_as_test=other), data, split, loaded)
+    ev = open_evaluation(run, sized_reader(load_segmentation_data, run.config(), data, images), data, split, loaded)
     model, dataset = ev.model, ev.dataset
     names = model.class_names
     maps, matrix, per_image = score_split(model, dataset)
@@ -97,11 +83,7 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
 
 
 def main(argv=None):
-    args = get_args_parser().parse_args(argv)
-    paths, scores = evaluate_run(open_run(args.run), args.data, args.images, args.split, args.output)
-    print(f"mean IoU {scores['mean_iou']:.4f}  pixel accuracy {scores['pixel_accuracy']:.4f}")
-    print(f"Report: {paths['html']}")
-    return paths
+    return evaluate_main(get_args_parser(), argv, evaluate_run, "mean IoU {mean_iou:.4f}  pixel accuracy {pixel_accuracy:.4f}")
 
 
 if __name__ == "__main__":

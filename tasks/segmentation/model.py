@@ -82,12 +82,7 @@ class SemanticSegmenter(TaskModel):
         self.aspp_rates = list(aspp_rates)
         self.subpixel = subpixel
 
-    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
-        """Task defaults: AdamW, cross-entropy ignoring 255, mean IoU."""
-        if optimizer == "auto":
-            optimizer = keras.optimizers.AdamW(learning_rate=2e-3, weight_decay=1e-4)
-        if loss == "auto":
-            loss = SegmentationLoss(self.num_classes)
-        if metrics == "auto":
-            metrics = [MeanIoU(self.num_classes, name="mean_iou")]
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+    def compile_defaults(self):
+        """AdamW, cross-entropy ignoring 255, mean IoU."""
+        return {"optimizer": keras.optimizers.AdamW(learning_rate=2e-3, weight_decay=1e-4),
+                "loss": SegmentationLoss(self.num_classes), "metrics": [MeanIoU(self.num_classes, name="mean_iou")]}

@@ -8,31 +8,25 @@ PNG: it opens as a picture, and its values are the ids), OUTPUT/<stem>_overlay.p
 image with classes painted in, and OUTPUT/summary.json the share of pixels per class.
 """
 
-import argparse
 import os
 
 import numpy as np
 from PIL import Image
 
 from shared.io import write_bytes
-from shared.predict_inputs import expand_images, load_predictor, predict_all
+from shared.predict_inputs import expand_images, load_predictor, predict_all, predict_parser
 from shared.reports.draw import overlay, png_bytes
 from tasks.segmentation.inference import make_segment
 
 
 def get_args_parser():
-    parser = argparse.ArgumentParser("trident segmentation predict", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="run folder or SavedModel folder")
-    parser.add_argument("images", nargs="+", help="image files or folders")
-    parser.add_argument("--output", default="predictions", help="folder for class maps, overlays and summary.json")
-    return parser
+    return predict_parser("segmentation", __doc__, "folder for class maps, overlays and summary.json")
 
 
 def main(argv=None):
     args = get_args_parser().parse_args(argv)
     paths = expand_images(args.images)
-    predictor = load_predictor(args.model, "segmentation", make_segment)
+    predictor = load_predictor(args.model, "segmentation", make_segment, args.trust_model)
     names, colours = predictor.class_names, predictor.colours
     palette = [int(v) for colour in colours for v in colour]
 

@@ -10,9 +10,13 @@ import tensorflow as tf
 
 from shared.io import read_json
 from tasks.cli import main as trident
+from shared.data.detection import load_detection_data
+from shared.data.images import read_image
+from shared.predict_inputs import load_predictor
+from tasks.detection.evaluate import EVAL_SCORE_THRESHOLD, predict_split
 from tasks.detection.inference import make_detect
 from tests.conftest import write_detection_data
-from tests.helpers import odd_format_images, same_answers
+from tests.helpers import evaluated_split, odd_format_images, same_answers
 
 
 def test_train_evaluate_export_predict(tmp_path):
@@ -50,8 +54,18 @@ def test_train_evaluate_export_predict(tmp_path):
     assert ((boxes[:, [0, 2]] <= 90) & (boxes[:, [1, 3]] <= 50)).all()  # in the input's own pixels
 
     (tmp_path / "odd").mkdir()
-    same_answers("detection", run, exports / "d", lambda model: make_detect(model, score_threshold=0.0),
-                 odd_format_images(tmp_path / "odd", (48, 70)), _agree)
+    odd = odd_format_images(tmp_path / "odd", (48, 70))
+    same_answers("detection", run, exports / "d", lambda model: make_detect(model, score_threshold=0.0), odd, _agree)
+    # evaluate reads the same files (through a COCO file) and detects as predict does at its settings.
+    model, dataset = evaluated_split(run, load_detection_data, _coco_over(odd, read_json(run / "data.json")),
+                                     str(tmp_path / "odd"))
+    on_run = load_predictor(str(run), "detection", lambda m: make_detect(
+        m, score_threshold=EVAL_SCORE_THRESHOLD, multi_label=True))
+    for i, (boxes, scores, classes) in enumerate(predict_split(model, dataset)):
+        n = len(scores)
+        expected = on_run.answer(read_image(str(tmp_path / "odd" / os.path.basename(dataset.name(i))))[None])
+        _agree({"num_detections": [n], "boxes": boxes[None], "scores": scores[None], "classes": classes[None]},
+               expected, dataset.name(i))
 
     image = os.path.join(os.path.dirname(data), "img1.jpg")
     outputs = {}
@@ -63,6 +77,20 @@ def test_train_evaluate_export_predict(tmp_path):
         outputs[name] = json.loads((out / "detections.json").read_text())[0]["detections"]
     assert [d["class"] for d in outputs["run"]] == [d["class"] for d in outputs["export"]]
     np.testing.assert_allclose([d["box"] for d in outputs["run"]], [d["box"] for d in outputs["export"]], atol=0.02)
+
+
+def _coco_over(paths, data_record):
+    """A COCO file listing `paths` (48 x 70 images), one box each, in the run's first class."""
+    name = data_record["class_names"][0]
+    coco = {"categories": [{"id": 1, "name": name}], "images": [], "annotations": []}
+    for i, path in enumerate(paths):
+        coco["images"].append({"id": i, "file_name": os.path.basename(path), "width": 70, "height": 48})
+        coco["annotations"].append({"id": i, "image_id": i, "category_id": 1, "bbox": [5, 5, 30, 20],
+                                    "area": 600, "iscrowd": 0})
+    target = os.path.join(os.path.dirname(paths[0]), "..", "odd.json")
+    with open(target, "w") as f:
+        json.dump(coco, f)
+    return target
 
 
 def _agree(a, b, what):

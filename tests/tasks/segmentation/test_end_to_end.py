@@ -9,9 +9,11 @@ from PIL import Image
 
 from shared.io import read_json
 from tasks.cli import main as trident
+from shared.data.segmentation import load_segmentation_data
+from tasks.segmentation.evaluate import score_split
 from tasks.segmentation.inference import make_segment
 from tests.conftest import tiny_train_args, write_class_folders, write_segmentation_data
-from tests.helpers import odd_format_images, same_answers
+from tests.helpers import evaluated_split, odd_format_images, same_answers
 
 
 def test_train_evaluate_export_predict(tmp_path):
@@ -38,8 +40,23 @@ def test_train_evaluate_export_predict(tmp_path):
         out = serve(images=tf.constant(np.zeros(shape, np.uint8)))
         assert out["class_map"].shape == shape[:3] and out["probabilities"].shape == (*shape[:3], 6)
 
-    (tmp_path / "odd").mkdir()
-    same_answers("segmentation", run, exports / "s", make_segment, odd_format_images(tmp_path / "odd"), _agree)
+    # The same odd files (16-bit, grayscale, RGBA, palette, JPEG) give the same class maps in predict on the
+    # run and on the export, in serve_bytes, and in evaluate (read as a mask folder of other data).
+    odd = tmp_path / "odd"
+    (odd / "images").mkdir(parents=True)
+    (odd / "masks").mkdir()
+    answers = same_answers("segmentation", run, exports / "s", make_segment, odd_format_images(odd / "images"),
+                           _agree)
+    half = np.zeros((40, 52), np.uint8)
+    half[20:] = 1
+    for path in answers:
+        Image.fromarray(half).save(odd / "masks" / (os.path.splitext(os.path.basename(path))[0] + ".png"))
+    model, dataset = evaluated_split(run, load_segmentation_data, str(odd))
+    maps, _, _ = score_split(model, dataset)
+    assert len(maps) == len(answers)
+    by_name = {os.path.basename(path): answer["class_map"][0] for path, answer in answers.items()}
+    for i, class_map in enumerate(maps):
+        np.testing.assert_array_equal(class_map, by_name[os.path.basename(dataset.name(i))], err_msg=dataset.name(i))
 
     image = os.path.join(tmp_path, "data", "images", "s1.jpg")
     maps = {}
