@@ -1,21 +1,17 @@
 """Training callbacks: atomic checkpoints with resume state, NaN guard, time budget, LR schedule."""
 
 import math
-import shutil
 import time
 
 import keras
 
-from shared.io import atomic_path
-
 
 class RunCheckpoint(keras.callbacks.Callback):
-    """After each epoch: write `last.keras`, copy it to `best.keras` on improvement, update state.
+    """After each epoch: commit `last.keras`, `best.keras` on improvement, the log row and the state.
 
     With `keep="last"`, every finished epoch counts as an improvement, so `best.keras` is
-    the last epoch. Both files are written to a temporary name and moved into place, so a
-    kill at any moment leaves the previous complete checkpoint. A non-finite loss writes
-    nothing.
+    the last epoch. `Run.commit_epoch` writes them so that a kill or a failed write at any
+    moment leaves the previous epoch's record or this one. A non-finite loss writes nothing.
     """
 
     def __init__(self, run, monitor, mode="max", keep="best"):
@@ -35,17 +31,16 @@ class RunCheckpoint(keras.callbacks.Callback):
         logs = logs or {}
         if not math.isfinite(float(logs.get("loss", 0.0))):
             return
-        with atomic_path(self.run.last_checkpoint, suffix=".keras") as tmp:
-            self.model.save(tmp)
         value = logs.get(self.monitor)
         value = None if value is None else float(value)
-        updates = {"epoch": epoch + 1, "monitor": self.monitor, "last_logs": {k: float(v) for k, v in logs.items()}}
-        if self._improved(value):
-            self.best = value
-            with atomic_path(self.run.best_checkpoint, suffix=".keras") as tmp:
-                shutil.copyfile(self.run.last_checkpoint, tmp)
+        row = {k: float(v) for k, v in logs.items()}
+        updates = {"monitor": self.monitor, "last_logs": row}
+        improved = self._improved(value)
+        if improved:
             updates.update(best=value, best_epoch=epoch + 1)
-        self.run.write_state(**updates)
+        self.run.commit_epoch(epoch + 1, self.model.save, row, improved, **updates)
+        if improved:
+            self.best = value
 
 
 class NanGuard(keras.callbacks.Callback):

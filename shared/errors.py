@@ -1,4 +1,8 @@
-"""The one error type Trident raises for bad input, and its message format."""
+"""The one error type Trident raises for bad input, its message format, and the words for system failures."""
+
+import errno
+import os
+import sys
 
 
 class TridentError(Exception):
@@ -21,3 +25,31 @@ def fail(problem, fix, **received):
         shown = ", ".join(f"{key}={value!r}" for key, value in received.items())
         message += f" Received: {shown}"
     raise TridentError(message)
+
+
+def system_failure(error):
+    """The project's message for a failure of the machine rather than the input, or None.
+
+    A failed write (disk full, read-only or forbidden folder) names the file and the fix;
+    running out of memory says which settings to lower. Nothing is half-written either
+    way: files are written whole or not at all, and a training run keeps its last
+    finished epoch.
+    """
+    tf = sys.modules.get("tensorflow")
+    if isinstance(error, MemoryError) or (tf is not None and isinstance(error, tf.errors.ResourceExhaustedError)):
+        return ("Out of memory. Lower --image-size or --batch-size (or use a smaller --backbone), then run "
+                "the same command again")
+    if tf is not None and isinstance(error, tf.errors.PermissionDeniedError):
+        return f"{error.message}. Make that folder writable, or choose another folder, then run the command again"
+    if not isinstance(error, OSError):
+        return None
+    where = error.filename or "a file"
+    folder = os.path.dirname(os.path.abspath(where)) if error.filename else "the output folder"
+    if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        fix = f"Free disk space where {folder} is"
+    elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = f"Make {folder} writable, or choose another folder (--runs-dir, --output-dir or --output)"
+    else:
+        fix = "Check that path"
+    return (f"{error.strerror or error}: {where}. {fix}, then run the same command again (a training run resumes "
+            "from its last finished epoch; nothing half-written was kept)")

@@ -5,24 +5,30 @@ Layout:
     manifest.json          versions, seed, git commit, data fingerprint, command
     data.json              data source, split, class names, counts, skipped files
     state.json             last finished epoch, best value, how training ended
-    checkpoints/last.keras checkpoints/best.keras   (model + optimizer, written atomically)
+    checkpoints/last.keras checkpoints/best.keras   (model + optimizer)
     backbone.weights.h5    the backbone alone, for --backbone-weights in any task
     log.csv  tensorboard/  report.{json,md,html}
 """
 
+import csv
+import io
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
 import time
+import uuid
 
 from shared.config import load_yaml, save_yaml
 from shared.errors import fail
-from shared.io import read_json, write_json
+from shared.io import atomic_path, read_json, write_json, write_text
 
 MARKER = ".trident-run"  # written first into every run folder: only marked folders are resumed or deleted
 # Run control, not what is trained: a run resumes whatever these say.
+# An epoch's checkpoint files before `state.json` names them (see `Run.commit_epoch`).
+_PENDING = re.compile(r"^(?P<kind>last|best)-(?P<token>[0-9a-f]{12})\.keras$")
 RESUMABLE_KEYS = {"epochs", "time_budget", "verbose", "restart", "early_stopping", "config", "allow_outside_data",
                   "runs_dir"}
 
@@ -61,10 +67,73 @@ class Run:
         write_json(self.file("state.json"), state)
         return state
 
+    def commit_epoch(self, epoch, save, log_row, improved, **state):
+        """Record a finished epoch so that a failure at any point leaves the previous one or this one.
+
+        The checkpoint (and its copy as the new best) are written under names of their
+        own, the log row is added, then `state.json` names them: that write is the
+        commit. Only then do they take the names `last.keras` and `best.keras`; a failure
+        in between is finished by `settle` (the next run, or `best_or_last`).
+
+        Args:
+            epoch: int, epochs finished (the row's epoch is `epoch - 1`).
+            save: `path -> None` writing the model to a `.keras` path.
+            log_row: dict of the epoch's logged values.
+            improved: whether this epoch becomes `best.keras`.
+            state: more `state.json` values.
+        """
+        token = uuid.uuid4().hex[:12]
+        pending = self.file("checkpoints", f"last-{token}.keras")
+        with atomic_path(pending, suffix=".keras") as tmp:
+            save(tmp)
+        if improved:
+            with atomic_path(self.file("checkpoints", f"best-{token}.keras"), suffix=".keras") as tmp:
+                shutil.copyfile(pending, tmp)
+        self._write_log(self._log_rows() + [{"epoch": epoch - 1, **log_row}])
+        self.write_state(epoch=epoch, checkpoint=token, **state)
+        self.settle()
+
+    def settle(self):
+        """Finish a commit a failure interrupted, and remove what no commit names.
+
+        Checkpoint files `state.json` names move into place; other pending checkpoints and
+        temporaries of killed writes are deleted; log rows past the committed epoch go.
+        """
+        state = self.state()
+        token, epoch = state.get("checkpoint"), state.get("epoch")
+        folder = self.file("checkpoints")
+        for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+            pending, path = _PENDING.match(name), os.path.join(folder, name)
+            if pending and pending["token"] == token:
+                os.replace(path, os.path.join(folder, f"{pending['kind']}.keras"))
+            elif pending or ".tmp-" in name:
+                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+        rows = self._log_rows()
+        if epoch is not None and any(int(float(row["epoch"])) >= epoch for row in rows):
+            self._write_log([row for row in rows if int(float(row["epoch"])) < epoch])
+
+    def _log_rows(self):
+        path = self.file("log.csv")
+        if not os.path.isfile(path):
+            return []
+        with open(path, newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+
+    def _write_log(self, rows):
+        columns = ["epoch"] + sorted({key for row in rows for key in row} - {"epoch"})
+        text = io.StringIO()
+        writer = csv.DictWriter(text, columns, restval="NA", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text(self.file("log.csv"), text.getvalue())
+
     def best_or_last(self):
-        for path in (self.best_checkpoint, self.last_checkpoint):
-            if os.path.isfile(path):
-                return path
+        token = self.state().get("checkpoint")
+        for kind in ("best", "last"):
+            names = ([f"{kind}-{token}.keras"] if token else []) + [f"{kind}.keras"]
+            for path in (self.file("checkpoints", name) for name in names):
+                if os.path.isfile(path):
+                    return path
         fail(f"Run folder {self.path} has no checkpoint yet",
              "Train it first (or wait for its first epoch to finish)", run=self.path)
 
@@ -98,9 +167,11 @@ def prepare_run(runs_dir, name, config, restart=False):
         fail(f"{run.path} exists and is not a Trident run folder (it has no {MARKER} marker)",
              "Choose another --name or --runs-dir; Trident neither writes into nor deletes a folder it did not "
              "create", name=name)
+    if ours and not restart:
+        run.settle()
     if restart and ours:
         shutil.rmtree(run.path)
-    elif ours and os.path.isfile(run.last_checkpoint):
+    elif ours and os.path.isfile(run.last_checkpoint) and "epoch" in run.state():
         previous = run.config()
         changed = sorted(
             key for key in set(previous) | set(config)
@@ -114,6 +185,11 @@ def prepare_run(runs_dir, name, config, restart=False):
         save_yaml(run.file("config.yaml"), config)
         done = run.state().get("epoch", 0)
         return run, ("complete" if done >= config["epochs"] else "resume")
+    if ours:  # a run that never finished an epoch: what it wrote records nothing
+        shutil.rmtree(run.file("checkpoints"), ignore_errors=True)
+        for name in ("state.json", "log.csv"):
+            if os.path.isfile(run.file(name)):
+                os.remove(run.file(name))
     os.makedirs(run.file("checkpoints"), exist_ok=True)
     write_json(run.file(MARKER), {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     save_yaml(run.file("config.yaml"), config)

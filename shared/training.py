@@ -77,7 +77,6 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
         throughput,
         *averaging,
         RunCheckpoint(run, monitor, mode, keep),
-        keras.callbacks.CSVLogger(run.file("log.csv"), append=True),
         tensorboard,
     ]
     stopper = None

@@ -37,7 +37,7 @@ def main(argv=None):
         print(f"trident: unknown command `{' '.join(argv[:2])}`.\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(f"{TASKS[argv[0]]}.{argv[1]}")
-    from shared.errors import TridentError
+    from shared.errors import TridentError, system_failure
 
     try:
         status = module.main(argv[2:])
@@ -51,6 +51,12 @@ def main(argv=None):
             "nothing was left half-written"
         print(f"\ntrident {argv[0]} {argv[1]}: interrupted; {again}", file=sys.stderr)
         return 130
+    except Exception as error:
+        message = system_failure(error)
+        if message is None:
+            raise
+        print(f"trident {argv[0]} {argv[1]}: error: {message}", file=sys.stderr)
+        return 1
     return status if isinstance(status, int) else 0
 
 

@@ -1,0 +1,117 @@
+"""Faults during training and export: what survives a kill, Ctrl-C or a failed write, and what a re-run does.
+
+Every case ends in the project's own error or the documented behaviour, and the same
+command afterwards finishes the run with the right epoch count and a consistent record.
+"""
+
+import csv
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tasks.cli import main as trident
+from tests.conftest import tiny_train_args, write_class_folders
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def assert_consistent(run, epochs):
+    """The run finished `epochs` epochs, logged each once, and left no temporary or pending file."""
+    state = json.loads((run / "state.json").read_text())
+    assert state["epoch"] == epochs and state["epochs_done"] == epochs
+    with open(run / "log.csv", newline="") as f:
+        assert [int(row["epoch"]) for row in csv.DictReader(f)] == list(range(epochs))
+    assert sorted(os.listdir(run / "checkpoints")) == ["best.keras", "last.keras"]
+    assert not [p for p in run.rglob("*") if ".tmp" in p.name]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["sigint", "sigkill"])
+def test_a_signal_mid_training_keeps_the_last_epoch_and_the_same_command_resumes(tmp_path, sig):
+    data = write_class_folders(tmp_path / "data", per_class=6)
+    runs = tmp_path / "runs"
+    epochs = 40
+    command = [sys.executable, "-m", "tasks.cli", "classification", "train",
+               *tiny_train_args(data, runs, "--name", "r"), "--epochs", str(epochs)]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state = runs / "r" / "state.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and child.poll() is None:
+        if state.is_file() and json.loads(state.read_text()).get("epoch", 0) >= 2:
+            break
+        time.sleep(0.02)
+    assert child.poll() is None, "training ended before it could be interrupted"
+    child.send_signal(sig)
+    _, err = child.communicate(timeout=120)
+    if sig == signal.SIGINT:
+        assert child.returncode == 130
+        assert "interrupted; run the same command again to resume" in err and "Traceback" not in err
+    else:
+        assert child.returncode == -signal.SIGKILL
+    stopped_at = json.loads(state.read_text())["epoch"]
+    assert 2 <= stopped_at < epochs and (runs / "r" / "checkpoints" / "last.keras").is_file()
+
+    again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"Resuming {runs / 'r'} from epoch {stopped_at}" in again.stdout
+    assert_consistent(runs / "r", epochs)
+
+
+# The file moves of one epoch's commit, in order: the new checkpoint, its copy as the new
+# best, the log with the epoch's row, state.json (the commit), then the two names users see.
+COMMIT_STEPS = ["checkpoint", "best copy", "log row", "state (commit)", "last.keras in place", "best.keras in place"]
+
+
+@pytest.mark.parametrize("step", range(len(COMMIT_STEPS)), ids=COMMIT_STEPS)
+def test_a_failed_write_at_any_step_of_a_checkpoint_loses_nothing(tmp_path, monkeypatch, capsys, step):
+    data = write_class_folders(tmp_path / "data", per_class=4)
+    runs = tmp_path / "runs"
+    args = ["classification", "train", *tiny_train_args(data, runs, "--name", "w")]
+    assert trident([*args, "--epochs", "1"]) == 0
+
+    from shared import runs as runs_module
+
+    real_replace, calls = os.replace, []
+
+    def full_disk(source, target):
+        if _commit_move(target):
+            calls.append(target)
+            if len(calls) == step + 1:
+                raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        return real_replace(source, target)
+
+    monkeypatch.setattr(runs_module.os, "replace", full_disk)
+    assert trident([*args, "--epochs", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "Free disk space" in err and "Traceback" not in err
+    monkeypatch.setattr(runs_module.os, "replace", real_replace)
+
+    assert trident([*args, "--epochs", "3"]) == 0
+    assert_consistent(runs / "w", 3)
+
+
+def _commit_move(target):
+    name = os.path.basename(str(target))
+    return name.endswith(".keras") or name in ("log.csv", "state.json")
+
+
+def test_a_read_only_run_folder_is_the_projects_error(tmp_path, monkeypatch, capsys):
+    data = write_class_folders(tmp_path / "data", per_class=4)
+    runs = tmp_path / "runs"
+
+    def read_only(path, *args, **kwargs):
+        raise PermissionError(errno.EROFS, "Read-only file system", str(path))
+
+    from shared import runs as runs_module
+
+    monkeypatch.setattr(runs_module.os, "makedirs", read_only)
+    assert trident(["classification", "train", *tiny_train_args(data, runs, "--name", "ro")]) == 1
+    err = capsys.readouterr().err
+    assert "Read-only file system" in err and str(runs) in err and "writable" in err and "Traceback" not in err
+    assert not runs.exists()
