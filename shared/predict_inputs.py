@@ -131,8 +131,8 @@ class NumberedNames(list):
     """A class table that names an id beyond its end `class_<id>` (a foreign model's extra classes)."""
 
     def __getitem__(self, index):
-        if isinstance(index, int) and index >= len(self):
-            return f"class_{index}"
+        if not isinstance(index, slice) and int(index) >= len(self):
+            return f"class_{int(index)}"
         return super().__getitem__(index)
 
 
