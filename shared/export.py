@@ -4,8 +4,12 @@ A task supplies `serve(images)`: a function from `uint8 [B, H, W, 3]` images of 
 size to a dict of output tensors, with every preprocessing and postprocessing step
 inside. This module wraps it in two endpoints:
 
-    serving_default(images: uint8 [B, H, W, 3])   -> the task's outputs
+    serving_default(images: uint8 [B, H, W, C])   -> the task's outputs (C: 1, 3 or 4)
     serve_bytes(image_bytes: string [B])           -> the same, per encoded image
+    raw_outputs(inputs: float32 [B, S, S, 3])      -> the network's own outputs, undecoded
+
+Both image endpoints take grayscale (C = 1) and RGBA (alpha dropped) batches, and answer
+an empty batch with empty outputs.
 
 writes `<root>/<name>/<version>/` (versions count up, as TF Serving expects) with
 `assets.extra/trident.json` describing it, and only moves it into place after the
@@ -24,7 +28,8 @@ from shared.data.decode import decode_image
 from shared.errors import fail
 from shared.io import atomic_path, write_json, write_text
 
-IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
+IMAGES_SPEC = tf.TensorSpec([None, None, None, None], tf.uint8, name="images")
+RGB_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
 BYTES_SPEC = tf.TensorSpec([None], tf.string, name="image_bytes")
 
 
@@ -59,8 +64,10 @@ def export_main(parser, argv, export):
 
 def endpoints(outputs, sizes="any sizes"):
     """The manifest's description of the two endpoints, given what `serving_default` returns."""
-    return {"serving_default": f"images: uint8 [B, H, W, 3], any size (one per batch) -> {outputs}",
-            "serve_bytes": f"image_bytes: string [B] (JPEG/PNG/BMP/GIF, {sizes}) -> the same outputs"}
+    return {"serving_default": f"images: uint8 [B, H, W, C], any size (one per batch), C = 1 (grey), 3 or 4 "
+                               f"(alpha dropped), B may be 0 -> {outputs}",
+            "serve_bytes": f"image_bytes: string [B] (JPEG/PNG/BMP/GIF, {sizes}) -> the same outputs",
+            "raw_outputs": "inputs: float32 [B, S, S, 3] at the training size, 0..255 -> the network's own outputs"}
 
 
 def open_export(run, load, limit):
@@ -76,24 +83,73 @@ def open_export(run, load, limit):
 
 
 def next_version(root, name):
-    """`root/name/<n>` with n one above the highest existing version (1 for the first)."""
+    """`root/name/<n>` with n one above the highest existing version (1 for the first).
+
+    Temporary folders of exports whose process is gone (killed mid-write) are removed.
+    """
     folder = os.path.join(root, name)
+    remove_stale_temporaries(folder)
     versions = [int(d) for d in os.listdir(folder) if d.isdigit()] if os.path.isdir(folder) else []
     return os.path.join(folder, str(max(versions, default=0) + 1))
 
 
+def images_endpoint(serve):
+    """`serve` for batches of 1, 3 or 4 channels (grey repeated, alpha dropped), empty batches included."""
+
+    @tf.function
+    def serve_images(images):
+        images = tf.cond(tf.shape(images)[-1] < 3, lambda: tf.tile(images[..., :1], [1, 1, 1, 3]),
+                         lambda: images[..., :3])
+        images = tf.ensure_shape(images, [None, None, None, 3])
+
+        def empty():  # the outputs of one blank image of the batch's size, cut to none
+            shape = tf.shape(images)
+            blank = tf.zeros([1, tf.maximum(shape[1], 1), tf.maximum(shape[2], 1), 3], tf.uint8)
+            return tf.nest.map_structure(lambda t: t[:0], serve(blank))
+
+        return tf.cond(tf.shape(images)[0] > 0, lambda: serve(images), empty)
+
+    return serve_images
+
+
+def remove_stale_temporaries(folder):
+    """Delete `shared.io.atomic_path` temporaries in `folder` whose writing process no longer runs."""
+    import re
+    import shutil
+
+    for entry in os.listdir(folder) if os.path.isdir(folder) else []:
+        match = re.match(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}", entry)
+        if match and not _running(int(match.group(1))):
+            path = os.path.join(folder, entry)
+            shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
+
+
 def bytes_endpoint(serve):
     """`serve` lifted to a batch of encoded images, decoded and served one at a time."""
-    outputs = serve.get_concrete_function(IMAGES_SPEC).structured_outputs
+    outputs = serve.get_concrete_function(RGB_SPEC).structured_outputs
     signature = tf.nest.map_structure(lambda t: tf.TensorSpec(t.shape[1:], t.dtype), outputs)
 
     def serve_one(data):
         result = serve(decode_image(data)[tf.newaxis])
         return tf.nest.map_structure(lambda t: t[0], result)
 
+    def empty():
+        return tf.nest.map_structure(lambda s: tf.zeros([0] + [d or 0 for d in s.shape], s.dtype), signature)
+
     @tf.function
     def serve_bytes(image_bytes):
-        return tf.map_fn(serve_one, image_bytes, fn_output_signature=signature)
+        return tf.cond(tf.size(image_bytes) > 0,
+                       lambda: tf.map_fn(serve_one, image_bytes, fn_output_signature=signature), empty)
 
     return serve_bytes
 
@@ -103,8 +159,11 @@ def write_saved_model(path, model, serve, manifest, labels=None):
     serve = tf.function(serve)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("serving_default", serve, input_signature=[IMAGES_SPEC])
+    archive.add_endpoint("serving_default", images_endpoint(serve), input_signature=[IMAGES_SPEC])
     archive.add_endpoint("serve_bytes", bytes_endpoint(serve), input_signature=[BYTES_SPEC])
+    size = model.image_size
+    archive.add_endpoint("raw_outputs", tf.function(lambda inputs: model(inputs, training=False)),
+                         input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32, name="inputs")])
     archive.write_out(path, verbose=False)
     extra = os.path.join(path, "assets.extra")
     os.makedirs(extra, exist_ok=True)
@@ -118,8 +177,9 @@ def export_verified(root, name, model, serve, manifest, compare, labels=None, to
 
     Args:
         run: the `Run` exported; its `export.json` records where the kept export is.
-        compare: callable `(loaded SavedModel) -> (max_abs_diff, images_compared)`.
-        tolerance: float, the largest difference accepted.
+        compare: callable `(loaded SavedModel) -> {"answers", "raw_outputs": max |difference|,
+            "images": how many}` (see `make_compare`).
+        tolerance: float, the largest difference accepted, in answers and in raw outputs.
 
     Returns:
         (path, manifest) of the kept export.
@@ -130,8 +190,17 @@ def export_verified(root, name, model, serve, manifest, compare, labels=None, to
     final = next_version(root, name)
     with atomic_path(final) as tmp:
         write_saved_model(tmp, model, serve, manifest, labels)
-        difference, compared = compare(tf.saved_model.load(tmp))
-        manifest = dict(manifest, max_abs_diff=float(difference), compared_images=int(compared),
+        checked = compare(tf.saved_model.load(tmp))
+        difference = max(checked["answers"], checked["raw_outputs"])
+        if checked["images"] < 1:
+            fail(f"No held-out image to check the export on; nothing was written to {final}",
+                 "Keep the run's data in place (or pass --compare-images 1 or more)", compared=checked["images"])
+        manifest = dict(manifest, max_abs_diff=float(difference), compared_images=int(checked["images"]),
+                        compared={"answers_max_abs_diff": float(checked["answers"]),
+                                  "raw_outputs_max_abs_diff": float(checked["raw_outputs"]),
+                                  "what": "both endpoints' final answers at the export's own settings, and the "
+                                          "network's raw outputs (every box, score or probability before any "
+                                          "threshold), against the Keras model on held-out images"},
                         tolerance=tolerance, exported=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         if not np.isfinite(difference) or difference > tolerance:
             fail(f"The reloaded SavedModel differs from the Keras model by {difference:.3g} "
@@ -159,10 +228,12 @@ def held_out_images(run, load, limit):
     return [part.image(i) for i in range(min(limit, len(part)))]
 
 
-def make_compare(serve, images, difference):
-    """`compare(loaded)` for `export_verified`: both endpoints against `serve`, image by image.
+def make_compare(model, serve, images, difference):
+    """`compare(loaded)` for `export_verified`: both endpoints against `serve`, image by image,
+    and the export's `raw_outputs` against `model` on the same images at the model's size.
 
     Args:
+        model: the Keras model exported.
         serve: the end-to-end function the export was made from (uint8 `[1, H, W, 3]` -> dict).
         images: uint8 `[H, W, 3]` arrays.
         difference: `(served, expected, image) -> float`, both dicts of numpy arrays; inf
@@ -175,16 +246,22 @@ def make_compare(serve, images, difference):
     def numpy(outputs):
         return {k: v.numpy() for k, v in outputs.items()}
 
+    from shared.data.preprocess import resize_images
+
     def compare(loaded):
-        worst = 0.0
+        worst, raw = 0.0, 0.0
         for image in images:
+            inputs = resize_images(tf.constant(image[None]), model.image_size)
+            for ours, theirs in zip(tf.nest.flatten(model(inputs, training=False)),
+                                    tf.nest.flatten(loaded.raw_outputs(inputs))):
+                raw = max(raw, float(np.abs(ours.numpy() - theirs.numpy()).max()))
             expected = numpy(serve(tf.constant(image[None])))
             buffer = io.BytesIO()
             Image.fromarray(image).save(buffer, format="PNG")
             for served in (loaded.signatures["serving_default"](images=tf.constant(image[None])),
                            loaded.serve_bytes(tf.constant([buffer.getvalue()]))):
                 worst = max(worst, float(difference(numpy(served), expected, image)))
-        return worst, len(images)
+        return {"answers": worst, "raw_outputs": raw, "images": len(images)}
 
     return compare
 

@@ -107,3 +107,25 @@ def evaluated_split(run, read, data, images=None):
     opened = open_run(str(run))
     evaluation = open_evaluation(opened, sized_reader(read, opened.config(), data, images), data)
     return evaluation.model, evaluation.dataset
+
+
+def odd_batches_answer(export, size=(20, 30)):
+    """An export answers an empty batch with empty outputs, a grey batch as the grey image in
+    colour, and an RGBA batch as its RGB part; `serve_bytes` answers an empty batch too."""
+    import tensorflow as tf
+
+    from shared.export import resolve_saved_model
+
+    loaded = tf.saved_model.load(resolve_saved_model(str(export)))
+    serve = loaded.signatures["serving_default"]
+    grey = np.random.default_rng(1).integers(0, 255, (1, *size, 1), dtype=np.uint8)
+    colour = {k: v.numpy() for k, v in serve(images=tf.constant(np.repeat(grey, 3, -1))).items()}
+    for batch in (grey, np.concatenate([np.repeat(grey, 3, -1), grey], -1)):
+        for key, value in serve(images=tf.constant(batch)).items():
+            if value.dtype == tf.string:
+                np.testing.assert_array_equal(value.numpy(), colour[key], err_msg=key)
+            else:
+                np.testing.assert_allclose(value.numpy(), colour[key], atol=1e-5, err_msg=key)
+    for outputs in (serve(images=tf.constant(np.zeros((0, *size, 3), np.uint8))),
+                    loaded.serve_bytes(tf.constant([], tf.string))):
+        assert all(value.shape[0] == 0 for value in outputs.values())

@@ -35,7 +35,7 @@ def export_run(run, output_dir="saved_models", name=None, compare_images=8):
                 "image_size": model.image_size,
                 "endpoints": endpoints("probabilities [B, C], class_ids [B], class_names [B], scores [B]")}
     return export_verified(output_dir, name or os.path.basename(run.path), model, classify, manifest,
-                           make_compare(tf.function(classify), images, probability_difference),
+                           make_compare(model, tf.function(classify), images, probability_difference),
                            labels=model.class_names, run=run)
 
 

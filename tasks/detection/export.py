@@ -52,7 +52,7 @@ def export_run(run, output_dir="saved_models", name=None, confidence=0.25, iou=0
                                "(-1 = empty), num_detections [B]"),
     }
     return export_verified(output_dir, name or os.path.basename(run.path), model, detect, manifest,
-                           make_compare(tf.function(detect), images, detection_difference),
+                           make_compare(model, tf.function(detect), images, detection_difference),
                            labels=model.class_names, tolerance=1e-3, run=run)
 
 

@@ -52,7 +52,7 @@ def export_run(run, output_dir="saved_models", name=None, compare_images=3):
                                "[B, H, W, C]", sizes="images of one size per call"),
     }
     return export_verified(output_dir, name or os.path.basename(run.path), model, segment, manifest,
-                           make_compare(tf.function(segment, reduce_retracing=True), images,
+                           make_compare(model, tf.function(segment, reduce_retracing=True), images,
                                         segmentation_difference),
                            labels=model.class_names, run=run)
 

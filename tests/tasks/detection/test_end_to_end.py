@@ -16,7 +16,7 @@ from shared.predict_inputs import load_predictor
 from tasks.detection.evaluate import EVAL_SCORE_THRESHOLD, predict_split
 from tasks.detection.inference import make_detect
 from tests.conftest import write_detection_data
-from tests.helpers import evaluated_split, odd_format_images, same_answers
+from tests.helpers import evaluated_split, odd_batches_answer, odd_format_images, same_answers
 
 
 def test_train_evaluate_export_predict(tmp_path):
@@ -53,6 +53,7 @@ def test_train_evaluate_export_predict(tmp_path):
     boxes = served["boxes"].numpy()[0][: int(served["num_detections"][0])]
     assert ((boxes[:, [0, 2]] <= 90) & (boxes[:, [1, 3]] <= 50)).all()  # in the input's own pixels
 
+    odd_batches_answer(exports / "d")
     (tmp_path / "odd").mkdir()
     odd = odd_format_images(tmp_path / "odd", (48, 70))
     same_answers("detection", run, exports / "d", lambda model: make_detect(model, score_threshold=0.0), odd, _agree)

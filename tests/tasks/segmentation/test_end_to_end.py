@@ -13,7 +13,7 @@ from shared.data.segmentation import load_segmentation_data
 from tasks.segmentation.evaluate import score_split
 from tasks.segmentation.inference import make_segment
 from tests.conftest import tiny_train_args, write_class_folders, write_segmentation_data
-from tests.helpers import evaluated_split, odd_format_images, same_answers
+from tests.helpers import evaluated_split, odd_batches_answer, odd_format_images, same_answers
 
 
 def test_train_evaluate_export_predict(tmp_path):
@@ -40,6 +40,7 @@ def test_train_evaluate_export_predict(tmp_path):
         out = serve(images=tf.constant(np.zeros(shape, np.uint8)))
         assert out["class_map"].shape == shape[:3] and out["probabilities"].shape == (*shape[:3], 6)
 
+    odd_batches_answer(exports / "s")
     # The same odd files (16-bit, grayscale, RGBA, palette, JPEG) give the same class maps in predict on the
     # run and on the export, in serve_bytes, and in evaluate (read as a mask folder of other data).
     odd = tmp_path / "odd"

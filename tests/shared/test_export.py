@@ -1,0 +1,60 @@
+"""The export check itself: what it compares, what it refuses, and the inputs every export takes."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from shared.backbones import build_backbone
+from shared.errors import TridentError
+from shared.export import export_verified, make_compare
+from tasks.classification.export import probability_difference
+from tasks.classification.inference import make_classify
+from tasks.classification.model import build_classifier
+from tests.helpers import odd_batches_answer
+
+IMAGES = [np.random.default_rng(i).integers(0, 255, (24 + i, 40, 3), dtype=np.uint8) for i in range(2)]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return build_classifier(build_backbone("lenet5"), 3, 32, ["a", "b", "c"])
+
+
+def test_an_export_answers_odd_batches_and_states_what_it_compared(model, tmp_path):
+    classify = make_classify(model)
+    path, manifest = export_verified(str(tmp_path), "m", model, classify, {"task": "classification"},
+                                     make_compare(model, tf.function(classify), IMAGES, probability_difference))
+    assert manifest["compared_images"] == 2 and manifest["compared"]["raw_outputs_max_abs_diff"] <= 1e-4
+    odd_batches_answer(path)
+
+
+def test_a_mismatch_in_the_raw_outputs_keeps_nothing(model, tmp_path):
+    classify = make_classify(model)
+    compare = make_compare(model, tf.function(classify), IMAGES, probability_difference)
+
+    def tampered(loaded):  # the answers agree, the network's raw outputs do not
+        return dict(compare(loaded), raw_outputs=0.5)
+
+    with pytest.raises(TridentError, match="differs from the Keras model by 0.5"):
+        export_verified(str(tmp_path), "m", model, classify, {"task": "classification"}, tampered)
+    assert os.listdir(tmp_path / "m") == []
+
+
+def test_a_check_on_no_image_is_refused(model, tmp_path):
+    classify = make_classify(model)
+    with pytest.raises(TridentError, match="No held-out image"):
+        export_verified(str(tmp_path), "m", model, classify, {"task": "classification"},
+                        make_compare(model, tf.function(classify), [], probability_difference))
+    assert os.listdir(tmp_path / "m") == []
+
+
+def test_temporaries_of_a_killed_export_are_removed_by_the_next(model, tmp_path):
+    stale = tmp_path / "m" / ".1.tmp-999999999-abcdef12"  # no process has this id
+    stale.mkdir(parents=True)
+    (stale / "saved_model.pb").write_bytes(b"half")
+    classify = make_classify(model)
+    path, _ = export_verified(str(tmp_path), "m", model, classify, {"task": "classification"},
+                              make_compare(model, tf.function(classify), IMAGES[:1], probability_difference))
+    assert sorted(os.listdir(tmp_path / "m")) == ["1"] and path.endswith("1")
