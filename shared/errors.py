@@ -53,3 +53,34 @@ def system_failure(error):
         fix = "Check that path"
     return (f"{error.strerror or error}: {where}. {fix}, then run the same command again (a training run resumes "
             "from its last finished epoch; nothing half-written was kept)")
+
+
+class malformed:  # noqa: N801  (used as a `with` statement, like `contextlib.suppress`)
+    """Turn a parsing slip inside a file into the project's error naming the file.
+
+        with malformed(path, "COCO file", "Fix or re-export it"):
+            x, y, w, h = (float(v) for v in annotation["bbox"])
+
+    A missing key, a value of the wrong type or form, or undecodable text becomes a
+    `TridentError` saying which file and what was wrong; other errors pass through.
+    """
+
+    CAUGHT = (KeyError, ValueError, TypeError, AttributeError, IndexError, UnicodeDecodeError)
+
+    def __init__(self, path, what, fix="Fix or re-export the file", where=""):
+        self.path, self.what, self.fix, self.where = path, what, fix, where
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if error is None or not isinstance(error, self.CAUGHT):
+            return False
+        if isinstance(error, KeyError):
+            detail = f"a record has no `{error.args[0]}` field"
+        elif isinstance(error, UnicodeDecodeError):
+            detail = "it is not UTF-8 text"
+        else:
+            detail = str(error) or type(error).__name__
+        place = f" ({self.where})" if self.where else ""
+        fail(f"{self.what} {self.path}{place} is malformed: {detail}", self.fix, file=str(self.path))

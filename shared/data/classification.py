@@ -14,7 +14,7 @@ from shared.data.builtin import BUILTIN
 from shared.data.dataset_yaml import SPLITS, WHOLE_AS_TEST, load_dataset_yaml, whole_as_test
 from shared.data.images import is_image_file
 from shared.data.imageset import ImageSet
-from shared.errors import fail
+from shared.errors import fail, malformed
 
 
 def read_class_folders(root, class_names=None):
@@ -57,11 +57,17 @@ def read_csv(path, class_names=None):
     if not os.path.isfile(path):
         fail(f"CSV file {path} does not exist", "Check the --data path", data=path)
     base = os.path.dirname(os.path.abspath(path))
-    with open(path, newline="", encoding="utf-8") as f:
+    with malformed(path, "CSV file", "Save it as UTF-8 text with a `path,label` header"), \
+            open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     if not rows or not {"path", "label"} <= set(rows[0]):
         fail(f"CSV file {path} needs a header row with columns `path,label` and at least one row",
              "Write `path,label` as the first line, then one image per line", data=path)
+    for line, row in enumerate(rows, start=2):
+        if None in row or not (row["label"] or "").strip() or not (row["path"] or "").strip():
+            fail(f"{path}, line {line}: expected the header's {len(rows[0]) - (None in rows[0])} columns with a "
+                 "path and a label", "Fix the line (quote values holding commas) or remove it",
+                 line=",".join(str(v) for v in row.values()))
     names = list(class_names) if class_names else sorted({row["label"] for row in rows})
     index = {name: i for i, name in enumerate(names)}
     groups = {}

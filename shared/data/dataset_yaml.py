@@ -9,7 +9,7 @@ import os
 import numpy as np
 import yaml
 
-from shared.errors import fail
+from shared.errors import fail, malformed
 
 SPLITS = ("train", "val", "test")
 WHOLE_AS_TEST = "all of it as the test split (the data names no splits of its own)"
@@ -18,7 +18,7 @@ WHOLE_AS_TEST = "all of it as the test split (the data names no splits of its ow
 def load_dataset_yaml(path):
     """`(spec, {split: absolute target}, class names or None)` from a dataset YAML."""
     try:
-        with open(path, encoding="utf-8") as f:
+        with malformed(path, "Dataset YAML"), open(path, encoding="utf-8") as f:
             spec = yaml.safe_load(f) or {}
     except yaml.YAMLError as error:
         fail(f"Dataset YAML {path} is not valid YAML ({error})", "Fix the YAML syntax", data=path)
@@ -28,10 +28,17 @@ def load_dataset_yaml(path):
     base = os.path.join(os.path.dirname(os.path.abspath(path)), str(spec.get("path", "")))
     targets = {split: spec[split] if os.path.isabs(str(spec[split])) else os.path.join(base, str(spec[split]))
                for split in SPLITS if spec.get(split)}
+    for split, target in targets.items():
+        if not os.path.exists(target):
+            fail(f"Dataset YAML {path}: `{split}` names {target}, which does not exist",
+                 "Fix the path (relative to the YAML's folder, or to its `path:`)", data=path)
     names = spec.get("names")
     if isinstance(names, dict):
         names = [names[k] for k in sorted(names)]
-    return spec, targets, names
+    if names is not None and (not isinstance(names, list) or not all(isinstance(n, (str, int)) for n in names)):
+        fail(f"Dataset YAML {path}: `names` is {names!r}", "Give `names` as a list of class names, or a mapping "
+             "id -> name", data=path)
+    return spec, targets, [str(n) for n in names] if names is not None else None
 
 
 def random_split(count, val_fraction, test_fraction, seed):

@@ -18,7 +18,7 @@ import numpy as np
 from shared.data.boxes import FixCounter, sanitize_boxes
 from shared.data.dataset_yaml import SPLITS, WHOLE_AS_TEST, load_dataset_yaml, random_split, whole_as_test
 from shared.data.images import find_unreadable, is_image_file, oriented_size, read_image
-from shared.errors import fail
+from shared.errors import fail, malformed
 
 
 @dataclasses.dataclass
@@ -119,60 +119,68 @@ def read_coco(json_path, images_dir=None, class_names=None):
     try:
         with open(json_path, encoding="utf-8") as f:
             coco = json.load(f)
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         fail(f"COCO file {json_path} is not valid JSON ({error})", "Fix or re-export the file", data=json_path)
-    for key in ("images", "annotations", "categories"):
-        if key not in coco:
-            fail(f"COCO file {json_path} has no `{key}` list", "Use a COCO detection JSON", data=json_path)
-    images_dir = images_dir or os.path.dirname(os.path.abspath(json_path))
-    categories = sorted(coco["categories"], key=lambda c: c["id"])
-    ids = [c["id"] for c in categories]
-    if len(set(ids)) != len(ids):
-        fail(f"COCO file {json_path} repeats a category id", "Give each category its own id", data=json_path)
-    names = [c["name"] for c in categories]
-    if class_names and list(class_names) != names:
-        fail(f"COCO file {json_path} has categories {names}, not {list(class_names)}",
-             "Use the same categories in every split", data=json_path)
-    category_index = {cid: i for i, cid in enumerate(ids)}
-    image_index = {}
-    for position, image in enumerate(coco["images"]):
-        if image["id"] in image_index:
-            fail(f"COCO file {json_path}: image id {image['id']} appears twice", "Give each image its own id",
-                 image_id=image["id"])
-        image_index[image["id"]] = position
-    per_image = [([], []) for _ in coco["images"]]
-    seen_annotations, fixes = set(), FixCounter()
-    for ann in coco["annotations"]:
-        if ann.get("id") in seen_annotations:
-            fail(f"COCO file {json_path}: annotation id {ann['id']} appears twice", "Give each annotation its own id",
-                 annotation_id=ann["id"])
-        seen_annotations.add(ann.get("id"))
-        if ann["image_id"] not in image_index:
-            fail(f"COCO file {json_path}: annotation {ann.get('id')} names image id {ann['image_id']}, "
-                 "which is not in `images`", "Add the image entry or remove the annotation", image_id=ann["image_id"])
-        if ann["category_id"] not in category_index:
-            fail(f"COCO file {json_path}: annotation {ann.get('id')} has category id {ann['category_id']}, "
-                 "which is not in `categories`", f"Use one of {ids}", category_id=ann["category_id"])
-        if ann.get("iscrowd", 0):
-            fixes["crowd regions left out"] += 1
-            continue
-        x, y, w, h = (float(v) for v in ann["bbox"])
-        boxes, labels = per_image[image_index[ann["image_id"]]]
-        boxes.append([x, y, x + w, y + h])
-        labels.append(category_index[ann["category_id"]])
-    result = DetectionSet(names, [], [], [], paths=[], fixes=fixes)
-    for image, (boxes, labels) in zip(coco["images"], per_image):
-        path = os.path.join(images_dir, image["file_name"])
-        where = f"{json_path} (image id {image['id']})"
-        actual = _image_size(path, where)
-        declared = (image.get("height"), image.get("width"))
-        _check_size(path, actual, declared if None not in declared else None, where)
-        height, width = actual or (declared if None not in declared else (1, 1))
-        clean = sanitize_boxes(boxes, labels, width, height, len(names), where, result.fixes)
-        result.paths.append(path)
-        result.boxes.append(clean[0])
-        result.labels.append(clean[1])
-        result.sizes.append((height, width))
+    if not isinstance(coco, dict):
+        fail(f"COCO file {json_path} holds a JSON {type(coco).__name__}, not an object with `images`, "
+             "`annotations` and `categories`", "Use a COCO detection JSON", data=json_path)
+    with malformed(json_path, "COCO file"):
+        for key in ("images", "annotations", "categories"):
+            if not isinstance(coco.get(key), list):
+                fail(f"COCO file {json_path} has no `{key}` list", "Use a COCO detection JSON", data=json_path)
+        images_dir = images_dir or os.path.dirname(os.path.abspath(json_path))
+        categories = sorted(coco["categories"], key=lambda c: c["id"])
+        ids = [c["id"] for c in categories]
+        if len(set(ids)) != len(ids):
+            fail(f"COCO file {json_path} repeats a category id", "Give each category its own id", data=json_path)
+        names = [c["name"] for c in categories]
+        if class_names and list(class_names) != names:
+            fail(f"COCO file {json_path} has categories {names}, not {list(class_names)}",
+                 "Use the same categories in every split", data=json_path)
+        category_index = {cid: i for i, cid in enumerate(ids)}
+        image_index = {}
+        for position, image in enumerate(coco["images"]):
+            if image["id"] in image_index:
+                fail(f"COCO file {json_path}: image id {image['id']} appears twice", "Give each image its own id",
+                     image_id=image["id"])
+            image_index[image["id"]] = position
+        per_image = [([], []) for _ in coco["images"]]
+        seen_annotations, fixes = set(), FixCounter()
+        for ann in coco["annotations"]:
+            if ann.get("id") in seen_annotations:
+                fail(f"COCO file {json_path}: annotation id {ann['id']} appears twice", "Give each annotation its own id",
+                     annotation_id=ann["id"])
+            seen_annotations.add(ann.get("id"))
+            if ann["image_id"] not in image_index:
+                fail(f"COCO file {json_path}: annotation {ann.get('id')} names image id {ann['image_id']}, "
+                     "which is not in `images`", "Add the image entry or remove the annotation", image_id=ann["image_id"])
+            if ann["category_id"] not in category_index:
+                fail(f"COCO file {json_path}: annotation {ann.get('id')} has category id {ann['category_id']}, "
+                     "which is not in `categories`", f"Use one of {ids}", category_id=ann["category_id"])
+            if ann.get("iscrowd", 0):
+                fixes["crowd regions left out"] += 1
+                continue
+            bbox = ann["bbox"]
+            if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
+                fail(f"COCO file {json_path}: annotation {ann.get('id')} has bbox {bbox!r}",
+                     "Give every bbox as [x, y, width, height] in pixels", data=json_path)
+            x, y, w, h = (float(v) for v in bbox)
+            boxes, labels = per_image[image_index[ann["image_id"]]]
+            boxes.append([x, y, x + w, y + h])
+            labels.append(category_index[ann["category_id"]])
+        result = DetectionSet(names, [], [], [], paths=[], fixes=fixes)
+        for image, (boxes, labels) in zip(coco["images"], per_image):
+            path = os.path.join(images_dir, image["file_name"])
+            where = f"{json_path} (image id {image['id']})"
+            actual = _image_size(path, where)
+            declared = (image.get("height"), image.get("width"))
+            _check_size(path, actual, declared if None not in declared else None, where)
+            height, width = actual or (declared if None not in declared else (1, 1))
+            clean = sanitize_boxes(boxes, labels, width, height, len(names), where, result.fixes)
+            result.paths.append(path)
+            result.boxes.append(clean[0])
+            result.labels.append(clean[1])
+            result.sizes.append((height, width))
     result.coco_ids = ids
     result.image_ids = [image["id"] for image in coco["images"]]
     return result
@@ -227,17 +235,9 @@ def read_voc(folder, class_names=None):
                 root = ET.parse(xml_path).getroot()
             except ET.ParseError as error:
                 fail(f"VOC file {xml_path} is not valid XML ({error})", "Fix or re-export it", file=xml_path)
-            size = root.find("size")
-            if size is not None and size.findtext("width") and size.findtext("height"):
-                declared = (int(float(size.findtext("height"))), int(float(size.findtext("width"))))
-            for obj in root.iter("object"):
-                box = obj.find("bndbox")
-                if box is None:
-                    fail(f"VOC file {xml_path}: an object has no <bndbox>", "Add the box or remove the object",
-                         file=xml_path)
-                coords = [float(box.findtext(k, "nan")) for k in ("xmin", "ymin", "xmax", "ymax")]
-                objects.append((obj.findtext("name", "").strip(), coords))
-                found.add(objects[-1][0])
+            with malformed(xml_path, "VOC file", "Write numbers in <size> and <bndbox>, then re-run"):
+                declared, objects = _voc_objects(root, xml_path)
+                found.update(name for name, _ in objects)
         parsed.append((os.path.join(images_dir, name), xml_path, declared, objects))
     names = list(class_names) if class_names else sorted(found)
     index = {n: i for i, n in enumerate(names)}
@@ -257,6 +257,21 @@ def read_voc(folder, class_names=None):
         result.labels.append(clean[1])
         result.sizes.append((height, width))
     return result
+
+
+def _voc_objects(root, xml_path):
+    """`(declared (height, width) or None, [(class name, [xmin, ymin, xmax, ymax])])` of a VOC XML root."""
+    declared, objects = None, []
+    size = root.find("size")
+    if size is not None and size.findtext("width") and size.findtext("height"):
+        declared = (int(float(size.findtext("height"))), int(float(size.findtext("width"))))
+    for obj in root.iter("object"):
+        box = obj.find("bndbox")
+        if box is None:
+            fail(f"VOC file {xml_path}: an object has no <bndbox>", "Add the box or remove the object", file=xml_path)
+        coords = [float(box.findtext(k, "nan")) for k in ("xmin", "ymin", "xmax", "ymax")]
+        objects.append((obj.findtext("name", "").strip(), coords))
+    return declared, objects
 
 
 # --- YOLO txt ---
@@ -283,7 +298,9 @@ def read_yolo(images_dir, class_names):
         height, width = size
         boxes, labels = [], []
         if os.path.isfile(txt):
-            for line_no, line in enumerate(open(txt, encoding="utf-8"), start=1):
+            with malformed(txt, "YOLO label file"), open(txt, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+            for line_no, line in enumerate(lines, start=1):
                 parts = line.split()
                 if not parts:
                     continue

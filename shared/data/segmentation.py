@@ -19,7 +19,7 @@ from PIL import Image
 
 from shared.data.dataset_yaml import SPLITS, WHOLE_AS_TEST, load_dataset_yaml, random_split, whole_as_test
 from shared.data.images import find_unreadable, is_image_file, oriented_size, read_image
-from shared.errors import TridentError, fail
+from shared.errors import TridentError, fail, malformed
 
 IGNORE = 255
 DEFAULT_COLOURS = [(0, 0, 0), (230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180),
@@ -328,7 +328,9 @@ def table_from_yaml(spec):
     colours = spec.get("colors") or {}
     if isinstance(colours, list):
         colours = dict(enumerate(colours))
-    table = {"class_names": list(names),
+    if not isinstance(colours, dict) or not all(isinstance(c, (list, tuple)) and len(c) == 3 for c in colours.values()):
+        raise ValueError(f"`colors` must give each class id an [r, g, b] triple, not {spec.get('colors')!r}")
+    table = {"class_names": [str(n) for n in names],
              "colours": [tuple(colours.get(i, DEFAULT_COLOURS[i % len(DEFAULT_COLOURS)])) for i in range(len(names))],
              "ignore_value": int(spec.get("ignore", IGNORE))}
     if spec.get("colors"):
@@ -407,7 +409,8 @@ def load_segmentation_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, im
         splits, how = shapes_segmentation(image_size or 128), "built-in fixed split of shapes"
     elif os.path.isfile(spec) and spec.lower().endswith((".yaml", ".yml")):
         described, targets, _ = load_dataset_yaml(spec)
-        table = table_from_yaml(described)
+        with malformed(spec, "Dataset YAML", "Give `colors` as id: [r, g, b] and `mask_values` as value: id"):
+            table = table_from_yaml(described)
         splits = {s: _read_any(target, table, images_dir) for s, target in targets.items()}
         how = "splits named in the dataset YAML"
     elif os.path.isdir(os.path.join(spec, "train")):
