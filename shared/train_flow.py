@@ -141,6 +141,7 @@ def train_task(spec, args):
     settle_defaults(spec, config, explicit, splits, info)
     if spec.resolve is not None:
         spec.resolve(config)
+    model = _build(spec, config, info)  # before the run folder exists: a size the backbone cannot take ends here
     run, status = prepare_run(config["runs_dir"], config["name"], config, config["restart"])
     if status != "new" and read_json(run.file("data.json"))["fingerprint"] != info["fingerprint"]:
         fail(f"The data of run {run.path} changed since it started", "Add --restart to train again on the new data",
@@ -165,7 +166,6 @@ def train_task(spec, args):
         initial_epoch = run.state()["epoch"]
         print(f"Resuming {run.path} from epoch {initial_epoch}")
     else:
-        model = spec.build_model(config, info)
         initial_epoch = 0
     monitor = spec.monitor if has_val else spec.monitor.replace("val_", "")
     summary = fit(model, train_ds, val_ds if has_val else None, run, epochs=config["epochs"], monitor=monitor,
@@ -181,3 +181,15 @@ def train_task(spec, args):
         print(f"Validation: {line}. Report: {paths['html']}")
     print(f"Run folder: {run.path}")
     return run
+
+
+def _build(spec, config, info):
+    """The task's new model, or the project's error when the backbone cannot take the image size."""
+    try:
+        return spec.build_model(config, info)
+    except ValueError as error:
+        if "negative" not in str(error) and "zero" not in str(error):
+            raise
+        fail(f"--image-size {config['image_size']} is too small for backbone {config['backbone']}: its "
+             "downsampling leaves no pixels", "Use a larger --image-size (32 or more suits every backbone), or a "
+             "backbone made for small images (lenet5, compact)", image_size=config["image_size"])

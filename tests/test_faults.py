@@ -115,3 +115,14 @@ def test_a_read_only_run_folder_is_the_projects_error(tmp_path, monkeypatch, cap
     err = capsys.readouterr().err
     assert "Read-only file system" in err and str(runs) in err and "writable" in err and "Traceback" not in err
     assert not runs.exists()
+
+
+def test_an_image_size_the_backbone_cannot_take_is_refused_before_the_run_folder_exists(tmp_path, capsys):
+    data = write_class_folders(tmp_path / "data", per_class=4)
+    args = tiny_train_args(data, tmp_path / "runs", "--name", "small")
+    args[args.index("--backbone") + 1] = "mobilenet_v3_small"
+    args[args.index("--image-size") + 1] = "8"
+    assert trident(["classification", "train", *args]) == 1
+    err = capsys.readouterr().err
+    assert "--image-size 8 is too small for backbone mobilenet_v3_small" in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
