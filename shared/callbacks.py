@@ -43,6 +43,35 @@ class RunCheckpoint(keras.callbacks.Callback):
             self.best = value
 
 
+class PartialBackup(keras.callbacks.Callback):
+    """Inside an epoch, commit a resumable backup (model and optimizer) every `seconds`.
+
+    The backup records the epoch and how many of its batches are done, so a killed run
+    resumes at the next batch (`Run.resume_point`) instead of at the epoch's start. The
+    last batch of an epoch is left to `RunCheckpoint`. A non-finite loss writes nothing.
+    """
+
+    def __init__(self, run, seconds, steps, first_batch=0):
+        super().__init__()
+        self.run, self.seconds, self.steps = run, seconds, steps
+        self.offset, self.epoch, self.since = first_batch, 0, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self.since = epoch, time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.offset = 0  # only the resumed epoch starts part-way
+
+    def on_train_batch_end(self, batch, logs=None):
+        done = self.offset + batch + 1
+        if not self.seconds or done >= self.steps or time.monotonic() - self.since < self.seconds:
+            return
+        if not math.isfinite(float((logs or {}).get("loss", 0.0))):
+            return
+        self.run.commit_partial(self.epoch, done, self.model.save)
+        self.since = time.monotonic()
+
+
 class NanGuard(keras.callbacks.Callback):
     """Stop at the first non-finite loss and remember where, for a clear message."""
 
@@ -74,7 +103,8 @@ class TimeBudget(keras.callbacks.Callback):
         self.seconds, self.start, self.hit = seconds, None, False
 
     def on_train_begin(self, logs=None):
-        self.start = time.monotonic()
+        if self.start is None:  # a resumed run fits twice: the rest of an epoch, then the others
+            self.start = time.monotonic()
 
     def on_train_batch_end(self, batch, logs=None):
         if self.seconds and time.monotonic() - self.start > self.seconds:
@@ -91,10 +121,11 @@ class WarmupCosine(keras.callbacks.Callback):
     step, so a resumed or extended run follows the schedule of its current length.
     """
 
-    def __init__(self, peak, epochs, steps_per_epoch, warmup_epochs=1.0, time_budget=None):
+    def __init__(self, peak, epochs, steps_per_epoch, warmup_epochs=1.0, time_budget=None, first_batch=0):
         super().__init__()
         self.peak, self.epochs, self.steps = peak, epochs, max(1, steps_per_epoch)
         self.warmup, self.epoch, self.time_budget, self.start = warmup_epochs, 0, time_budget, None
+        self.offset = first_batch  # batches of the first epoch done before a resume
 
     def rate(self, epoch_float, elapsed=0.0):
         if epoch_float < self.warmup:
@@ -105,16 +136,18 @@ class WarmupCosine(keras.callbacks.Callback):
         return self.peak * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
 
     def on_train_begin(self, logs=None):
-        self.start = time.monotonic()
+        if self.start is None:
+            self.start = time.monotonic()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_train_batch_begin(self, batch, logs=None):
         elapsed = time.monotonic() - self.start if self.start is not None else 0.0
-        self.model.optimizer.learning_rate.assign(self.rate(self.epoch + batch / self.steps, elapsed))
+        self.model.optimizer.learning_rate.assign(self.rate(self.epoch + (self.offset + batch) / self.steps, elapsed))
 
     def on_epoch_end(self, epoch, logs=None):
+        self.offset = 0
         if logs is not None:
             logs["learning_rate"] = float(self.model.optimizer.learning_rate.numpy())
 

@@ -17,7 +17,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_duration(text):
+def parse_duration(text, flag="--time-budget"):
     """Seconds in a duration such as `90`, `90s`, `10m`, `1.5h`; None for none/empty.
 
     Args:
@@ -27,15 +27,12 @@ def parse_duration(text):
         return None
     match = _DURATION.match(str(text))
     if not match:
-        fail(
-            "A time budget must be a number followed by s, m, h or d",
-            "Write for example `--time-budget 10m` or `--time-budget 90s`",
-            time_budget=text,
-        )
+        fail(f"{flag} must be a number followed by s, m, h or d",
+             f"Write for example `{flag} 10m` or `{flag} 90s`", value=text)
     seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
-        fail("A time budget of 0 leaves no time to train",
-             "Give a positive budget such as `--time-budget 10m`, or leave the flag out for none", time_budget=text)
+        fail(f"{flag} 0 leaves no time to train" if flag == "--time-budget" else f"{flag} must be more than 0",
+             f"Give a positive duration such as `{flag} 10m`, or leave the flag out", value=text)
     return seconds
 
 
@@ -120,6 +117,9 @@ def add_training_args(parser):
     parser.add_argument("--early-stopping", type=non_negative_int, default=0, metavar="PATIENCE",
                         help="stop after this many epochs without improvement (0: off)")
     parser.add_argument("--time-budget", default=None, help="wall-clock limit for training, e.g. 10m")
+    parser.add_argument("--backup-every", default="10m", metavar="DURATION",
+                        help="inside a long epoch, save a resumable backup this often (e.g. 5m; 'off': only at "
+                             "epoch ends); a killed run resumes from the batch after it")
     parser.add_argument("--runs-dir", default="runs", help="parent folder of run folders")
     parser.add_argument("--name", help="run folder name (default: <task>-<data>-<backbone>)")
     parser.add_argument("--allow-outside-data", action="store_true",

@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from shared.data.decode import decode_image
 from shared.errors import fail
-from shared.io import atomic_path, write_json, write_text
+from shared.io import atomic_path, write_bytes, write_json, write_text
 
 IMAGES_SPEC = tf.TensorSpec([None, None, None, None], tf.uint8, name="images")
 RGB_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
@@ -188,28 +188,41 @@ def export_verified(root, name, model, serve, manifest, compare, labels=None, to
         TridentError: the reloaded model disagrees with the Keras model; nothing is kept.
     """
     final = next_version(root, name)
-    with atomic_path(final) as tmp:
-        write_saved_model(tmp, model, serve, manifest, labels)
-        checked = compare(tf.saved_model.load(tmp))
-        difference = max(checked["answers"], checked["raw_outputs"])
-        if checked["images"] < 1:
-            fail(f"No held-out image to check the export on; nothing was written to {final}",
-                 "Keep the run's data in place (or pass --compare-images 1 or more)", compared=checked["images"])
-        manifest = dict(manifest, max_abs_diff=float(difference), compared_images=int(checked["images"]),
-                        compared={"answers_max_abs_diff": float(checked["answers"]),
-                                  "raw_outputs_max_abs_diff": float(checked["raw_outputs"]),
-                                  "what": "both endpoints' final answers at the export's own settings, and the "
-                                          "network's raw outputs (every box, score or probability before any "
-                                          "threshold), against the Keras model on held-out images"},
-                        tolerance=tolerance, exported=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-        if not np.isfinite(difference) or difference > tolerance:
-            fail(f"The reloaded SavedModel differs from the Keras model by {difference:.3g} "
-                 f"(tolerance {tolerance}); nothing was written to {final}",
-                 "Report this as a bug with the run folder attached", max_abs_diff=float(difference))
-        write_json(os.path.join(tmp, "assets.extra", "trident.json"), manifest)
-    if run is not None:
-        write_json(run.file("export.json"), {"path": os.path.abspath(final), **manifest})
+    record = run.file("export.json") if run is not None else None
+    previous = open(record, "rb").read() if record and os.path.isfile(record) else None
+    wrote = False
+    try:
+        with atomic_path(final) as tmp:
+            write_saved_model(tmp, model, serve, manifest, labels)
+            manifest = _checked(manifest, compare(tf.saved_model.load(tmp)), tolerance, final)
+            write_json(os.path.join(tmp, "assets.extra", "trident.json"), manifest)
+            if record:  # the run's record first: if the run folder cannot take it, no export is kept either
+                write_json(record, {"path": os.path.abspath(final), **manifest})
+                wrote = True
+    except BaseException:
+        if wrote:  # the export was not kept after all: the run's record goes back to what it was
+            write_bytes(record, previous) if previous is not None else os.remove(record)
+        raise
     return final, manifest
+
+
+def _checked(manifest, checked, tolerance, final):
+    """`manifest` with what the reload check compared, or the project's error when it did not match."""
+    difference = max(checked["answers"], checked["raw_outputs"])
+    if checked["images"] < 1:
+        fail(f"No held-out image to check the export on; nothing was written to {final}",
+             "Keep the run's data in place (or pass --compare-images 1 or more)", compared=checked["images"])
+    if not np.isfinite(difference) or difference > tolerance:
+        fail(f"The reloaded SavedModel differs from the Keras model by {difference:.3g} "
+             f"(tolerance {tolerance}); nothing was written to {final}",
+             "Report this as a bug with the run folder attached", max_abs_diff=float(difference))
+    return dict(manifest, max_abs_diff=float(difference), compared_images=int(checked["images"]),
+                compared={"answers_max_abs_diff": float(checked["answers"]),
+                          "raw_outputs_max_abs_diff": float(checked["raw_outputs"]),
+                          "what": "both endpoints' final answers at the export's own settings, and the network's "
+                                  "raw outputs (every box, score or probability before any threshold), against "
+                                  "the Keras model on held-out images"},
+                tolerance=tolerance, exported=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
 
 def held_out_images(run, load, limit):

@@ -28,9 +28,9 @@ from shared.io import atomic_path, read_json, write_json, write_text
 MARKER = ".trident-run"  # written first into every run folder: only marked folders are resumed or deleted
 # Run control, not what is trained: a run resumes whatever these say.
 # An epoch's checkpoint files before `state.json` names them (see `Run.commit_epoch`).
-_PENDING = re.compile(r"^(?P<kind>last|best)-(?P<token>[0-9a-f]{12})\.keras$")
+_PENDING = re.compile(r"^(?P<kind>last|best|partial)-(?P<token>[0-9a-f]{12})\.keras$")
 RESUMABLE_KEYS = {"epochs", "time_budget", "verbose", "restart", "early_stopping", "config", "allow_outside_data",
-                  "runs_dir"}
+                  "runs_dir", "backup_every"}
 
 
 class Run:
@@ -45,6 +45,21 @@ class Run:
     @property
     def last_checkpoint(self):
         return self.file("checkpoints", "last.keras")
+
+    @property
+    def partial_checkpoint(self):
+        return self.file("checkpoints", "partial.keras")
+
+    def resume_point(self):
+        """`(checkpoint, epoch, batches)` to resume from: a backup inside the epoch after the last
+        finished one when there is one, else the last finished epoch; None when nothing is committed."""
+        state = self.state()
+        partial, epoch = state.get("partial"), state.get("epoch", 0)
+        if partial and partial["epoch"] == epoch and os.path.isfile(self.partial_checkpoint):
+            return self.partial_checkpoint, epoch, partial["batches"]
+        if "epoch" in state and os.path.isfile(self.last_checkpoint):
+            return self.last_checkpoint, epoch, 0
+        return None
 
     @property
     def best_checkpoint(self):
@@ -90,7 +105,15 @@ class Run:
             with atomic_path(self.file("checkpoints", f"best-{token}.keras"), suffix=".keras") as tmp:
                 shutil.copyfile(pending, tmp)
         self._write_log(self._log_rows() + [{"epoch": epoch - 1, **log_row}])
-        self.write_state(epoch=epoch, checkpoint=token, **state)
+        self.write_state(epoch=epoch, checkpoint=token, partial=None, **state)
+        self.settle()
+
+    def commit_partial(self, epoch, batches, save):
+        """Record a backup inside epoch `epoch` (0-based) after `batches` of its batches, like `commit_epoch`."""
+        token = uuid.uuid4().hex[:12]
+        with atomic_path(self.file("checkpoints", f"partial-{token}.keras"), suffix=".keras") as tmp:
+            save(tmp)
+        self.write_state(partial={"epoch": epoch, "batches": batches, "checkpoint": token})
         self.settle()
 
     def settle(self):
@@ -100,13 +123,15 @@ class Run:
         temporaries of killed writes are deleted; log rows past the committed epoch go.
         """
         state = self.state()
-        token, epoch = state.get("checkpoint"), state.get("epoch")
+        epoch, partial = state.get("epoch"), state.get("partial")
+        tokens = {"last": state.get("checkpoint"), "best": state.get("checkpoint"),
+                  "partial": partial["checkpoint"] if partial else None}
         folder = self.file("checkpoints")
         for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
             pending, path = _PENDING.match(name), os.path.join(folder, name)
-            if pending and pending["token"] == token:
+            if pending and pending["token"] == tokens[pending["kind"]]:
                 os.replace(path, os.path.join(folder, f"{pending['kind']}.keras"))
-            elif pending or ".tmp-" in name:
+            elif pending or ".tmp-" in name or (name == "partial.keras" and not partial):
                 shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
         rows = self._log_rows()
         if epoch is not None and any(int(float(row["epoch"])) >= epoch for row in rows):
@@ -171,7 +196,7 @@ def prepare_run(runs_dir, name, config, restart=False):
         run.settle()
     if restart and ours:
         shutil.rmtree(run.path)
-    elif ours and os.path.isfile(run.last_checkpoint) and "epoch" in run.state():
+    elif ours and run.resume_point() is not None:
         previous = run.config()
         changed = sorted(
             key for key in set(previous) | set(config)

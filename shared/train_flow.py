@@ -75,8 +75,17 @@ def resolve_config(spec, args):
         fail(f"--name {name} is not a plain folder name: the run folder must stay inside --runs-dir",
              "Give a name without slashes or '..', e.g. --name flowers-v2 (use --runs-dir to choose the parent)",
              name=name)
-    parse_duration(config["time_budget"])  # fail early on a bad budget
+    parse_duration(config["time_budget"])  # fail early on a bad budget or backup interval
+    _backup_seconds(config)
+    if (config.get("image_size") or 0) > MAX_IMAGE_SIZE:
+        fail(f"--image-size {config['image_size']} is above the largest size Trident trains at ({MAX_IMAGE_SIZE}): "
+             "memory for activations grows with the square of the size",
+             f"Use at most {MAX_IMAGE_SIZE} (cut large images into tiles, or let Trident choose the size from "
+             "the data by leaving the flag out)", image_size=config["image_size"])
     return config, explicit
+
+
+MAX_IMAGE_SIZE = 2048  # far above any size chosen from data; memory for activations grows with its square
 
 
 def settle_defaults(spec, config, explicit, splits, info):
@@ -162,18 +171,20 @@ def train_task(spec, args):
     train_ds, val_ds = spec.datasets(config, splits, info)
     has_val = len(splits["val"]) > 0
     if status == "resume":
-        model = load_checkpoint(run.last_checkpoint)
-        initial_epoch = run.state()["epoch"]
-        print(f"Resuming {run.path} from epoch {initial_epoch}")
+        checkpoint, initial_epoch, first_batch = run.resume_point()
+        model = load_checkpoint(checkpoint)
+        print(f"Resuming {run.path} from epoch {initial_epoch}"
+              + (f", batch {first_batch} (a backup inside the epoch)" if first_batch else ""))
     else:
-        initial_epoch = 0
+        initial_epoch, first_batch = 0, 0
     monitor = spec.monitor if has_val else spec.monitor.replace("val_", "")
     summary = fit(model, train_ds, val_ds if has_val else None, run, epochs=config["epochs"], monitor=monitor,
                   mode=spec.mode, lr=config["lr"], warmup_epochs=config["warmup_epochs"], initial_epoch=initial_epoch,
                   train_images=len(splits["train"]),
                   steps_per_epoch=math.ceil(len(splits["train"]) / config["batch_size"]),
                   time_budget=parse_duration(config["time_budget"]), early_stopping=config["early_stopping"],
-                  verbose=config["verbose"], keep="best" if config["early_stopping"] else spec.keep)
+                  verbose=config["verbose"], keep="best" if config["early_stopping"] else spec.keep,
+                  first_batch=first_batch, backup_every=_backup_seconds(config))
     save_backbone(model.backbone, run.backbone_weights)
     print(f"Training {summary['ended']} after {summary['epochs_done']} epochs, {summary['train_seconds']:.1f} s")
     if has_val:
@@ -193,3 +204,11 @@ def _build(spec, config, info):
         fail(f"--image-size {config['image_size']} is too small for backbone {config['backbone']}: its "
              "downsampling leaves no pixels", "Use a larger --image-size (32 or more suits every backbone), or a "
              "backbone made for small images (lenet5, compact)", image_size=config["image_size"])
+
+
+def _backup_seconds(config):
+    """Seconds between backups inside an epoch (`--backup-every`), None when off."""
+    every = config.get("backup_every", "10m")
+    if str(every).strip().lower() in ("off", "none", "0", ""):
+        return None
+    return parse_duration(every, "--backup-every")

@@ -5,7 +5,7 @@ import time
 import keras
 import tensorflow as tf
 
-from shared.callbacks import AveragedWeights, NanGuard, RunCheckpoint, Throughput, TimeBudget, WarmupCosine
+from shared.callbacks import AveragedWeights, NanGuard, PartialBackup, RunCheckpoint, Throughput, TimeBudget, WarmupCosine
 from shared.errors import fail
 from shared.io import atomic_path
 
@@ -36,7 +36,7 @@ def build_optimizer(config):
 
 def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, warmup_epochs=1.0,
         initial_epoch=0, train_images=None, steps_per_epoch=None, time_budget=None, early_stopping=0, verbose=1,
-        keep="best"):
+        keep="best", first_batch=0, backup_every=None):
     """Train `model` with Trident's callbacks, writing checkpoints and logs into `run`.
 
     Args:
@@ -53,6 +53,10 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
         early_stopping: int, patience in epochs; 0 turns it off.
         steps_per_epoch: int, batches per epoch for the schedule, when the dataset
             cannot tell its length.
+        first_batch: batches of epoch `initial_epoch` done before a resume from a backup
+            inside it: that epoch trains only its remaining batches, the schedule and the
+            optimizer continuing where they were.
+        backup_every: float seconds between backups inside an epoch (`PartialBackup`), or None.
 
     Returns:
         dict summary: epochs done, how training ended, seconds, images/s.
@@ -71,7 +75,8 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
     # Averaged weights in place before anything reads them at an epoch's end.
     averaging = [AveragedWeights()] if getattr(model.optimizer, "use_ema", False) else []
     callbacks = [
-        WarmupCosine(lr, epochs, steps, warmup_epochs, time_budget),
+        WarmupCosine(lr, epochs, steps, warmup_epochs, time_budget, first_batch),
+        PartialBackup(run, backup_every, steps, first_batch),
         nan_guard,
         budget,
         throughput,
@@ -85,8 +90,13 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
         callbacks.append(stopper)
 
     start = time.monotonic()
-    model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-              callbacks=callbacks, verbose=verbose, shuffle=False)
+    if first_batch and initial_epoch < epochs:  # the rest of the epoch a backup stopped in, then the others
+        model.fit(train_ds.take(steps - first_batch), validation_data=val_ds, epochs=initial_epoch + 1,
+                  initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
+        initial_epoch += 1
+    if initial_epoch < epochs and not model.stop_training:
+        model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
+                  callbacks=callbacks, verbose=verbose, shuffle=False)
     seconds = time.monotonic() - start
 
     state = run.state()

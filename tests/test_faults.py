@@ -126,3 +126,46 @@ def test_an_image_size_the_backbone_cannot_take_is_refused_before_the_run_folder
     err = capsys.readouterr().err
     assert "--image-size 8 is too small for backbone mobilenet_v3_small" in err and "Traceback" not in err
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_run_stopped_inside_an_epoch_resumes_at_the_next_batch(tmp_path, monkeypatch, capsys):
+    import math
+
+    from shared.callbacks import PartialBackup
+    from shared.task_model import load_checkpoint
+
+    data = write_class_folders(tmp_path / "data", per_class=10)
+    runs = tmp_path / "runs"
+    args = ["classification", "train", *tiny_train_args(data, runs, "--name", "p"), "--epochs", "3",
+            "--backup-every", "0.001s"]
+    original = PartialBackup.on_train_batch_end
+
+    def stop_inside_the_second_epoch(self, batch, logs=None):
+        original(self, batch, logs)
+        if self.epoch == 1 and batch == 4:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(PartialBackup, "on_train_batch_end", stop_inside_the_second_epoch)
+    assert trident(args) == 130
+    state = json.loads((runs / "p" / "state.json").read_text())
+    assert state["epoch"] == 1 and state["partial"]["epoch"] == 1 and state["partial"]["batches"] == 5
+    monkeypatch.setattr(PartialBackup, "on_train_batch_end", original)
+
+    capsys.readouterr()
+    assert trident(args) == 0
+    assert f"Resuming {runs / 'p'} from epoch 1, batch 5" in capsys.readouterr().out
+    assert_consistent(runs / "p", 3)
+    # Every batch trained exactly once: the optimizer took 3 epochs' steps, no more, no fewer.
+    train = json.loads((runs / "p" / "data.json").read_text())["counts"]["train"]
+    steps = math.ceil(train / 2)
+    assert int(load_checkpoint(str(runs / "p" / "checkpoints" / "last.keras")).optimizer.iterations) == 3 * steps
+    assert json.loads((runs / "p" / "state.json").read_text())["partial"] is None
+
+
+def test_a_huge_image_size_is_refused_before_anything_starts(tmp_path, capsys):
+    data = write_class_folders(tmp_path / "data", per_class=4)
+    args = tiny_train_args(data, tmp_path / "runs", "--name", "huge")
+    args[args.index("--image-size") + 1] = "100000"
+    assert trident(["classification", "train", *args]) == 1
+    assert "above the largest size Trident trains at" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()

@@ -43,7 +43,7 @@ def test_parse_duration(text, seconds):
 
 
 def test_bad_duration():
-    with pytest.raises(TridentError, match="Received: time_budget='ten minutes'"):
+    with pytest.raises(TridentError, match="Received: value='ten minutes'"):
         parse_duration("ten minutes")
     for nothing in ("0", "0m", 0):
         with pytest.raises(TridentError, match="leaves no time to train"):

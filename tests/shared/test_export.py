@@ -58,3 +58,17 @@ def test_temporaries_of_a_killed_export_are_removed_by_the_next(model, tmp_path)
     path, _ = export_verified(str(tmp_path), "m", model, classify, {"task": "classification"},
                               make_compare(model, tf.function(classify), IMAGES[:1], probability_difference))
     assert sorted(os.listdir(tmp_path / "m")) == ["1"] and path.endswith("1")
+
+
+def test_no_export_is_kept_when_the_run_folder_cannot_record_it(model, tmp_path):
+    class UnwritableRun:  # its folder is a file: writing export.json there fails like a read-only folder
+        def file(self, *parts):
+            return str(tmp_path / "run-is-a-file" / "export.json")
+
+    (tmp_path / "run-is-a-file").write_text("not a folder")
+    classify = make_classify(model)
+    with pytest.raises(OSError):
+        export_verified(str(tmp_path / "exports"), "m", model, classify, {"task": "classification"},
+                        make_compare(model, tf.function(classify), IMAGES[:1], probability_difference),
+                        run=UnwritableRun())
+    assert os.listdir(tmp_path / "exports" / "m") == []
