@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from shared.data.decode import decode_image
 from shared.errors import fail
-from shared.io import atomic_path, write_bytes, write_json, write_text
+from shared.io import atomic_path, remove_stale_temporaries, write_bytes, write_json, write_text
 
 IMAGES_SPEC = tf.TensorSpec([None, None, None, None], tf.uint8, name="images")
 RGB_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
@@ -110,28 +110,6 @@ def images_endpoint(serve):
         return tf.cond(tf.shape(images)[0] > 0, lambda: serve(images), empty)
 
     return serve_images
-
-
-def remove_stale_temporaries(folder):
-    """Delete `shared.io.atomic_path` temporaries in `folder` whose writing process no longer runs."""
-    import re
-    import shutil
-
-    for entry in os.listdir(folder) if os.path.isdir(folder) else []:
-        match = re.match(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}", entry)
-        if match and not _running(int(match.group(1))):
-            path = os.path.join(folder, entry)
-            shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
-
-
-def _running(pid):
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except (ProcessLookupError, OverflowError):
-        return False
-    except PermissionError:  # it exists, owned by someone else
-        return True
-    return True
 
 
 def bytes_endpoint(serve):

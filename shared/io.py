@@ -3,8 +3,11 @@
 import contextlib
 import json
 import os
+import re
 import shutil
 import uuid
+
+_TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}")
 
 
 @contextlib.contextmanager
@@ -37,6 +40,26 @@ def atomic_path(path, suffix=""):
             shutil.rmtree(tmp, ignore_errors=True)
         elif os.path.exists(tmp):
             os.remove(tmp)
+
+
+def remove_stale_temporaries(folder):
+    """Delete the `atomic_path` temporaries in `folder` whose writing process no longer runs
+    (it was killed mid-write); those of a live process are left alone."""
+    for entry in os.listdir(folder) if os.path.isdir(folder) else []:
+        match = _TEMPORARY.match(entry)
+        if match and not _running(int(match.group(1))):
+            path = os.path.join(folder, entry)
+            shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
 
 
 def write_text(path, text):

@@ -23,7 +23,7 @@ import uuid
 
 from shared.config import load_yaml, save_yaml
 from shared.errors import fail
-from shared.io import atomic_path, read_json, write_json, write_text
+from shared.io import atomic_path, read_json, remove_stale_temporaries, write_json, write_text
 
 MARKER = ".trident-run"  # written first into every run folder: only marked folders are resumed or deleted
 # Run control, not what is trained: a run resumes whatever these say.
@@ -131,8 +131,10 @@ class Run:
             pending, path = _PENDING.match(name), os.path.join(folder, name)
             if pending and pending["token"] == tokens[pending["kind"]]:
                 os.replace(path, os.path.join(folder, f"{pending['kind']}.keras"))
-            elif pending or ".tmp-" in name or (name == "partial.keras" and not partial):
-                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+            elif pending or (name == "partial.keras" and not partial):
+                os.remove(path)
+        for place in (folder, self.path, self.file("evaluation")):
+            remove_stale_temporaries(place)
         rows = self._log_rows()
         if epoch is not None and any(int(float(row["epoch"])) >= epoch for row in rows):
             self._write_log([row for row in rows if int(float(row["epoch"])) < epoch])

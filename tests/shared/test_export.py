@@ -72,3 +72,39 @@ def test_no_export_is_kept_when_the_run_folder_cannot_record_it(model, tmp_path)
                         make_compare(model, tf.function(classify), IMAGES[:1], probability_difference),
                         run=UnwritableRun())
     assert os.listdir(tmp_path / "exports" / "m") == []
+
+
+# The file moves of an export, in order: trident.json and labels.txt into the new SavedModel,
+# trident.json again with the check's result, the run's export.json, the SavedModel into place.
+EXPORT_STEPS = ["manifest", "labels", "checked manifest", "run record", "version folder"]
+
+
+@pytest.mark.parametrize("step", range(len(EXPORT_STEPS)), ids=EXPORT_STEPS)
+def test_a_failed_write_at_any_step_of_an_export_keeps_no_export_and_the_old_record(model, tmp_path, monkeypatch,
+                                                                                    step):
+    import errno
+    import json
+
+    class Run:
+        def file(self, *parts):
+            return str(tmp_path / "run" / "export.json")
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "export.json").write_text(json.dumps({"path": "an earlier export"}))
+    classify = make_classify(model)
+    real_replace, calls = os.replace, []
+
+    def full_disk(source, target):
+        calls.append(target)
+        if len(calls) == step + 1:
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        return real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        export_verified(str(tmp_path / "exports"), "m", model, classify, {"task": "classification"},
+                        make_compare(model, tf.function(classify), IMAGES[:1], probability_difference),
+                        labels=["a", "b", "c"], run=Run())
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert os.listdir(tmp_path / "exports" / "m") == []  # no version, no temporary
+    assert json.loads((tmp_path / "run" / "export.json").read_text()) == {"path": "an earlier export"}
