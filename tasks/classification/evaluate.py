@@ -17,6 +17,8 @@ from shared.data.classification import load_classification_data
 from shared.data.pipeline import image_dataset
 from shared.evaluate_flow import evaluate_main, evaluate_parser, finish_report, open_evaluation
 from shared.reports import Report
+from shared.explain import Explainer, class_score
+from shared.reports.explain_sections import add_backbone_section, add_why_section
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, image_grid_figure
 from tasks.classification.inference import make_classify
@@ -81,8 +83,25 @@ def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=
                   confusion_matrix_figure(metrics["confusion_normalized"], names, normalized=True),
                   "confusion_normalized")
     _add_worst_grid(report, imageset, labels, probabilities, names)
+    _add_explanations(report, model, imageset, labels, probabilities, names)
     report.text("Data", f"{ev.info['split']}. Counts: {ev.info['counts']}.")
     return finish_report(report, ev, stats, output), metrics
+
+
+def _add_explanations(report, model, imageset, labels, probabilities, names, per_kind=6):
+    """"Why it decided" (the most confident errors, then the most confident right answers) and what the backbone sees."""
+    if len(labels) != len(imageset) or len(labels) == 0:
+        return
+    predicted, confidence = probabilities.argmax(-1), probabilities.max(-1)
+    wrong = [i for i in np.argsort(-confidence) if predicted[i] != labels[i]][:per_kind]
+    right = [i for i in np.argsort(-confidence) if predicted[i] == labels[i]][:per_kind]
+    cases = [(imageset.image(i), class_score(int(predicted[i])),
+              f"true {names[labels[i]]}\npred {names[predicted[i]]} ({confidence[i]:.2f})", predicted[i] == labels[i])
+             for i in wrong + right]
+    explainer = Explainer(model)
+    add_why_section(report, explainer, cases, "Why it decided: the most confident errors, then right answers",
+                    "Each image is followed by the heat map of the class the model chose.")
+    add_backbone_section(report, explainer, imageset.image(0), imageset.name(0))
 
 
 def _add_worst_grid(report, imageset, labels, probabilities, names, limit=24):

@@ -3,11 +3,16 @@
     trident classification predict --model runs/classification-digits-compact a.png b.jpg
     trident classification predict --model saved_models/classification-digits-compact photos/ --top-k 3
     trident classification predict --model RUN photos/ --json predictions.json
+    trident classification predict --model RUN photos/ --explain why/
+
+With `--explain FOLDER` (run folders only), FOLDER/<stem>_why_<class>.png shows where the
+image made the model choose its top class (a LayerCAM heat map, `shared.explain`).
 """
 
 import numpy as np
 
 from shared.config import positive_int
+from shared.explain import class_score, explainer_for, write_explanation
 from shared.predict_inputs import expand_images, load_predictor, predict_all, predict_parser
 from tasks.classification.inference import make_classify
 
@@ -16,6 +21,7 @@ def get_args_parser():
     parser = predict_parser("classification", __doc__)
     parser.add_argument("--top-k", type=positive_int, default=5)
     parser.add_argument("--json", help="also write the predictions to this JSON file")
+    parser.add_argument("--explain", metavar="FOLDER", help="write heat maps of why the top class won (run folders)")
     return parser
 
 
@@ -24,13 +30,18 @@ def main(argv=None):
     paths = expand_images(args.images)
     predictor = load_predictor(args.model, "classification", make_classify, args.trust_model)
     names = predictor.class_names
+    explainer = explainer_for(args.model) if args.explain else None
 
     def handle(path, image):
         probabilities = predictor.answer(image[None])["probabilities"][0]
         top = np.argsort(-probabilities)[: args.top_k]
         ranked = [{"class": names[i], "probability": float(probabilities[i])} for i in top]
         print(f"{path}: " + ", ".join(f"{r['class']} {r['probability']:.3f}" for r in ranked))
-        return {"image": path, "top": ranked}
+        answer = {"image": path, "top": ranked}
+        if explainer is not None:
+            heat = explainer.image(image, class_score(int(top[0])))
+            answer["explanation"] = write_explanation(args.explain, path, image, heat, names[int(top[0])])
+        return answer
 
     return predict_all(paths, handle, args.json)
 

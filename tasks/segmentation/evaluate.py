@@ -15,6 +15,8 @@ from shared.data.segmentation import load_segmentation_data
 from shared.evaluate_flow import (answers, evaluate_main, evaluate_parser, finish_report, open_evaluation,
                                   sized_reader)
 from shared.reports import Report
+from shared.explain import Explainer, mass_inside, region_score
+from shared.reports.explain_sections import add_backbone_section, add_why_section
 from shared.reports.model_stats import model_stats
 from shared.reports.draw import overlay
 from shared.reports.plots import confusion_matrix_figure, image_grid_figure
@@ -77,9 +79,44 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
         captions += [f"{dataset.name(i)}", "truth", f"prediction (IoU {per_image[i]:.2f})"]
     report.figure("Worst images first, then typical ones: image, truth, prediction", image_grid_figure(
         grid, captions, columns=6), "examples")
+    report.record("pointing_game", _add_explanations(report, model, dataset, order))
     classes = ("Class table (the model's)", ["id", "name", "colour"],
                [[c["id"], c["name"], str(tuple(c["colour"]))] for c in table])
     return finish_report(report, ev, stats, output, [classes]), scores
+
+
+POINTING_IMAGES = 32  # images the pointing game explains (each class in their truth, background aside)
+
+
+def _add_explanations(report, model, dataset, order):
+    """"Why it decided" for the worst images, per class, and the pointing game: the share of each class's
+    heat map that falls on that class's true pixels, averaged. Returns the pointing game record."""
+    explainer = Explainer(model)
+    pairs = [(i, k) for i in range(min(POINTING_IMAGES, len(dataset)))
+             for k in _true_classes(dataset.mask(i), model.num_classes)]
+    heats = explainer.images([dataset.image(i) for i, _ in pairs], [region_score(k) for _, k in pairs])
+    masses = {}
+    for (i, k), heat in zip(pairs, heats):
+        masses.setdefault(model.class_names[k], []).append(mass_inside(heat, dataset.mask(i) == k))
+    cases = [(dataset.image(i), region_score(k), f"{dataset.name(i)}\n{model.class_names[k]}", True)
+             for i in order[:3] for k in _true_classes(dataset.mask(i), model.num_classes)][:12]
+    add_why_section(report, explainer, cases, "Why it decided: the worst images, one heat map per class in their truth",
+                    "Each image is followed by the heat map of what made the model paint that class.")
+    if dataset:
+        add_backbone_section(report, explainer, dataset.image(int(order[0])), dataset.name(int(order[0])))
+    record = {name: float(np.mean(values)) for name, values in masses.items()}
+    record["mean"] = float(np.mean([m for values in masses.values() for m in values])) if masses else None
+    if masses:
+        report.table("Pointing game: share of each class's heat map on its true pixels", ["class", "mass inside",
+                     "heat maps"], [[n, record[n], len(v)] for n, v in masses.items()] + [["all", record["mean"],
+                     sum(len(v) for v in masses.values())]],
+                     note=f"LayerCAM at {explainer.level}, over the first {POINTING_IMAGES} images of the split (or "
+                          "all). 1.0: all heat on the class's own pixels.")
+    return record
+
+
+def _true_classes(mask, num_classes):
+    return [int(k) for k in np.unique(mask) if 0 < k < num_classes]
 
 
 def main(argv=None):

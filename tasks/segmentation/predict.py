@@ -13,14 +13,22 @@ import os
 import numpy as np
 from PIL import Image
 
+from shared.explain import explainer_for, region_score, write_explanation
 from shared.io import write_bytes
 from shared.predict_inputs import expand_images, load_predictor, predict_all, predict_parser
 from shared.reports.draw import overlay, png_bytes
 from tasks.segmentation.inference import make_segment
 
 
+MAX_EXPLAINED = 5  # heat maps per image: the classes covering most pixels
+
+
 def get_args_parser():
-    return predict_parser("segmentation", __doc__, "folder for class maps, overlays and summary.json")
+    parser = predict_parser("segmentation", __doc__, "folder for class maps, overlays and summary.json")
+    parser.add_argument("--explain", action="store_true",
+                        help="also write, per class found (background aside), a heat map of what made the model "
+                             "paint it: OUTPUT/<stem>_why_<class>.png (run folders only)")
+    return parser
 
 
 def main(argv=None):
@@ -28,6 +36,7 @@ def main(argv=None):
     paths = expand_images(args.images)
     predictor = load_predictor(args.model, "segmentation", make_segment, args.trust_model)
     names, colours = predictor.class_names, predictor.colours
+    explainer = explainer_for(args.model) if args.explain else None
     palette = [int(v) for colour in colours for v in colour]
 
     def handle(path, image):
@@ -40,8 +49,13 @@ def main(argv=None):
         counts = np.bincount(class_map.reshape(-1), minlength=len(names))
         shares = {names[k]: round(float(c) / class_map.size, 4) for k, c in enumerate(counts) if c}
         print(f"{path}: " + ", ".join(f"{k} {v:.1%}" for k, v in sorted(shares.items(), key=lambda kv: -kv[1])))
-        return {"image": path, "class_map": f"{stem}_classes.png", "overlay": f"{stem}_overlay.png",
-                "pixel_share": shares}
+        answer = {"image": path, "class_map": f"{stem}_classes.png", "overlay": f"{stem}_overlay.png",
+                  "pixel_share": shares}
+        if explainer is not None:
+            found = [int(k) for k in np.argsort(-counts) if counts[k] and k != 0][:MAX_EXPLAINED]
+            answer["explanations"] = {names[k]: write_explanation(args.output, path, image, explainer.image(
+                image, region_score(k)), names[k]) for k in found}
+        return answer
 
     return predict_all(paths, handle, os.path.join(args.output, "summary.json"),
                        f"Class maps, overlays and summary.json in {args.output}")

@@ -4,6 +4,7 @@ import json
 import os
 
 import numpy as np
+from PIL import Image
 import pytest
 import tensorflow as tf
 
@@ -83,6 +84,15 @@ def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
     assert [r["class"] for r in run_top] == [r["class"] for r in export_top]
     np.testing.assert_allclose([r["probability"] for r in run_top], [r["probability"] for r in export_top],
                                atol=1e-5)
+
+    # --explain writes a heat map over the image at its own size; an export cannot be explained.
+    assert trident(["classification", "predict", "--model", str(run), sample, "--json", str(json_out),
+                    "--explain", str(tmp_path / "why")]) == 0
+    why = json.loads(json_out.read_text())[0]["explanation"]
+    assert Image.open(why).size == Image.open(sample).size and run_top[0]["class"] in why
+    assert trident(["classification", "predict", "--model", str(out / "m"), sample, "--explain",
+                    str(tmp_path / "why")]) == 1
+    assert "holds no gradients" in capsys.readouterr().err
 
 
 def _agree(a, b, what):

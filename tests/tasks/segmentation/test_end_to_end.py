@@ -70,6 +70,13 @@ def test_train_evaluate_export_predict(tmp_path):
         assert json.loads((out / "summary.json").read_text())[0]["pixel_share"]
         maps[name] = np.asarray(classes)
     np.testing.assert_array_equal(maps["run"], maps["export"])
+    assert trident(["segmentation", "predict", "--model", str(run), image, "--output", str(tmp_path / "why"),
+                    "--explain"]) == 0
+    summary = json.loads((tmp_path / "why" / "summary.json").read_text())[0]
+    background = read_json(run / "data.json")["class_names"][0]
+    assert set(summary["explanations"]) == set(summary["pixel_share"]) - {background}  # one per class found
+    for path in summary["explanations"].values():
+        assert Image.open(path).size == (48, 48)
 
 
 def _agree(a, b, what):

@@ -1,0 +1,64 @@
+"""Heat maps: their form, and on a trained tiny model, that they point at what decides the class."""
+
+import keras
+import numpy as np
+import pytest
+
+from shared.backbones import build_backbone
+from shared.explain import Explainer, class_score, heat_overlay, mass_inside, region_score
+from tasks.classification.model import build_classifier
+from tasks.segmentation.model import SemanticSegmenter
+
+
+def square_images(count, seed, size=32, side=8):
+    """Noise backgrounds; odd images hold a bright square (class 1) at a random place. Returns images,
+    labels and the squares' masks."""
+    rng = np.random.default_rng(seed)
+    images = rng.uniform(0, 90, (count, size, size, 3)).astype(np.float32)
+    labels = np.arange(count) % 2
+    masks = np.zeros((count, size, size), bool)
+    for i in np.flatnonzero(labels):
+        y, x = rng.integers(0, size - side, 2)
+        images[i, y:y + side, x:x + side] = rng.uniform(200, 255, 3)
+        masks[i, y:y + side, x:x + side] = True
+    return images, labels, masks
+
+
+@pytest.mark.parametrize("method", ["gradcam", "layercam"])
+def test_a_heat_map_has_the_inputs_size_and_is_finite(method):
+    model = build_classifier(build_backbone("compact"), 3, 32, ["a", "b", "c"])
+    explain = Explainer(model, method=method)
+    assert explain.level == "P1"  # the deepest level 16 cells across at 32 px
+    image = np.random.default_rng(0).integers(0, 255, (40, 52, 3), dtype=np.uint8)
+    heat = explain.image(image, class_score(1))
+    assert heat.shape == (40, 52) and np.isfinite(heat).all() and 0.0 <= heat.min() and heat.max() <= 1.0
+    assert heat_overlay(image, heat).shape == image.shape
+
+
+def test_on_a_trained_classifier_the_heat_points_at_the_square_that_decides_the_class():
+    keras.utils.set_random_seed(0)
+    images, labels, _ = square_images(256, seed=0)
+    model = build_classifier(build_backbone("compact", widths=(16, 16, 32, 32)), 2, 32, ["plain", "square"])
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    model.fit(images, labels, batch_size=32, epochs=6, verbose=0)
+    test, test_labels, masks = square_images(40, seed=1)
+    assert (model.predict(test, verbose=0).argmax(-1) == test_labels).mean() >= 0.9
+    explain = Explainer(model)
+    cams, _ = explain.maps(test[test_labels == 1], class_score(1))
+    hits, mass = [], []
+    for cam, mask in zip(cams, masks[test_labels == 1]):
+        heat = np.asarray(keras.ops.image.resize(cam[..., None], (32, 32)))[..., 0]  # the cells, at pixel size
+        y, x = np.unravel_index(heat.argmax(), heat.shape)
+        grown = np.pad(mask, 2)[y:y + 5, x:x + 5].any()  # within 2 px of the square
+        hits.append(grown)
+        mass.append(mass_inside(heat, mask))
+    assert np.mean(hits) >= 0.9, hits
+    assert np.mean(mass) > 0.4  # the square is 6% of the image
+
+
+def test_a_segmentation_region_can_be_explained():
+    model = SemanticSegmenter(build_backbone("compact", widths=(8, 8, 16, 16)), 3, 32, head="fpn", width=16)
+    explain = Explainer(model, method="layercam")
+    image = np.random.default_rng(2).integers(0, 255, (30, 34, 3), dtype=np.uint8)
+    heat = explain.image(image, region_score(1))
+    assert heat.shape == (30, 34) and np.isfinite(heat).all()
