@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from shared.data.letterbox import letterbox
 from shared.data.preprocess import resize_images
 
 METHODS = ("gradcam", "layercam")
@@ -28,6 +29,7 @@ METHODS = ("gradcam", "layercam")
 # peak fell on the square for 20 test images in 100% of cases with LayerCAM at 16 cells
 # (P1), 80% at 8 cells, 25% at 4; Grad-CAM: 95%, 60%, 35%.
 MIN_CELLS = 16
+BOX_ANCHORS = 10  # anchors behind one explained box
 
 
 class Explainer:
@@ -52,6 +54,7 @@ class Explainer:
         self.pyramid = keras.tree.pack_sequence_as(backbone.output, backbone._inbound_nodes[-1].output_tensors)
         self.wired = keras.Model(model.inputs, [self.pyramid[self.level], model.outputs])
         self.model, self.method, self._compiled = model, method, {}
+        self.letterboxed = hasattr(model, "decoder")  # detectors see letterboxed images
 
     def maps(self, inputs, target):
         """Heat maps `[B, h, w]` in 0..1 at the level's resolution, and the target scores `[B]`.
@@ -63,13 +66,20 @@ class Explainer:
         """
         targets = target if isinstance(target, (list, tuple)) else [target] * len(inputs)
         kind = targets[0].kind
-        if kind not in self._compiled:  # one traced graph per kind; the class ids are an input
+        if kind not in self._compiled:  # one traced graph per kind; class ids and boxes are inputs
+            score = self._box_score if kind == "box" else SCORES[kind]
             self._compiled[kind] = tf.function(
-                lambda images, class_ids: self._cam(images, lambda outputs: SCORES[kind](outputs, class_ids)),
+                lambda images, class_ids, boxes: self._cam(images, lambda outputs: score(outputs, class_ids, boxes)),
                 reduce_retracing=True)
+        boxes = [t.box if t.box is not None else (0.0, 0.0, 0.0, 0.0) for t in targets]
         cam, scores = self._compiled[kind](tf.convert_to_tensor(inputs, tf.float32),
-                                           tf.constant([t.class_id for t in targets], tf.int32))
+                                           tf.constant([t.class_id for t in targets], tf.int32),
+                                           tf.constant(boxes, tf.float32))
         return cam.numpy(), scores.numpy()
+
+    def _box_score(self, raw, class_ids, boxes):
+        """Detection: the detector's own score of a box (`box_score` of the task model)."""
+        return self.model.box_score(raw, class_ids, boxes, BOX_ANCHORS)
 
     def images(self, images, targets, batch=16):
         """Heat maps of uint8 `[H, W, 3]` images, each at its own size, one target each (batched by kind)."""
@@ -78,15 +88,31 @@ class Explainer:
             chosen = [i for i, t in enumerate(targets) if t.kind == kind]
             for start in range(0, len(chosen), batch):
                 part = chosen[start:start + batch]
-                inputs = tf.concat([resize_images(tf.constant(images[i][None]), self.model.image_size) for i in part],
-                                   0)
+                prepared = [self._prepare(images[i]) for i in part]
+                inputs = tf.concat([p[0] for p in prepared], 0)
                 padding = batch - len(part)  # one batch shape: the gradient graph is traced once
                 inputs = tf.pad(inputs, [[0, padding], [0, 0], [0, 0], [0, 0]])
-                cams, _ = self.maps(inputs, [targets[i] for i in part] + [targets[part[0]]] * padding)
-                for i, cam in zip(part, cams):
-                    heat = tf.image.resize(cam[None, ..., None], images[i].shape[:2], method="bilinear")[0, ..., 0]
-                    heats[i] = np.clip(heat.numpy(), 0.0, 1.0)
+                chosen_targets = [dataclasses.replace(targets[i], box=_scaled(targets[i].box, p[1]))
+                                  for i, p in zip(part, prepared)]
+                cams, _ = self.maps(inputs, chosen_targets + [chosen_targets[0]] * padding)
+                for i, cam, (_, scale) in zip(part, cams, prepared):
+                    heats[i] = self._back_to_image(cam, images[i].shape[:2], scale)
         return heats
+
+    def _prepare(self, image):
+        """`(inputs [1, S, S, 3], scale)`: letterboxed for a detector (scale: image to input pixels), else resized."""
+        if self.letterboxed:
+            inputs, scale = letterbox(tf.constant(image[None]), self.model.image_size)
+            return inputs, float(scale)
+        return resize_images(tf.constant(image[None]), self.model.image_size), None
+
+    def _back_to_image(self, cam, shape, scale):
+        """A level-resolution map back to the image's own `shape` (cutting a letterbox's padding first)."""
+        if scale is not None:
+            cells = cam.shape[0] / self.model.image_size
+            cam = cam[:max(1, int(np.ceil(shape[0] * scale * cells))), :max(1, int(np.ceil(shape[1] * scale * cells)))]
+        heat = tf.image.resize(cam[None, ..., None], shape, method="bilinear")[0, ..., 0]
+        return np.clip(heat.numpy(), 0.0, 1.0)
 
     def _cam(self, inputs, score):
         with tf.GradientTape() as tape:
@@ -109,10 +135,22 @@ class Explainer:
 
 @dataclasses.dataclass(frozen=True)
 class Target:
-    """What to explain: `kind` ("class" or "region") of the class `class_id`."""
+    """What to explain: `kind` ("class", "region" or "box") of the class `class_id`; for "box",
+    `box` is `(x1, y1, x2, y2)` in the image's own pixels."""
 
     kind: str
     class_id: int
+    box: tuple = None
+
+
+def box_score(class_id, box):
+    """Target: a detector's score for class `class_id` at `box` (xyxy, the image's own pixels), from the
+    anchors whose boxes overlap it most (`BOX_ANCHORS` of them, weighted by overlap and score)."""
+    return Target("box", int(class_id), tuple(float(v) for v in box))
+
+
+def _scaled(box, scale):
+    return None if box is None else tuple(v * scale for v in box)
 
 
 def class_score(class_id):
@@ -126,11 +164,11 @@ def region_score(class_id):
     return Target("region", int(class_id))
 
 
-def _class(probabilities, class_ids):
+def _class(probabilities, class_ids, boxes=None):
     return tf.math.log(tf.gather(probabilities, class_ids, axis=-1, batch_dims=1) + 1e-7)
 
 
-def _region(probabilities, class_ids):
+def _region(probabilities, class_ids, boxes=None):
     chosen = tf.math.log(tf.gather(probabilities, class_ids, axis=-1, batch_dims=1) + 1e-7)
     mask = tf.cast(tf.argmax(probabilities, -1, output_type=tf.int32) == class_ids[:, None, None], tf.float32)
     mask = tf.where(tf.reduce_sum(mask, axis=[1, 2], keepdims=True) > 0, mask, tf.ones_like(mask))

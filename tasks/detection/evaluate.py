@@ -12,12 +12,15 @@ import os
 
 import numpy as np
 
+from shared.data.boxes import box_iou
 from shared.data.detection import load_detection_data
 from shared.evaluate_flow import (answers, evaluate_main, evaluate_parser, finish_report, open_evaluation,
                                   sized_reader)
+from shared.explain import Explainer, box_score, mass_inside
 from shared.io import write_json
 from shared.reports import Report
 from shared.reports.draw import draw_boxes
+from shared.reports.explain_sections import add_backbone_section, add_why_section
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, curves_figure, image_grid_figure
 from tasks.detection.inference import make_detect
@@ -86,7 +89,8 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
                   confusion_matrix_figure(confusion, names + ["background"]), "confusion",
                   note="Rows: truth; columns: prediction. The background row holds false detections; "
                        "the background column, missed objects.")
-    _add_examples(report, dataset, detections, names)
+    hardest = _add_examples(report, dataset, detections, names)
+    report.record("pointing_game", _add_explanations(report, model, dataset, detections, hardest))
     fixes = [("Annotation fixes made while reading", ["fix", "count"], list(ev.info["fixes"].items()))]
     paths = finish_report(report, ev, stats, output, fixes if ev.info["fixes"] else ())
     folder = os.path.dirname(paths["html"])
@@ -115,6 +119,57 @@ def _add_examples(report, dataset, detections, names, count=12):
         captions.append(f"{dataset.name(i)}: {errors[i]} error(s)")
     report.figure("Hardest images: truth in green, predictions (score >= 0.25) in red",
                   image_grid_figure(images, captions, columns=4), "examples")
+    return order
+
+
+POINTING_IMAGES = 32  # images whose true boxes the pointing game explains
+
+
+def _add_explanations(report, model, dataset, detections, hardest):
+    """"Why it decided" for each missed or false box of the hardest images, what the backbone sees, and the
+    pointing game: the share of each true box's heat map inside the box. Returns the pointing game record."""
+    names, explainer = model.class_names, Explainer(model)
+    pairs = [(i, box, int(label)) for i in range(min(POINTING_IMAGES, len(dataset)))
+             for box, label in zip(dataset.boxes[i], dataset.labels[i])]
+    heats = explainer.images([dataset.image(i) for i, _, _ in pairs], [box_score(k, b) for _, b, k in pairs])
+    masses = {}
+    for (i, box, k), heat in zip(pairs, heats):
+        inside = np.zeros(heat.shape, bool)
+        x1, y1, x2, y2 = (int(round(v)) for v in box)
+        inside[max(0, y1):max(y1 + 1, y2), max(0, x1):max(x1 + 1, x2)] = True
+        masses.setdefault(names[k], []).append(mass_inside(heat, inside))
+    cases = []
+    for i in hardest[:4]:
+        boxes, scores, classes = detections[i]
+        keep = scores >= DISPLAY_THRESHOLD
+        for kind, box, k in _disagreements(dataset.boxes[i], dataset.labels[i], boxes[keep], classes[keep]):
+            image = draw_boxes(dataset.image(i), [box], [k], names,
+                               colour=(40, 200, 40) if kind == "missed" else (220, 30, 30))
+            cases.append((image, box_score(k, box), f"{dataset.name(i)}\n{kind} {names[k]}", False))
+    add_why_section(report, explainer, cases[:12], "Why it decided: each missed (green) or false (red) box of the "
+                    "hardest images", "Each box is followed by the heat map of the detector's score for its class "
+                    "there: what it looked at when it missed the object, or when it saw one that is not there.")
+    if len(dataset):
+        add_backbone_section(report, explainer, dataset.image(0), dataset.name(0))
+    record = {name: float(np.mean(values)) for name, values in masses.items()}
+    record["mean"] = float(np.mean([m for values in masses.values() for m in values])) if masses else None
+    if masses:
+        report.table("Pointing game: share of each true box's heat map inside the box", ["class", "mass inside",
+                     "boxes"], [[n, record[n], len(v)] for n, v in masses.items()] + [["all", record["mean"],
+                     sum(len(v) for v in masses.values())]],
+                     note=f"LayerCAM at {explainer.level} of the detector's score for the box's class, over the true "
+                          f"boxes of the first {POINTING_IMAGES} images of the split (or all).")
+    return record
+
+
+def _disagreements(gt_boxes, gt_labels, boxes, classes, iou=0.5):
+    """`(kind, box, class)` for each true box no detection of its class found ("missed") and each detection
+    that matches no true box of its class ("false")."""
+    found = [(np.asarray(b), int(c)) for b, c in zip(boxes, classes)]
+    truth = [(np.asarray(b), int(c)) for b, c in zip(gt_boxes, gt_labels)]
+    missed = [("missed", b, c) for b, c in truth if not any(c == d and box_iou(b, e) >= iou for e, d in found)]
+    false = [("false", b, c) for b, c in found if not any(c == t and box_iou(b, g) >= iou for g, t in truth)]
+    return missed + false
 
 
 def main(argv=None):

@@ -16,6 +16,7 @@ from shared.layers.conv import conv_bn_act
 from shared.layers.neck import pan_neck
 from shared.task_model import TaskModel
 from tasks.detection.assigner import task_aligned_assign
+from tasks.detection.boxes import elementwise_iou
 from tasks.detection.decoder import DetectionDecoder
 from tasks.detection.losses import detection_loss
 
@@ -108,6 +109,16 @@ class ObjectDetector(TaskModel):
                     "max_detections": self.max_detections}
         defaults.update({k: v for k, v in settings.items() if v is not None})
         return DetectionDecoder(self.image_size, self.strides, self.num_classes, **defaults)
+
+    def box_score(self, raw, class_ids, boxes, anchors=10):
+        """The class logit behind each of `boxes` (`[B, 4]` xyxy, input pixels), for explanations: the
+        `anchors` anchors whose decoded boxes overlap it most, weighted by overlap times score."""
+        decoded, logits, _ = self.decoder().boxes_and_logits(raw)
+        chosen = tf.gather(logits, class_ids, axis=-1, batch_dims=1)  # [B, A]
+        weight = tf.stop_gradient(elementwise_iou(decoded, boxes[:, None, :]) * tf.sigmoid(chosen))
+        top = tf.math.top_k(weight, k=min(anchors, int(weight.shape[-1])))
+        picked = tf.gather(chosen, top.indices, batch_dims=1)
+        return tf.reduce_sum(picked * top.values, -1) / tf.maximum(tf.reduce_sum(top.values, -1), 1e-9)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         boxes, logits, points = self.decoder().boxes_and_logits(y_pred)

@@ -11,16 +11,23 @@ import os
 
 from PIL import Image
 
+from shared.explain import box_score, explainer_for, write_explanation
 from shared.io import write_bytes
 from shared.predict_inputs import expand_images, load_predictor, predict_all, predict_parser
 from shared.reports.draw import draw_boxes, png_bytes
 from tasks.detection.inference import make_detect
 
 
+MAX_EXPLAINED = 5  # heat maps per image: the highest-scoring detections
+
+
 def get_args_parser():
     parser = predict_parser("detection", __doc__, "folder for drawn images and detections.json")
     parser.add_argument("--confidence", type=float, default=0.25, help="lowest score kept (run folders only; "
                         "an export keeps the threshold it was exported with)")
+    parser.add_argument("--explain", action="store_true",
+                        help="also write, for each of the best detections, a heat map of what made the detector "
+                             "find it: OUTPUT/<stem>_why_<n>_<class>.png (run folders only)")
     return parser
 
 
@@ -30,6 +37,7 @@ def main(argv=None):
     predictor = load_predictor(args.model, "detection",
                                lambda model: make_detect(model, score_threshold=args.confidence), args.trust_model)
     detect, names = predictor.answer, predictor.class_names
+    explainer = explainer_for(args.model) if args.explain else None
     os.makedirs(args.output, exist_ok=True)
 
     def handle(path, image):
@@ -42,6 +50,13 @@ def main(argv=None):
                        "box": [round(float(v), 2) for v in b]} for b, s, c in zip(boxes, scores, classes)]
         summary = ", ".join(f"{d['class']} {d['score']:.2f}" for d in detections[:8]) or "nothing"
         print(f"{path}: {len(detections)} detection(s): {summary}")
+        if explainer is not None:
+            best = list(range(min(MAX_EXPLAINED, n)))
+            heats = explainer.images([image] * len(best), [box_score(int(classes[j]), boxes[j]) for j in best])
+            for j, heat in zip(best, heats):
+                shown = draw_boxes(image, boxes[j:j + 1], classes[j:j + 1], names, scores[j:j + 1])
+                detections[j]["explanation"] = write_explanation(args.output, path, shown, heat,
+                                                                 f"{j}_{names[int(classes[j])]}")
         return {"image": path, "width": image.shape[1], "height": image.shape[0], "drawn": target,
                 "detections": detections}
 

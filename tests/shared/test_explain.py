@@ -62,3 +62,14 @@ def test_a_segmentation_region_can_be_explained():
     image = np.random.default_rng(2).integers(0, 255, (30, 34, 3), dtype=np.uint8)
     heat = explain.image(image, region_score(1))
     assert heat.shape == (30, 34) and np.isfinite(heat).all()
+
+
+def test_a_detected_box_can_be_explained_at_the_images_own_size():
+    from shared.explain import box_score
+    from tasks.detection.model import build_detector
+
+    model = build_detector(build_backbone("compact", widths=(8, 8, 16, 16)), 2, 64, ["a", "b"], width=16)
+    explain = Explainer(model)
+    image = np.random.default_rng(3).integers(0, 255, (40, 80, 3), dtype=np.uint8)  # letterboxed: half padding
+    heat = explain.image(image, box_score(1, (10, 5, 40, 30)))
+    assert heat.shape == (40, 80) and np.isfinite(heat).all() and heat.max() <= 1.0

@@ -36,6 +36,8 @@ def test_train_evaluate_export_predict(tmp_path):
     assert trident(["detection", "evaluate", "--run", str(run)]) == 0
     folder = run / "evaluation" / "annotations-test"
     report = read_json(folder / "report.json")
+    assert 0.0 <= report["pointing_game"]["mean"] <= 1.0  # heat of each true box inside it
+    assert (folder / "report_figures" / "pyramid.png").is_file()
     assert set(report["coco"]) >= {"AP", "AP50", "AP75", "AP_small", "AR100"}
     assert len(read_json(folder / "ground_truth.json")["images"]) == read_json(run / "data.json")["counts"]["test"]
     truth = read_json(folder / "ground_truth.json")
@@ -73,10 +75,12 @@ def test_train_evaluate_export_predict(tmp_path):
     for name, model in (("run", run), ("export", exports / "d")):
         out = tmp_path / name
         assert trident(["detection", "predict", "--model", str(model), image, "--output", str(out),
-                        "--confidence", "0.0"]) == 0
+                        "--confidence", "0.0", *(["--explain"] if name == "run" else [])]) == 0
         assert (out / "img1.png").is_file()
         outputs[name] = json.loads((out / "detections.json").read_text())[0]["detections"]
     assert [d["class"] for d in outputs["run"]] == [d["class"] for d in outputs["export"]]
+    explained = [d["explanation"] for d in outputs["run"] if "explanation" in d]
+    assert len(explained) == min(5, len(outputs["run"])) and all(os.path.isfile(p) for p in explained)
     np.testing.assert_allclose([d["box"] for d in outputs["run"]], [d["box"] for d in outputs["export"]], atol=0.02)
 
 
