@@ -70,3 +70,14 @@ def add_backbone_section(report, explainer, image, source, maps_per_level=4):
     report.figure(f"What the backbone sees in {source}: the image, then its {maps_per_level} strongest feature maps "
                   "at each pyramid level, one row per level, shallow (edges, colours) to deep (parts, whole objects)",
                   image_grid_figure(shown, captions, columns=maps_per_level + 1), "pyramid")
+
+
+def add_pointing_section(report, masses, title, counted, note):
+    """The pointing-game table from `{class: [mass inside per heat map]}`; returns its record (with "mean")."""
+    record = {name: float(np.mean(values)) for name, values in masses.items()}
+    record["mean"] = float(np.mean([m for values in masses.values() for m in values])) if masses else None
+    if masses:
+        rows = [[n, record[n], len(v)] for n, v in masses.items()]
+        rows.append(["all", record["mean"], sum(len(v) for v in masses.values())])
+        report.table(title, ["class", "mass inside", counted], rows, note=note)
+    return record

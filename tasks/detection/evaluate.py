@@ -20,7 +20,7 @@ from shared.explain import Explainer, box_score, mass_inside
 from shared.io import write_json
 from shared.reports import Report
 from shared.reports.draw import draw_boxes
-from shared.reports.explain_sections import add_backbone_section, add_why_section
+from shared.reports.explain_sections import add_backbone_section, add_pointing_section, add_why_section
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, curves_figure, image_grid_figure
 from tasks.detection.inference import make_detect
@@ -151,15 +151,9 @@ def _add_explanations(report, model, dataset, detections, hardest):
                     "there: what it looked at when it missed the object, or when it saw one that is not there.")
     if len(dataset):
         add_backbone_section(report, explainer, dataset.image(0), dataset.name(0))
-    record = {name: float(np.mean(values)) for name, values in masses.items()}
-    record["mean"] = float(np.mean([m for values in masses.values() for m in values])) if masses else None
-    if masses:
-        report.table("Pointing game: share of each true box's heat map inside the box", ["class", "mass inside",
-                     "boxes"], [[n, record[n], len(v)] for n, v in masses.items()] + [["all", record["mean"],
-                     sum(len(v) for v in masses.values())]],
-                     note=f"LayerCAM at {explainer.level} of the detector's score for the box's class, over the true "
-                          f"boxes of the first {POINTING_IMAGES} images of the split (or all).")
-    return record
+    return add_pointing_section(report, masses, "Pointing game: share of each true box's heat map inside the box",
+                                "boxes", f"LayerCAM at {explainer.level} of the detector's score for the box's "
+                                f"class, over the true boxes of the first {POINTING_IMAGES} images of the split (or all).")
 
 
 def _disagreements(gt_boxes, gt_labels, boxes, classes, iou=0.5):

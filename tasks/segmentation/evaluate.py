@@ -16,7 +16,7 @@ from shared.evaluate_flow import (answers, evaluate_main, evaluate_parser, finis
                                   sized_reader)
 from shared.reports import Report
 from shared.explain import Explainer, mass_inside, region_score
-from shared.reports.explain_sections import add_backbone_section, add_why_section
+from shared.reports.explain_sections import add_backbone_section, add_pointing_section, add_why_section
 from shared.reports.model_stats import model_stats
 from shared.reports.draw import overlay
 from shared.reports.plots import confusion_matrix_figure, image_grid_figure
@@ -104,15 +104,9 @@ def _add_explanations(report, model, dataset, order):
                     "Each image is followed by the heat map of what made the model paint that class.")
     if dataset:
         add_backbone_section(report, explainer, dataset.image(int(order[0])), dataset.name(int(order[0])))
-    record = {name: float(np.mean(values)) for name, values in masses.items()}
-    record["mean"] = float(np.mean([m for values in masses.values() for m in values])) if masses else None
-    if masses:
-        report.table("Pointing game: share of each class's heat map on its true pixels", ["class", "mass inside",
-                     "heat maps"], [[n, record[n], len(v)] for n, v in masses.items()] + [["all", record["mean"],
-                     sum(len(v) for v in masses.values())]],
-                     note=f"LayerCAM at {explainer.level}, over the first {POINTING_IMAGES} images of the split (or "
-                          "all). 1.0: all heat on the class's own pixels.")
-    return record
+    return add_pointing_section(report, masses, "Pointing game: share of each class's heat map on its true pixels",
+                                "heat maps", f"LayerCAM at {explainer.level}, over the first {POINTING_IMAGES} images "
+                                "of the split (or all). 1.0: all heat on the class's own pixels.")
 
 
 def _true_classes(mask, num_classes):
