@@ -4,6 +4,7 @@ import math
 import time
 
 import keras
+import numpy as np
 
 
 class RunCheckpoint(keras.callbacks.Callback):
@@ -48,7 +49,9 @@ class PartialBackup(keras.callbacks.Callback):
 
     The backup records the epoch and how many of its batches are done, so a killed run
     resumes at the next batch (`Run.resume_point`) instead of at the epoch's start. The
-    last batch of an epoch is left to `RunCheckpoint`. A non-finite loss writes nothing.
+    last batch of an epoch is left to `RunCheckpoint`. Weights that are no longer finite
+    are not backed up. It works before each batch, so the batch-end hooks stay off the
+    training thread (a batch-end hook here would make Keras wait for every step's logs).
     """
 
     def __init__(self, run, seconds, steps, first_batch=0):
@@ -62,11 +65,11 @@ class PartialBackup(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.offset = 0  # only the resumed epoch starts part-way
 
-    def on_train_batch_end(self, batch, logs=None):
-        done = self.offset + batch + 1
-        if not self.seconds or done >= self.steps or time.monotonic() - self.since < self.seconds:
+    def on_train_batch_begin(self, batch, logs=None):
+        done = self.offset + batch  # batches of this epoch already trained
+        if not self.seconds or done == 0 or done >= self.steps or time.monotonic() - self.since < self.seconds:
             return
-        if not math.isfinite(float((logs or {}).get("loss", 0.0))):
+        if not all(np.isfinite(w).all() for w in self.model.get_weights()):
             return
         self.run.commit_partial(self.epoch, done, self.model.save)
         self.since = time.monotonic()

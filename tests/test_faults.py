@@ -138,18 +138,18 @@ def test_a_run_stopped_inside_an_epoch_resumes_at_the_next_batch(tmp_path, monke
     runs = tmp_path / "runs"
     args = ["classification", "train", *tiny_train_args(data, runs, "--name", "p"), "--epochs", "3",
             "--backup-every", "0.001s"]
-    original = PartialBackup.on_train_batch_end
+    original = PartialBackup.on_train_batch_begin
 
     def stop_inside_the_second_epoch(self, batch, logs=None):
-        original(self, batch, logs)
-        if self.epoch == 1 and batch == 4:
+        original(self, batch, logs)  # backs up the 5 batches done before batch index 5
+        if self.epoch == 1 and batch == 5:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(PartialBackup, "on_train_batch_end", stop_inside_the_second_epoch)
+    monkeypatch.setattr(PartialBackup, "on_train_batch_begin", stop_inside_the_second_epoch)
     assert trident(args) == 130
     state = json.loads((runs / "p" / "state.json").read_text())
     assert state["epoch"] == 1 and state["partial"]["epoch"] == 1 and state["partial"]["batches"] == 5
-    monkeypatch.setattr(PartialBackup, "on_train_batch_end", original)
+    monkeypatch.setattr(PartialBackup, "on_train_batch_begin", original)
 
     capsys.readouterr()
     assert trident(args) == 0
