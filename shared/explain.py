@@ -187,6 +187,13 @@ def heat_overlay(image, heat, alpha=0.5):
     return (image.astype(np.float32) * (1.0 - alpha) + colour * alpha).clip(0, 255).astype(np.uint8)
 
 
+def pointing(heat, region):
+    """`(mass inside, peak inside)`: the share of the heat inside the bool `region`, and whether the
+    hottest pixel falls in it (the classic pointing game's hit)."""
+    peak = np.unravel_index(int(np.argmax(heat)), np.shape(heat))
+    return mass_inside(heat, region), bool(np.asarray(region, bool)[peak])
+
+
 def mass_inside(heat, region):
     """The share of the heat map's total that falls inside the bool `region` (the "pointing game" mass)."""
     heat = np.asarray(heat, np.float64)

@@ -73,11 +73,18 @@ def add_backbone_section(report, explainer, image, source, maps_per_level=4):
 
 
 def add_pointing_section(report, masses, title, counted, note):
-    """The pointing-game table from `{class: [mass inside per heat map]}`; returns its record (with "mean")."""
-    record = {name: float(np.mean(values)) for name, values in masses.items()}
-    record["mean"] = float(np.mean([m for values in masses.values() for m in values])) if masses else None
+    """The pointing-game table from `{class: [(mass inside, peak inside) per heat map]}`.
+
+    Returns its record: per class and overall ("mean") the mass inside, and the share of
+    heat maps whose peak is inside ("peak_inside").
+    """
+    every = [pair for values in masses.values() for pair in values]
+    record = {name: {"mass_inside": float(np.mean([m for m, _ in values])),
+                     "peak_inside": float(np.mean([h for _, h in values]))} for name, values in masses.items()}
+    record["mean"] = float(np.mean([m for m, _ in every])) if every else None
+    record["peak_inside"] = float(np.mean([h for _, h in every])) if every else None
     if masses:
-        rows = [[n, record[n], len(v)] for n, v in masses.items()]
-        rows.append(["all", record["mean"], sum(len(v) for v in masses.values())])
-        report.table(title, ["class", "mass inside", counted], rows, note=note)
+        rows = [[n, record[n]["mass_inside"], record[n]["peak_inside"], len(v)] for n, v in masses.items()]
+        rows.append(["all", record["mean"], record["peak_inside"], len(every)])
+        report.table(title, ["class", "mass inside", "peak inside", counted], rows, note=note)
     return record

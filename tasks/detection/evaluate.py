@@ -16,7 +16,7 @@ from shared.data.boxes import box_iou
 from shared.data.detection import load_detection_data
 from shared.evaluate_flow import (answers, evaluate_main, evaluate_parser, finish_report, open_evaluation,
                                   sized_reader)
-from shared.explain import Explainer, box_score, mass_inside
+from shared.explain import Explainer, box_score, pointing
 from shared.io import write_json
 from shared.reports import Report
 from shared.reports.draw import draw_boxes
@@ -137,7 +137,7 @@ def _add_explanations(report, model, dataset, detections, hardest):
         inside = np.zeros(heat.shape, bool)
         x1, y1, x2, y2 = (int(round(v)) for v in box)
         inside[max(0, y1):max(y1 + 1, y2), max(0, x1):max(x1 + 1, x2)] = True
-        masses.setdefault(names[k], []).append(mass_inside(heat, inside))
+        masses.setdefault(names[k], []).append(pointing(heat, inside))
     cases = []
     for i in hardest[:4]:
         boxes, scores, classes = detections[i]

@@ -15,7 +15,7 @@ from shared.data.segmentation import load_segmentation_data
 from shared.evaluate_flow import (answers, evaluate_main, evaluate_parser, finish_report, open_evaluation,
                                   sized_reader)
 from shared.reports import Report
-from shared.explain import Explainer, mass_inside, region_score
+from shared.explain import Explainer, pointing, region_score
 from shared.reports.explain_sections import add_backbone_section, add_pointing_section, add_why_section
 from shared.reports.model_stats import model_stats
 from shared.reports.draw import overlay
@@ -97,7 +97,7 @@ def _add_explanations(report, model, dataset, order):
     heats = explainer.images([dataset.image(i) for i, _ in pairs], [region_score(k) for _, k in pairs])
     masses = {}
     for (i, k), heat in zip(pairs, heats):
-        masses.setdefault(model.class_names[k], []).append(mass_inside(heat, dataset.mask(i) == k))
+        masses.setdefault(model.class_names[k], []).append(pointing(heat, dataset.mask(i) == k))
     cases = [(dataset.image(i), region_score(k), f"{dataset.name(i)}\n{model.class_names[k]}", True)
              for i in order[:3] for k in _true_classes(dataset.mask(i), model.num_classes)][:12]
     add_why_section(report, explainer, cases, "Why it decided: the worst images, one heat map per class in their truth",
