@@ -88,7 +88,7 @@ class Explainer:
             chosen = [i for i, t in enumerate(targets) if t.kind == kind]
             for start in range(0, len(chosen), batch):
                 part = chosen[start:start + batch]
-                prepared = [self._prepare(images[i]) for i in part]
+                prepared = [self.prepare(images[i]) for i in part]
                 inputs = tf.concat([p[0] for p in prepared], 0)
                 padding = batch - len(part)  # one batch shape: the gradient graph is traced once
                 inputs = tf.pad(inputs, [[0, padding], [0, 0], [0, 0], [0, 0]])
@@ -99,7 +99,7 @@ class Explainer:
                     heats[i] = self._back_to_image(cam, images[i].shape[:2], scale)
         return heats
 
-    def _prepare(self, image):
+    def prepare(self, image):
         """`(inputs [1, S, S, 3], scale)`: letterboxed for a detector (scale: image to input pixels), else resized."""
         if self.letterboxed:
             inputs, scale = letterbox(tf.constant(image[None]), self.model.image_size)

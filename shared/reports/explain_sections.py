@@ -24,7 +24,7 @@ def add_why_section(report, explainer, cases, title, note):
         colours += ["#1b7f3b" if correct else "#b00020"] * 2
     report.figure(title, image_grid_figure(images, captions, columns=6, colors=colours), "why_it_decided")
     report.text(f"{title}: how to read it", note + " Red is where the features raised the chosen score most "
-                f"(LayerCAM at pyramid level {explainer.level}); dark blue is where they played no part.")
+                f"({explainer.method} at pyramid level {explainer.level}); dark blue is where they played no part.")
 
 
 def _layers(model):
@@ -50,9 +50,7 @@ def add_backbone_section(report, explainer, image, source, maps_per_level=4):
             tiles.append(np.kron(tile, np.ones((8, 8, 1))) * 255)
         report.figure(f"What the backbone sees: the first layer's {len(tiles)} learned filters ({first.name})",
                       image_grid_figure(tiles, [f"filter {i}" for i in range(len(tiles))], columns=8), "filters")
-    from shared.data.preprocess import resize_images
-
-    inputs = resize_images(image[None], model.image_size)
+    inputs, _ = explainer.prepare(image)  # as the task sees it: resized, or letterboxed for a detector
     levels = keras.Model(explainer.wired.inputs, explainer.pyramid)(inputs, training=False)
     shown, captions = [], []
     for name in backbone.pyramid_levels:

@@ -35,8 +35,9 @@ def _coco(root, change):
     return path, path
 
 
-def _coco_text(root, text):
-    path = write_detection_data(root, "coco", count=4, size=64, empty=0)
+def _replaced(root, fmt, text):
+    """Detection data whose annotation file (COCO JSON, or YOLO's dataset YAML) now holds `text`."""
+    path = write_detection_data(root, fmt, count=4, size=64, empty=0)
     with open(path, "w") as f:
         f.write(text)
     return path, path
@@ -64,16 +65,9 @@ def _yolo(root, line):
     return path, label
 
 
-def _yolo_yaml(root, text):
-    path = write_detection_data(root, "yolo", count=4, size=64, empty=0)
-    with open(path, "w") as f:
-        f.write(text)
-    return path, path
-
-
 DETECTION = {
-    "coco: not JSON": lambda r: _coco_text(r, "{not json"),
-    "coco: a list, not an object": lambda r: _coco_text(r, "[1, 2]"),
+    "coco: not JSON": lambda r: _replaced(r, "coco", "{not json"),
+    "coco: a list, not an object": lambda r: _replaced(r, "coco", "[1, 2]"),
     "coco: no images key": lambda r: _coco(r, lambda c: c.pop("images")),
     "coco: annotation without bbox": lambda r: _coco(r, lambda c: _first(c, "annotations").pop("bbox")),
     "coco: bbox of 3 numbers": lambda r: _coco(r, lambda c: _first(c, "annotations").update(bbox=[1, 2, 3])),
@@ -97,19 +91,10 @@ DETECTION = {
     "yolo: class beyond names": lambda r: _yolo(r, "9 0.5 0.5 0.2 0.2"),
     "yolo: coordinate not a number": lambda r: _yolo(r, "0 0.5 half 0.2 0.2"),
     "yolo: negative class": lambda r: _yolo(r, "-1 0.5 0.5 0.2 0.2"),
-    "yolo yaml: not YAML": lambda r: _yolo_yaml(r, "names: [a, b\ntrain: ["),
-    "yolo yaml: names a number": lambda r: _yolo_yaml(r, "path: .\ntrain: images\nnames: 3\n"),
-    "yolo yaml: train folder missing": lambda r: _yolo_yaml(r, "path: .\ntrain: nowhere\nnames: [a]\n"),
+    "yolo yaml: not YAML": lambda r: _replaced(r, "yolo", "names: [a, b\ntrain: ["),
+    "yolo yaml: names a number": lambda r: _replaced(r, "yolo", "path: .\ntrain: images\nnames: 3\n"),
+    "yolo yaml: train folder missing": lambda r: _replaced(r, "yolo", "path: .\ntrain: nowhere\nnames: [a]\n"),
 }
-
-
-@pytest.mark.parametrize("case", sorted(DETECTION))
-def test_malformed_detection_annotations_are_refused_naming_the_file(tmp_path, case, capsys):
-    data, culprit = DETECTION[case](tmp_path / "data")
-    with pytest.raises(TridentError) as error:
-        load_detection_data(data, 0, 0.25, 0.25, image_size=64)
-    assert os.path.basename(culprit) in str(error.value), str(error.value)
-    refused_by_the_command("detection", data, culprit, tmp_path, capsys)
 
 
 def _csv(root, text):
@@ -139,15 +124,6 @@ def _binary_csv(root):
     return str(path), str(path)
 
 
-@pytest.mark.parametrize("case", sorted(CLASSIFICATION))
-def test_malformed_classification_labels_are_refused_naming_the_file(tmp_path, case, capsys):
-    data, culprit = CLASSIFICATION[case](tmp_path / "data")
-    with pytest.raises(TridentError) as error:
-        load_classification_data(data, 0, 0.25, 0.25)
-    assert os.path.basename(culprit) in str(error.value), str(error.value)
-    refused_by_the_command("classification", data, culprit, tmp_path, capsys)
-
-
 def _seg_yaml(root, text):
     folder = write_segmentation_data(root, count=4, size=32)
     path = os.path.join(folder, "set.yaml")
@@ -173,10 +149,19 @@ SEGMENTATION = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(SEGMENTATION))
-def test_malformed_segmentation_data_is_refused_naming_the_file(tmp_path, case, capsys):
-    data, culprit = SEGMENTATION[case](tmp_path / "data")
+READERS = {
+    "detection": lambda data: load_detection_data(data, 0, 0.25, 0.25, image_size=64),
+    "classification": lambda data: load_classification_data(data, 0, 0.25, 0.25),
+    "segmentation": lambda data: load_segmentation_data(data, 0, 0.25, 0.25, image_size=32),
+}
+CASES = {(task, case): make for task, cases in (("detection", DETECTION), ("classification", CLASSIFICATION),
+                                                ("segmentation", SEGMENTATION)) for case, make in cases.items()}
+
+
+@pytest.mark.parametrize("task,case", sorted(CASES), ids=[f"{t}: {c}" for t, c in sorted(CASES)])
+def test_malformed_data_is_refused_naming_the_file(tmp_path, task, case, capsys):
+    data, culprit = CASES[task, case](tmp_path / "data")
     with pytest.raises(TridentError) as error:
-        load_segmentation_data(data, 0, 0.25, 0.25, image_size=32)
+        READERS[task](data)
     assert os.path.basename(culprit) in str(error.value), str(error.value)
-    refused_by_the_command("segmentation", data, culprit, tmp_path, capsys)
+    refused_by_the_command(task, data, culprit, tmp_path, capsys)
