@@ -96,21 +96,47 @@ class NanGuard(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-class TimeBudget(keras.callbacks.Callback):
-    """Stop training once `seconds` of wall-clock time have passed (checked every batch)."""
+class Clock(keras.callbacks.Callback):
+    """Seconds since training began, for the time budget and the schedule.
 
-    async_safe = True
+    With `agree` (`Distribution.agree`, multi-worker training) the reading is taken once
+    before each batch and is the chief's on every worker, so all workers set the same
+    learning rate and stop at the same step. Put it first among the callbacks.
+    """
 
-    def __init__(self, seconds):
+    def __init__(self, agree=None):
         super().__init__()
-        self.seconds, self.start, self.hit = seconds, None, False
+        self.agree, self.start, self.elapsed = agree, None, 0.0
 
     def on_train_begin(self, logs=None):
         if self.start is None:  # a resumed run fits twice: the rest of an epoch, then the others
             self.start = time.monotonic()
 
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.agree is not None:
+            self.elapsed = self.agree([time.monotonic() - self.start])[0]
+
+    def read(self):
+        if self.agree is not None or self.start is None:
+            return self.elapsed
+        return time.monotonic() - self.start
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training once `seconds` on `clock` (a `Clock` among the callbacks; default: its
+    own) have passed, checked every batch."""
+
+    def __init__(self, seconds, clock=None):
+        super().__init__()
+        self.seconds, self.own, self.clock, self.hit = seconds, clock is None, clock or Clock(), False
+        self.async_safe = self.clock.agree is None
+
+    def on_train_begin(self, logs=None):
+        if self.own:
+            self.clock.on_train_begin(logs)
+
     def on_train_batch_end(self, batch, logs=None):
-        if self.seconds and time.monotonic() - self.start > self.seconds:
+        if self.seconds and self.clock.read() > self.seconds:
             self.hit = True
             self.model.stop_training = True
 
@@ -124,10 +150,11 @@ class WarmupCosine(keras.callbacks.Callback):
     step, so a resumed or extended run follows the schedule of its current length.
     """
 
-    def __init__(self, peak, epochs, steps_per_epoch, warmup_epochs=1.0, time_budget=None, first_batch=0):
+    def __init__(self, peak, epochs, steps_per_epoch, warmup_epochs=1.0, time_budget=None, first_batch=0, clock=None):
         super().__init__()
         self.peak, self.epochs, self.steps = peak, epochs, max(1, steps_per_epoch)
-        self.warmup, self.epoch, self.time_budget, self.start = warmup_epochs, 0, time_budget, None
+        self.warmup, self.epoch, self.time_budget = warmup_epochs, 0, time_budget
+        self.own, self.clock = clock is None, clock or Clock()
         self.offset = first_batch  # batches of the first epoch done before a resume
 
     def rate(self, epoch_float, elapsed=0.0):
@@ -139,14 +166,14 @@ class WarmupCosine(keras.callbacks.Callback):
         return self.peak * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
 
     def on_train_begin(self, logs=None):
-        if self.start is None:
-            self.start = time.monotonic()
+        if self.own:
+            self.clock.on_train_begin(logs)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_train_batch_begin(self, batch, logs=None):
-        elapsed = time.monotonic() - self.start if self.start is not None else 0.0
+        elapsed = self.clock.read()
         self.model.optimizer.learning_rate.assign(self.rate(self.epoch + (self.offset + batch) / self.steps, elapsed))
 
     def on_epoch_end(self, epoch, logs=None):

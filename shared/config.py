@@ -120,6 +120,10 @@ def add_training_args(parser):
     parser.add_argument("--backup-every", default="10m", metavar="DURATION",
                         help="inside a long epoch, save a resumable backup this often (e.g. 5m; 'off': only at "
                              "epoch ends); a killed run resumes from the batch after it")
+    parser.add_argument("--strategy", default="auto", choices=("auto", "one_device", "mirrored", "multi_worker"),
+                        help="devices to train on: auto (several GPUs: mirrored; TF_CONFIG naming a cluster: "
+                             "multi_worker; else one_device), one_device, mirrored (this machine's GPUs), "
+                             "multi_worker (the machines TF_CONFIG names)")
     parser.add_argument("--runs-dir", default="runs", help="parent folder of run folders")
     parser.add_argument("--name", help="run folder name (default: <task>-<data>-<backbone>)")
     parser.add_argument("--allow-outside-data", action="store_true",

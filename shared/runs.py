@@ -30,7 +30,7 @@ MARKER = ".trident-run"  # written first into every run folder: only marked fold
 # An epoch's checkpoint files before `state.json` names them (see `Run.commit_epoch`).
 _PENDING = re.compile(r"^(?P<kind>last|best|partial)-(?P<token>[0-9a-f]{12})\.keras$")
 RESUMABLE_KEYS = {"epochs", "time_budget", "verbose", "restart", "early_stopping", "config", "allow_outside_data",
-                  "runs_dir", "backup_every"}
+                  "runs_dir", "backup_every", "strategy"}
 
 
 class Run:

@@ -3,6 +3,7 @@
 import keras
 
 from shared import backbones as _backbones  # noqa: F401  (registers backbone classes for loading)
+from shared.distribute import MultiWorkerFit
 from shared.errors import fail
 
 
@@ -15,9 +16,10 @@ def load_checkpoint(path):
              "Re-run with --restart to train from scratch", checkpoint=path)
 
 
-class TaskModel(keras.Model):
+class TaskModel(MultiWorkerFit, keras.Model):
     """Base of the task models: functional, built from a `Backbone`, fully serialisable.
 
+    `MultiWorkerFit` lets Keras' `fit` run under `MultiWorkerMirroredStrategy`.
     Subclasses build their graph in `__init__`, call `super().__init__(inputs, outputs)`,
     store their constructor arguments, and list them in `config_keys`.
     """

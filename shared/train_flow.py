@@ -13,6 +13,7 @@ from typing import Callable
 
 from shared.config import parse_duration
 from shared.defaults import choose_defaults
+from shared.distribute import make_distribution, scaled_for_replicas, shard
 from shared.errors import fail
 from shared.io import read_json, write_json
 from shared.runs import prepare_run, slug, write_manifest
@@ -138,8 +139,13 @@ def inspect_into_run(spec, config, splits, info, run):
 
 
 def train_task(spec, args):
-    """Run the whole `train` action; returns the `Run`."""
+    """Run the whole `train` action; returns the `Run` (on a worker that is not the chief, its
+    temporary one, already removed)."""
     config, explicit = resolve_config(spec, args)
+    distribution = make_distribution(config.get("strategy") or "auto")  # before any other TensorFlow work
+    if distribution.name != "one_device":
+        print(f"strategy: {distribution.name}, {distribution.replicas} replicas on {distribution.workers} machine(s)"
+              + ("" if distribution.is_chief else " (this one is not the chief: it writes no run folder)"))
     set_seed(config["seed"], config["deterministic"])
     splits, info = spec.load(config)
     if len(info["class_names"]) < 2 and spec.task != "detection":
@@ -148,13 +154,19 @@ def train_task(spec, args):
              classes=info["class_names"])
     check_inside(config, splits)
     settle_defaults(spec, config, explicit, splits, info)
+    _scale_for_replicas(config, explicit, info, distribution)
     if spec.resolve is not None:
         spec.resolve(config)
-    model = _build(spec, config, info)  # before the run folder exists: a size the backbone cannot take ends here
+    with distribution.scope():  # before the run folder exists: a size the backbone cannot take ends here
+        model = _build(spec, config, info)
+    if not distribution.is_chief:
+        return _train_on_worker(spec, config, splits, info, model, distribution)
     run, status = prepare_run(config["runs_dir"], config["name"], config, config["restart"])
     if status != "new" and read_json(run.file("data.json"))["fingerprint"] != info["fingerprint"]:
         fail(f"The data of run {run.path} changed since it started", "Add --restart to train again on the new data",
              data=config["data"])
+    if distribution.multi_worker:
+        _agree_with_workers(distribution, config, status)
     if status == "complete":
         print(f"Run {run.path} already finished {config['epochs']} epochs. Raise --epochs to train further, "
               "or add --restart to start over.")
@@ -168,30 +180,96 @@ def train_task(spec, args):
     if info.get("fixes"):
         print(f"Fixed while reading: {info['fixes']} (recorded in {run.file('data.json')})")
 
+    resume = run.resume_point() if status == "resume" else None
+    model, summary = _fit(spec, config, splits, info, model, run, resume, distribution)
+    save_backbone(model.backbone, run.backbone_weights)
+    print(f"Training {summary['ended']} after {summary['epochs_done']} epochs, {summary['train_seconds']:.1f} s")
+    if len(splits["val"]) > 0:
+        paths, line = spec.evaluate(run, config["batch_size"], (splits, info))
+        print(f"Validation: {line}. Report: {paths['html']}")
+    print(f"Run folder: {run.path}")
+    return run
+
+
+def _fit(spec, config, splits, info, model, run, resume, distribution):
+    """Train `model` into `run`, or the checkpoint of `resume` (`Run.resume_point()`, None for a new
+    run); returns `(model, summary)`."""
     train_ds, val_ds = spec.datasets(config, splits, info)
     has_val = len(splits["val"]) > 0
-    if status == "resume":
-        checkpoint, initial_epoch, first_batch = run.resume_point()
-        model = load_checkpoint(checkpoint)
+    if resume is not None:
+        checkpoint, initial_epoch, first_batch = resume
+        with distribution.scope():
+            model = load_checkpoint(checkpoint)
         print(f"Resuming {run.path} from epoch {initial_epoch}"
               + (f", batch {first_batch} (a backup inside the epoch)" if first_batch else ""))
     else:
         initial_epoch, first_batch = 0, 0
     monitor = spec.monitor if has_val else spec.monitor.replace("val_", "")
-    summary = fit(model, train_ds, val_ds if has_val else None, run, epochs=config["epochs"], monitor=monitor,
-                  mode=spec.mode, lr=config["lr"], warmup_epochs=config["warmup_epochs"], initial_epoch=initial_epoch,
+    summary = fit(model, shard(train_ds, distribution), shard(val_ds, distribution) if has_val else None, run,
+                  epochs=config["epochs"], monitor=monitor, mode=spec.mode, lr=config["lr"],
+                  warmup_epochs=config["warmup_epochs"], initial_epoch=initial_epoch,
                   train_images=len(splits["train"]),
                   steps_per_epoch=math.ceil(len(splits["train"]) / config["batch_size"]),
                   time_budget=parse_duration(config["time_budget"]), early_stopping=config["early_stopping"],
                   verbose=config["verbose"], keep="best" if config["early_stopping"] else spec.keep,
-                  first_batch=first_batch, backup_every=_backup_seconds(config))
-    save_backbone(model.backbone, run.backbone_weights)
-    print(f"Training {summary['ended']} after {summary['epochs_done']} epochs, {summary['train_seconds']:.1f} s")
-    if has_val:
-        paths, line = spec.evaluate(run, config["batch_size"], (splits, info))
-        print(f"Validation: {line}. Report: {paths['html']}")
-    print(f"Run folder: {run.path}")
-    return run
+                  first_batch=first_batch, backup_every=_backup_seconds(config) if distribution.is_chief else None,
+                  distribution=distribution)
+    return model, summary
+
+
+def _scale_for_replicas(config, explicit, info, distribution):
+    for key, why in scaled_for_replicas(config, explicit, distribution.replicas).items():
+        info["defaults"][key] = {"value": config[key], "reason": why}
+        print(f"{key}: {config[key]:g} ({why})")
+
+
+# What every worker must share with the chief: the run's state, and the settings that shape the steps.
+_STATUS = ("new", "resume", "complete")
+
+
+def _agree_with_workers(distribution, config, status):
+    """The chief's half of `_train_on_worker`'s handshake (one collective step)."""
+    distribution.agree([_STATUS.index(status), *_shape_of_steps(config)])
+
+
+def _shape_of_steps(config):
+    return [config["batch_size"], config["image_size"] or 0, config["epochs"], config["lr"]]
+
+
+def _train_on_worker(spec, config, splits, info, model, distribution):
+    """A worker other than the chief: train in step with it, writing only to a temporary run
+    folder that is removed at the end. The chief decides (after its own checks) whether the
+    run is new, resumed or complete; resuming reads the chief's checkpoint, so the run folder
+    must be on storage every machine reads (as TensorFlow's own multi-worker checkpoints need)."""
+    import shutil
+    import tempfile
+
+    from shared.runs import Run
+
+    status, *chiefs = distribution.agree([0.0, *_shape_of_steps(config)])
+    status = _STATUS[int(round(status))]
+    if any(not math.isclose(mine, theirs, rel_tol=1e-6) for mine, theirs in zip(_shape_of_steps(config), chiefs)):
+        fail(f"This worker's settings (batch, size, epochs, lr: {_shape_of_steps(config)}) differ from the chief's "
+             f"({chiefs})", "Run the same command on the same data on every machine", strategy=distribution.name)
+    if status == "complete":
+        print("The chief reports the run already complete.")
+        return None
+    resume = None
+    if status == "resume":
+        chiefs_run = Run(os.path.join(config["runs_dir"], config["name"]))
+        resume = chiefs_run.resume_point()
+        if resume is None:
+            fail(f"The chief resumes run {chiefs_run.path}, but this worker cannot read its checkpoints",
+                 "Put --runs-dir on storage every machine reads (a shared or network file system)",
+                 runs_dir=config["runs_dir"])
+    scratch = tempfile.mkdtemp(prefix="trident-worker-")
+    try:
+        run, _ = prepare_run(scratch, config["name"], config, restart=True)
+        _, summary = _fit(spec, config, splits, info, model, run, resume, distribution)
+        print(f"Worker: training {summary['ended']} after {summary['epochs_done']} epochs; the chief writes the run")
+        return run
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _build(spec, config, info):

@@ -5,7 +5,8 @@ import time
 import keras
 import tensorflow as tf
 
-from shared.callbacks import AveragedWeights, NanGuard, PartialBackup, RunCheckpoint, Throughput, TimeBudget, WarmupCosine
+from shared.callbacks import (AveragedWeights, Clock, NanGuard, PartialBackup, RunCheckpoint, Throughput, TimeBudget,
+                              WarmupCosine)
 from shared.errors import fail
 from shared.io import atomic_path
 
@@ -36,7 +37,7 @@ def build_optimizer(config):
 
 def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, warmup_epochs=1.0,
         initial_epoch=0, train_images=None, steps_per_epoch=None, time_budget=None, early_stopping=0, verbose=1,
-        keep="best", first_batch=0, backup_every=None):
+        keep="best", first_batch=0, backup_every=None, distribution=None):
     """Train `model` with Trident's callbacks, writing checkpoints and logs into `run`.
 
     Args:
@@ -57,6 +58,8 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
             inside it: that epoch trains only its remaining batches, the schedule and the
             optimizer continuing where they were.
         backup_every: float seconds between backups inside an epoch (`PartialBackup`), or None.
+        distribution: the `shared.distribute.Distribution` the model was built under; with
+            several workers, the time budget and schedule follow the chief's clock.
 
     Returns:
         dict summary: epochs done, how training ended, seconds, images/s.
@@ -67,7 +70,10 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
     steps = int(train_ds.cardinality())
     if steps < 1:
         steps = steps_per_epoch or 1
-    nan_guard, budget = NanGuard(), TimeBudget(time_budget)
+    # Only a time budget makes the steps depend on the clock; then every worker reads the chief's.
+    shared_clock = time_budget and distribution is not None and distribution.multi_worker
+    clock = Clock(distribution.agree if shared_clock else None)
+    nan_guard, budget = NanGuard(), TimeBudget(time_budget, clock)
     throughput = Throughput(train_images or 0)
     tensorboard = keras.callbacks.TensorBoard(run.file("tensorboard"), write_graph=False, update_freq="epoch",
                                               profile_batch=0)
@@ -75,7 +81,8 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
     # Averaged weights in place before anything reads them at an epoch's end.
     averaging = [AveragedWeights()] if getattr(model.optimizer, "use_ema", False) else []
     callbacks = [
-        WarmupCosine(lr, epochs, steps, warmup_epochs, time_budget, first_batch),
+        clock,
+        WarmupCosine(lr, epochs, steps, warmup_epochs, time_budget, first_batch, clock),
         PartialBackup(run, backup_every, steps, first_batch),
         nan_guard,
         budget,

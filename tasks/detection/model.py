@@ -11,6 +11,7 @@ import math
 import keras
 import tensorflow as tf
 
+from shared.distribute import per_replica_share
 from shared.errors import fail
 from shared.layers.conv import conv_bn_act
 from shared.layers.neck import pan_neck
@@ -131,7 +132,7 @@ class ObjectDetector(TaskModel):
         self.cls_loss_tracker.update_state(cls)
         if self.losses:
             total = total + tf.add_n(self.losses)
-        return total
+        return per_replica_share(total)
 
     @property
     def metrics(self):

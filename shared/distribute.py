@@ -1,0 +1,234 @@
+"""Training on several devices or machines through `tf.distribute`, with the same `fit`.
+
+`--strategy` picks one of:
+
+- `one_device`: TensorFlow's default strategy (one CPU or GPU), what Trident always did.
+- `mirrored`: `MirroredStrategy` over this machine's GPUs (or its logical CPU devices
+  when it has no GPU): one replica per device, gradients summed every step.
+- `multi_worker`: `MultiWorkerMirroredStrategy` over the machines `TF_CONFIG` names (the
+  standard cluster description, the same on every machine except its `task`). Every
+  machine runs the same command; worker 0 (or the `chief` task) is the chief.
+- `auto` (default): multi_worker when `TF_CONFIG` names more than one task, mirrored
+  when more than one GPU is visible, one_device otherwise.
+
+`--batch-size` is the global batch: each step takes that many images, split evenly over
+the replicas, so a run on N replicas with the same flags follows the same curve as one
+device. Left to its default, the batch grows with the replicas (the chosen per-device
+batch times N) and the learning rate by the square root of N, the rule for Adam-type
+optimizers (Malladi et al. 2022, "On the SDEs and Scaling Rules for Adaptive Gradient
+Algorithms"); an explicit `--lr` is kept as given.
+
+Keras 3's `fit` under `MultiWorkerMirroredStrategy` fails (keras-team/keras#20585): it
+reduces a per-replica batch to build the model, and reduces per-replica scalar logs along
+axis 0. `MultiWorkerFit` (mixed into every task model) mends both inside Trident: the
+build takes the first local replica's batch, and each step's logs leave the replica as
+one-element vectors, which the axis-0 reduction averages into the same scalars one device
+reports.
+"""
+
+import contextlib
+import json
+import math
+import os
+
+import tensorflow as tf
+
+from shared.errors import fail
+
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
+
+
+def cluster_spec():
+    """`(tasks, chief?, index)` from `TF_CONFIG`, or None when it is unset.
+
+    `tasks` counts every chief and worker task; the chief is the `chief` task, or worker
+    0 when the cluster has none.
+    """
+    text = os.environ.get("TF_CONFIG", "").strip()
+    if not text:
+        return None
+    try:
+        config = json.loads(text)
+        cluster, task = config["cluster"], config["task"]
+        kind, index = task["type"], int(task.get("index", 0))
+        tasks = len(cluster.get("chief", [])) + len(cluster.get("worker", []))
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        fail(f"TF_CONFIG is not a cluster description ({error.__class__.__name__}: {error})",
+             'Set it to JSON like {"cluster": {"worker": ["host1:2222", "host2:2222"]}, '
+             '"task": {"type": "worker", "index": 0}} (index: this machine\'s place in the list)',
+             tf_config=text[:200])
+    if kind not in ("chief", "worker"):
+        fail(f"TF_CONFIG's task type is {kind!r}: Trident trains with chief and worker tasks only",
+             'Give each machine {"type": "worker", "index": N} (or "chief" for one of them)', tf_config=text[:200])
+    has_chief = bool(cluster.get("chief"))
+    chief = kind == "chief" or (not has_chief and index == 0)
+    return tasks, chief, index
+
+
+class Distribution:
+    """A strategy and this process's place in it.
+
+    Attributes:
+        strategy: the `tf.distribute.Strategy` (TensorFlow's default one for one_device).
+        name: the strategy's `--strategy` name, as resolved from "auto".
+        workers: machines training together (1 unless multi_worker).
+        is_chief: whether this process writes the run folder.
+    """
+
+    def __init__(self, strategy, name, workers=1, is_chief=True):
+        self.strategy, self.name, self.workers, self.is_chief = strategy, name, workers, is_chief
+        self._agree = None  # the compiled collective step of `agree`
+
+    @property
+    def replicas(self):
+        return self.strategy.num_replicas_in_sync
+
+    @property
+    def multi_worker(self):
+        return self.workers > 1
+
+    def scope(self):
+        """Build and load models inside this (their variables then live on every replica)."""
+        return self.strategy.scope() if self.name != "one_device" else contextlib.nullcontext()
+
+    def agree(self, values):
+        """The chief's `values` (a list of floats), the same on every worker.
+
+        Every worker must call it at the same point: it is one collective step. Used where
+        each machine would decide by itself from its own clock or files.
+        """
+        if not self.multi_worker:
+            return [float(v) for v in values]
+        if self._agree is None:
+            strategy = self.strategy
+
+            def chief_only(local):
+                first = tf.distribute.get_replica_context().replica_id_in_sync_group == 0
+                return tf.where(first, local, tf.zeros_like(local))
+
+            self._agree = tf.function(
+                lambda local: strategy.reduce("SUM", strategy.run(chief_only, args=(local,)), axis=None),
+                reduce_retracing=True)
+        total = self._agree(tf.constant([float(v) for v in values], tf.float32))
+        return [float(v) for v in total.numpy()]
+
+
+def make_distribution(name="auto"):
+    """The `Distribution` for `--strategy name`; call it before any other TensorFlow work.
+
+    Raises:
+        TridentError: an unknown name, multi_worker without `TF_CONFIG`, or a bad `TF_CONFIG`.
+    """
+    if name not in STRATEGIES:
+        fail(f"--strategy {name} is not one of {', '.join(STRATEGIES)}", "Pick one of those (auto suits most runs)",
+             strategy=name)
+    cluster = cluster_spec()
+    if name == "auto":
+        gpus = tf.config.list_physical_devices("GPU")
+        name = "multi_worker" if cluster and cluster[0] > 1 else "mirrored" if len(gpus) > 1 else "one_device"
+    if name == "one_device":
+        return Distribution(tf.distribute.get_strategy(), name)
+    if name == "mirrored":
+        if "mirrored" not in _MADE:  # one per process: a second one's collectives collide with the first's
+            _MADE["mirrored"] = Distribution(tf.distribute.MirroredStrategy(_local_devices()), name)
+        return _MADE["mirrored"]
+    if cluster is None:
+        fail("--strategy multi_worker needs TF_CONFIG, the description of the machines training together",
+             'Set TF_CONFIG on every machine, e.g. {"cluster": {"worker": ["10.0.0.1:2222", "10.0.0.2:2222"]}, '
+             '"task": {"type": "worker", "index": 0}} (index 1 on the second); see the README', strategy=name)
+    tasks, chief, _ = cluster
+    if "multi_worker" not in _MADE:  # TensorFlow allows one per process
+        strategy = tf.distribute.MultiWorkerMirroredStrategy(
+            communication_options=tf.distribute.experimental.CommunicationOptions(
+                implementation=tf.distribute.experimental.CommunicationImplementation.RING))
+        _MADE["multi_worker"] = Distribution(strategy, name, workers=tasks, is_chief=chief)
+    return _MADE["multi_worker"]
+
+
+_MADE = {}  # the strategies this process has made
+
+
+def _local_devices():
+    """This machine's GPUs, or its logical CPU devices when it has none."""
+    gpus = tf.config.list_logical_devices("GPU")
+    return [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+
+
+def split_cpu(count):
+    """Split this machine's CPU into `count` logical devices, so `mirrored` can run on a
+    CPU-only machine (for trying it out and for tests; it does not make training faster).
+    Must run before TensorFlow starts its devices."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+
+
+def scaled_for_replicas(config, explicit, replicas):
+    """Grow a defaulted batch with the replicas and the learning rate by the square root
+    of the growth (see the module's note); returns `{key: reason}` for what changed."""
+    reasons = {}
+    if replicas <= 1 or "batch_size" in explicit:
+        return reasons
+    per_device = config["batch_size"]
+    config["batch_size"] = per_device * replicas
+    reasons["batch_size"] = f"{per_device} per replica times {replicas} replicas"
+    if "lr" not in explicit:
+        base = config["lr"]
+        config["lr"] = base * math.sqrt(replicas)
+        reasons["lr"] = (f"{base:g} times sqrt({replicas}): the batch grew {replicas}x (square-root rule for "
+                         "Adam-type optimizers)")
+    return reasons
+
+
+def shard(dataset, distribution):
+    """`dataset` set to be split by elements across workers: with the same seeded shuffle on
+    every worker, each takes its own part of every global batch, so no two train on the
+    same image in an epoch."""
+    if distribution is None or not distribution.multi_worker:
+        return dataset
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+def per_replica_share(loss):
+    """`loss` divided by the replicas in sync, as Keras' own `Loss` objects do: the summed
+    gradients are then those of the global batch's mean. For losses computed outside a
+    `keras.losses.Loss` (a model's own `compute_loss`)."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync if tf.distribute.has_strategy() else 1
+    return loss / replicas if replicas > 1 else loss
+
+
+def _multi_worker(strategy):
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())
+
+
+class MultiWorkerFit:
+    """Mixin for a `keras.Model`: `fit` and `evaluate` under `MultiWorkerMirroredStrategy`
+    (keras-team/keras#20585), and under `MirroredStrategy` on an uneven last batch. Changes
+    nothing without a strategy."""
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        strategy = self._distribute_strategy
+        if iterator is None or strategy is None:
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        # Keras averages the replicas' batches here, which fails across machines and on a batch
+        # split unevenly (an odd last batch). Only shapes matter: the first local replica's stands for all.
+        for _, _, batches in iterator:
+            batch = next(batches)
+            data_batch = tf.nest.map_structure(lambda v: strategy.experimental_local_results(v)[0], batch)
+            break
+        with strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    def train_step(self, data):
+        return self._vector_logs(super().train_step(data))
+
+    def test_step(self, data):
+        return self._vector_logs(super().test_step(data))
+
+    def _vector_logs(self, logs):
+        if not _multi_worker(self.distribute_strategy):
+            return logs
+        return {key: tf.reshape(value, [1]) if getattr(value, "shape", None) is not None and value.shape.rank == 0
+                else value for key, value in logs.items()}

@@ -1,0 +1,36 @@
+"""Train, evaluate and export every task with `--strategy mirrored` over two logical CPU
+devices (a separate process: the CPU is split before TensorFlow starts its devices).
+
+    python -m tests.mirrored_tasks FOLDER [TASK ...]
+"""
+
+import sys
+
+
+def main(folder, *tasks):
+    from shared.distribute import split_cpu
+
+    split_cpu(2)
+    from tasks.cli import main as trident
+    from tests.conftest import tiny_train_args, write_class_folders, write_detection_data, write_segmentation_data
+
+    data = {"classification": write_class_folders(f"{folder}/cls", per_class=4),
+            "detection": write_detection_data(f"{folder}/det", "coco", count=8, size=64),
+            "segmentation": write_segmentation_data(f"{folder}/seg", count=10, size=48)}
+    extra = {"detection": ["--image-size", "64", "--width", "16"], "segmentation": ["--image-size", "32"]}
+    for task, path in data.items():
+        if tasks and task not in tasks:
+            continue
+        runs = f"{folder}/runs"
+        args = tiny_train_args(path, runs, "--name", task, "--strategy", "mirrored", *extra.get(task, []))
+        for command in (["train", *args], ["evaluate", "--run", f"{runs}/{task}"],
+                        ["export", "--run", f"{runs}/{task}", "--output-dir", f"{folder}/exports"]):
+            code = trident([task, *command])
+            print(f"{task} {command[0]}: exit {code}", flush=True)
+            if code != 0:
+                return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

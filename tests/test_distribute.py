@@ -1,0 +1,149 @@
+"""Training across devices and machines: strategies, the multi-worker mends, two real workers on
+127.0.0.1, a killed worker, and `mirrored` over two logical CPUs for every task."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from shared.distribute import cluster_spec, make_distribution, per_replica_share, scaled_for_replicas
+from shared.errors import TridentError
+from tests.conftest import tiny_train_args, write_class_folders
+from tests.test_faults import assert_consistent
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def tf_config(ports, index):
+    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                       "task": {"type": "worker", "index": index}})
+
+
+def test_tf_config_names_the_chief_and_bad_ones_are_refused(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert cluster_spec() is None
+    assert make_distribution("auto").name == "one_device"  # no GPU, no cluster
+    with pytest.raises(TridentError, match="needs TF_CONFIG"):
+        make_distribution("multi_worker")
+    monkeypatch.setenv("TF_CONFIG", tf_config([1, 2, 3], 2))
+    assert cluster_spec() == (3, False, 2)
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"chief": ["a:1"], "worker": ["b:1"]},
+                                                "task": {"type": "chief", "index": 0}}))
+    assert cluster_spec() == (2, True, 0)
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(TridentError, match="TF_CONFIG is not a cluster description"):
+        cluster_spec()
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"ps": ["a:1"]}, "task": {"type": "ps", "index": 0}}))
+    with pytest.raises(TridentError, match="chief and worker tasks only"):
+        cluster_spec()
+
+
+def test_a_defaulted_batch_grows_with_the_replicas_and_the_rate_by_its_square_root():
+    config = {"batch_size": 16, "lr": 2e-3}
+    reasons = scaled_for_replicas(config, set(), 4)
+    assert config == {"batch_size": 64, "lr": pytest.approx(4e-3)} and set(reasons) == {"batch_size", "lr"}
+    given = {"batch_size": 16, "lr": 2e-3}
+    assert scaled_for_replicas(given, {"batch_size"}, 4) == {} and given == {"batch_size": 16, "lr": 2e-3}
+    assert scaled_for_replicas(dict(config), set(), 1) == {}
+    assert float(per_replica_share(np.float32(3.0))) == 3.0  # one replica: the loss as it is
+
+
+def _worker(out, ports, index):
+    return subprocess.Popen([sys.executable, "-m", "tests.distributed_worker", str(out), ",".join(map(str, ports)),
+                             str(index)], cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+def test_two_workers_train_in_step_and_match_one_process_on_the_same_global_batch(tmp_path):
+    ports = free_ports(2)
+    workers = [_worker(tmp_path, ports, i) for i in range(2)]
+    for worker in workers:
+        output, _ = worker.communicate(timeout=300)
+        assert worker.returncode == 0, output[-3000:]
+    alone = subprocess.run([sys.executable, "-m", "tests.distributed_worker", str(tmp_path / "one")], cwd=ROOT,
+                           env=ENV, capture_output=True, text=True, timeout=300)
+    assert alone.returncode == 0, alone.stdout[-2000:] + alone.stderr[-2000:]
+    first, second = (np.load(tmp_path / f"worker-{i}.npz") for i in range(2))
+    one = np.load(tmp_path / "one" / "worker-0.npz")
+    weights = [key for key in first.files if key.startswith("arr_")]
+    for key in weights:
+        np.testing.assert_array_equal(first[key], second[key])  # in step: bit for bit the same
+        np.testing.assert_allclose(first[key], one[key], atol=1e-4)
+    for key in ("loss", "val_loss"):  # each worker saw half of every global batch of 8
+        np.testing.assert_allclose(first[key], one[key], rtol=1e-4)
+
+
+def _train_command(data, runs, epochs):
+    return [sys.executable, "-m", "tasks.cli", "classification", "train",
+            *tiny_train_args(data, runs, "--name", "r"), "--epochs", str(epochs), "--strategy", "multi_worker"]
+
+
+def _start_workers(command, ports, scratch):
+    return [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             env=dict(ENV, TF_CONFIG=tf_config(ports, i), TMPDIR=str(scratch[i])))
+            for i in range(2)]
+
+
+def test_only_the_chief_writes_and_after_a_killed_worker_the_same_command_finishes(tmp_path):
+    data = write_class_folders(tmp_path / "data", per_class=6)
+    runs, epochs = tmp_path / "runs", 30
+    scratch = [tmp_path / "tmp0", tmp_path / "tmp1"]
+    for folder in scratch:
+        folder.mkdir()
+    command = _train_command(data, runs, epochs)
+    workers = _start_workers(command, free_ports(2), scratch)
+    state = runs / "r" / "state.json"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and all(w.poll() is None for w in workers):
+        if state.is_file() and json.loads(state.read_text()).get("epoch", 0) >= 2:
+            break
+        time.sleep(0.05)
+    assert all(w.poll() is None for w in workers), "training ended before a worker could be killed"
+    assert _worker_folders(scratch[1]), "the second worker keeps its records in a temporary folder"
+    workers[1].send_signal(signal.SIGKILL)  # a machine lost; then the cluster is restarted
+    workers[0].send_signal(signal.SIGKILL)
+    for worker in workers:
+        worker.communicate(timeout=60)
+    stopped_at = json.loads(state.read_text())["epoch"]
+    assert 2 <= stopped_at < epochs
+
+    killed = _worker_folders(scratch[1])  # a killed process cannot clean up; a finished one does
+    again = _start_workers(command, free_ports(2), scratch)
+    outputs = [w.communicate(timeout=300)[0] for w in again]
+    assert [w.returncode for w in again] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    assert all(f"from epoch {stopped_at}" in output for output in outputs)
+    assert "the chief writes the run" in outputs[1]
+    assert_consistent(runs / "r", epochs)
+    assert os.listdir(runs) == ["r"] and not _worker_folders(scratch[0])
+    assert _worker_folders(scratch[1]) == killed
+
+
+def _worker_folders(scratch):
+    return [name for name in os.listdir(scratch) if name.startswith("trident-worker-")]
+
+
+def test_mirrored_over_two_logical_cpus_trains_evaluates_and_exports_every_task(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "tests.mirrored_tasks", str(tmp_path)], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stdout.count("strategy: mirrored, 2 replicas on 1 machine(s)") == 3
+    for task in ("classification", "detection", "segmentation"):
+        for action in ("train", "evaluate", "export"):
+            assert f"{task} {action}: exit 0" in done.stdout
