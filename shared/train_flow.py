@@ -13,7 +13,8 @@ from typing import Callable
 
 from shared.config import parse_duration
 from shared.defaults import choose_defaults
-from shared.distribute import make_distribution, scaled_for_replicas, shard
+from shared.distribute import (make_distribution, scaled_for_replicas, shard, sync_batch_norm_for,
+                               synchronize_batch_norm)
 from shared.errors import fail
 from shared.io import read_json, write_json
 from shared.runs import prepare_run, slug, write_manifest
@@ -204,6 +205,7 @@ def _fit(spec, config, splits, info, model, run, resume, distribution):
               + (f", batch {first_batch} (a backup inside the epoch)" if first_batch else ""))
     else:
         initial_epoch, first_batch = 0, 0
+    synchronize_batch_norm(model, sync_batch_norm_for(distribution, config["batch_size"]))
     monitor = spec.monitor if has_val else spec.monitor.replace("val_", "")
     summary = fit(model, shard(train_ds, distribution), shard(val_ds, distribution) if has_val else None, run,
                   epochs=config["epochs"], monitor=monitor, mode=spec.mode, lr=config["lr"],

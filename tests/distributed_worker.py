@@ -16,7 +16,7 @@ def main(out, ports=None, index=0):
     if ports:
         os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports.split(",")]},
                                               "task": {"type": "worker", "index": int(index)}})
-    from shared.distribute import make_distribution, shard
+    from shared.distribute import make_distribution, shard, sync_batch_norm_for, synchronize_batch_norm
 
     distribution = make_distribution("multi_worker" if ports else "one_device")  # before other TensorFlow work
 
@@ -34,8 +34,10 @@ def main(out, ports=None, index=0):
     labels = np.arange(32) % 3
     images[labels == 1, 4:12, 4:12] = 250.0  # something to learn
     with distribution.scope():
-        model = build_classifier(build_backbone("lenet5"), 3, 16, ["a", "b", "c"])
+        model = build_classifier(build_backbone("compact", widths=(8, 8, 16, 16)), 3, 16, ["a", "b", "c"],
+                                 dropout=0.0)  # dropout would draw other masks on each worker
         model.compile()
+    synchronize_batch_norm(model, sync_batch_norm_for(distribution, GLOBAL_BATCH))
     data = tf.data.Dataset.from_tensor_slices((images, labels)).batch(GLOBAL_BATCH)
     run, _ = prepare_run(os.path.join(out, f"runs-{index}"), "r", {"epochs": 3}, restart=True)
     fit(model, shard(data, distribution), shard(data, distribution), run, epochs=3, monitor="val_loss", mode="min",
