@@ -124,9 +124,7 @@ def make_distribution(name="auto"):
         fail(f"--strategy {name} is not one of {', '.join(STRATEGIES)}", "Pick one of those (auto suits most runs)",
              strategy=name)
     cluster = cluster_spec()
-    if name == "auto":
-        gpus = tf.config.list_physical_devices("GPU")
-        name = "multi_worker" if cluster and cluster[0] > 1 else "mirrored" if len(gpus) > 1 else "one_device"
+    name = resolve_strategy(name, cluster, len(tf.config.list_physical_devices("GPU")))
     if name == "one_device":
         return Distribution(tf.distribute.get_strategy(), name)
     if name == "mirrored":
@@ -147,6 +145,14 @@ def make_distribution(name="auto"):
 
 
 _MADE = {}  # the strategies this process has made
+
+
+def resolve_strategy(name, cluster, gpus):
+    """The strategy `auto` stands for: multi_worker when `cluster` (`cluster_spec()`) has more
+    than one task, mirrored with more than one GPU, else one_device; other names as given."""
+    if name != "auto":
+        return name
+    return "multi_worker" if cluster and cluster[0] > 1 else "mirrored" if gpus > 1 else "one_device"
 
 
 def _local_devices():

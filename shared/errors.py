@@ -39,6 +39,10 @@ def system_failure(error):
     if isinstance(error, MemoryError) or (tf is not None and isinstance(error, tf.errors.ResourceExhaustedError)):
         return ("Out of memory. Lower --image-size or --batch-size (or use a smaller --backbone), then run "
                 "the same command again")
+    if tf is not None and isinstance(error, (tf.errors.UnavailableError, tf.errors.DeadlineExceededError)):
+        return ("Lost contact with another worker of this multi-worker run (it stopped or its machine went "
+                "away; its own output says why). Fix that, then start the same command on every machine again: "
+                "training resumes from the chief's last checkpoint")
     if tf is not None and isinstance(error, tf.errors.PermissionDeniedError):
         return f"{error.message}. Make that folder writable, or choose another folder, then run the command again"
     if not isinstance(error, OSError):

@@ -12,7 +12,9 @@ import time
 import numpy as np
 import pytest
 
-from shared.distribute import cluster_spec, make_distribution, per_replica_share, scaled_for_replicas
+from shared.callbacks import Clock, TimeBudget
+from shared.distribute import (cluster_spec, make_distribution, per_replica_share, resolve_strategy,
+                               scaled_for_replicas)
 from shared.errors import TridentError
 from tests.conftest import tiny_train_args, write_class_folders
 from tests.test_faults import assert_consistent
@@ -53,6 +55,29 @@ def test_tf_config_names_the_chief_and_bad_ones_are_refused(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"ps": ["a:1"]}, "task": {"type": "ps", "index": 0}}))
     with pytest.raises(TridentError, match="chief and worker tasks only"):
         cluster_spec()
+
+
+def test_auto_picks_the_cluster_then_several_gpus_then_one_device():
+    assert resolve_strategy("auto", (2, True, 0), 0) == "multi_worker"
+    assert resolve_strategy("auto", (1, True, 0), 4) == "mirrored"
+    assert resolve_strategy("auto", None, 1) == "one_device"
+    assert resolve_strategy("one_device", (2, True, 0), 8) == "one_device"
+
+
+def test_with_several_workers_the_budget_follows_the_clock_they_agree_on():
+    class Model:
+        stop_training = False
+
+    agreed = []
+    clock = Clock(agree=lambda values: agreed.append(values) or [100.0])  # the chief's reading
+    budget = TimeBudget(50.0, clock)
+    budget.set_model(Model())
+    clock.on_train_begin()
+    budget.on_train_batch_end(0)
+    assert not budget.hit and clock.read() == 0.0  # nothing agreed yet: no worker stops alone
+    clock.on_train_batch_begin(1)
+    budget.on_train_batch_end(1)
+    assert budget.hit and budget.model.stop_training and len(agreed) == 1 and agreed[0][0] < 50.0
 
 
 def test_a_defaulted_batch_grows_with_the_replicas_and_the_rate_by_its_square_root():
@@ -117,10 +142,10 @@ def test_only_the_chief_writes_and_after_a_killed_worker_the_same_command_finish
         time.sleep(0.05)
     assert all(w.poll() is None for w in workers), "training ended before a worker could be killed"
     assert _worker_folders(scratch[1]), "the second worker keeps its records in a temporary folder"
-    workers[1].send_signal(signal.SIGKILL)  # a machine lost; then the cluster is restarted
-    workers[0].send_signal(signal.SIGKILL)
-    for worker in workers:
-        worker.communicate(timeout=60)
+    workers[1].send_signal(signal.SIGKILL)  # a machine lost: the chief stops with the project's error
+    chief_output, _ = workers[0].communicate(timeout=120)
+    workers[1].communicate(timeout=60)
+    assert workers[0].returncode == 1 and "Lost contact with another worker" in chief_output, chief_output[-2000:]
     stopped_at = json.loads(state.read_text())["epoch"]
     assert 2 <= stopped_at < epochs
 
