@@ -186,15 +186,25 @@ def scaled_for_replicas(config, explicit, replicas):
     return reasons
 
 
-def shard(dataset, distribution):
-    """`dataset` set to be split by elements across workers: with the same seeded shuffle on
-    every worker, each takes its own part of every global batch, so no two train on the
-    same image in an epoch."""
-    if distribution is None or not distribution.multi_worker:
+def shard(dataset, distribution, images=None, batch=None):
+    """`dataset` (of batches) ready for `distribution`: split by elements across workers (with
+    the same seeded shuffle on every worker each takes its own part of every global batch, so
+    no two train on the same image in an epoch). Given the `images` it holds in batches of
+    `batch` (training), a last batch too small to give every replica an image is left out
+    (TensorFlow's convolution rejected an empty share; at most replicas - 1 images an epoch)."""
+    if distribution is None or distribution.replicas <= 1:
         return dataset
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options)
+    replicas = distribution.replicas
+    if images and batch and 0 < images % batch < replicas:
+        batches = int(dataset.cardinality())
+        dataset = dataset.filter(lambda *part: tf.shape(tf.nest.flatten(part)[0])[0] >= replicas)
+        if batches > 0:
+            dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches - 1))
+    if distribution.multi_worker:
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        dataset = dataset.with_options(options)
+    return dataset
 
 
 def per_replica_share(loss):

@@ -140,8 +140,8 @@ def inspect_into_run(spec, config, splits, info, run):
 
 
 def train_task(spec, args):
-    """Run the whole `train` action; returns the `Run` (on a worker that is not the chief, its
-    temporary one, already removed)."""
+    """Run the whole `train` action; returns the `Run`, or None on a multi-worker worker that is
+    not the chief (it writes no run folder)."""
     config, explicit = resolve_config(spec, args)
     distribution = make_distribution(config.get("strategy") or "auto")  # before any other TensorFlow work
     if distribution.name != "one_device":
@@ -207,7 +207,8 @@ def _fit(spec, config, splits, info, model, run, resume, distribution):
         initial_epoch, first_batch = 0, 0
     synchronize_batch_norm(model, sync_batch_norm_for(distribution, config["batch_size"]))
     monitor = spec.monitor if has_val else spec.monitor.replace("val_", "")
-    summary = fit(model, shard(train_ds, distribution), shard(val_ds, distribution) if has_val else None, run,
+    train_ds = shard(train_ds, distribution, len(splits["train"]), config["batch_size"])
+    summary = fit(model, train_ds, shard(val_ds, distribution) if has_val else None, run,
                   epochs=config["epochs"], monitor=monitor, mode=spec.mode, lr=config["lr"],
                   warmup_epochs=config["warmup_epochs"], initial_epoch=initial_epoch,
                   train_images=len(splits["train"]),
@@ -269,7 +270,7 @@ def _train_on_worker(spec, config, splits, info, model, distribution):
         run, _ = prepare_run(scratch, config["name"], config, restart=True)
         _, summary = _fit(spec, config, splits, info, model, run, resume, distribution)
         print(f"Worker: training {summary['ended']} after {summary['epochs_done']} epochs; the chief writes the run")
-        return run
+        return None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

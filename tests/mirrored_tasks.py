@@ -17,6 +17,8 @@ def main(folder, *tasks):
     data = {"classification": write_class_folders(f"{folder}/cls", per_class=4),
             "detection": write_detection_data(f"{folder}/det", "coco", count=8, size=64),
             "segmentation": write_segmentation_data(f"{folder}/seg", count=10, size=48)}
+    # 10 images: a validation batch of one would leave a replica an empty share, which TensorFlow's
+    # convolution rejected in lenet5's C3 (training drops such batches; validation cannot).
     extra = {"detection": ["--image-size", "64", "--width", "16"], "segmentation": ["--image-size", "32"]}
     for task, path in data.items():
         if tasks and task not in tasks:

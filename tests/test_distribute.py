@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from shared.callbacks import Clock, TimeBudget
-from shared.distribute import (cluster_spec, make_distribution, per_replica_share, resolve_strategy,
-                               scaled_for_replicas)
+from shared.distribute import (Distribution, cluster_spec, make_distribution, per_replica_share, resolve_strategy,
+                               scaled_for_replicas, shard)
 from shared.errors import TridentError
 from tests.conftest import tiny_train_args, write_class_folders
 from tests.test_faults import assert_consistent
@@ -88,6 +88,21 @@ def test_a_defaulted_batch_grows_with_the_replicas_and_the_rate_by_its_square_ro
     assert scaled_for_replicas(given, {"batch_size"}, 4) == {} and given == {"batch_size": 16, "lr": 2e-3}
     assert scaled_for_replicas(dict(config), set(), 1) == {}
     assert float(per_replica_share(np.float32(3.0))) == 3.0  # one replica: the loss as it is
+
+
+def test_training_leaves_out_a_last_batch_smaller_than_the_replicas():
+    import tensorflow as tf
+
+    class Two(Distribution):
+        replicas = 2
+
+    two = Two(None, "mirrored")
+    kept = shard(tf.data.Dataset.range(5).batch(2), two, images=5, batch=2)
+    assert [list(b.numpy()) for b in kept] == [[0, 1], [2, 3]] and int(kept.cardinality()) == 2
+    whole = shard(tf.data.Dataset.range(7).batch(3), two, images=7, batch=3)  # a last batch of 1 < 2 replicas
+    assert int(whole.cardinality()) == 2
+    even = shard(tf.data.Dataset.range(6).batch(4), two, images=6, batch=4)  # 2 left: one each
+    assert [len(b) for b in even] == [4, 2]
 
 
 def _worker(out, ports, index):
