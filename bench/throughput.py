@@ -18,6 +18,7 @@ import keras
 import numpy as np
 
 from shared.backbones import build_backbone
+from shared.backbones.classic import as_drawn
 from shared.callbacks import Throughput
 from shared.data.builtin import digits
 from shared.data.preprocess import resize_images
@@ -28,11 +29,31 @@ from tasks.classification.model import build_classifier
 
 
 def bare_fit(images, labels, args):
+    """Keras `fit` of the network Trident builds for digits (grayscale: one input channel; a
+    classic at its native size as drawn)."""
     set_seed(0)
-    model = build_classifier(build_backbone(args.backbone), 10, args.image_size, None)
+    backbone = build_backbone(args.backbone, input_channels=1, **as_drawn(args.backbone, args.image_size))
+    model = build_classifier(backbone, 10, args.image_size, None)
     model.compile(optimizer=keras.optimizers.AdamW(2e-3, weight_decay=1e-4))
     meter = Throughput(len(labels))
     model.fit(images, labels, batch_size=args.batch_size, epochs=args.epochs, shuffle=True, verbose=0,
+              callbacks=[meter])
+    return meter.images_per_second()
+
+
+def textbook_lenet5(images, labels, args):
+    """A plain Keras LeNet-5 as textbooks write it: 32x32x1 in, tanh, average pooling, 61,706 parameters."""
+    set_seed(0)
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input((32, 32, 1)), layers.Rescaling(1.0 / 255.0),
+        layers.Conv2D(6, 5, activation="tanh"), layers.AveragePooling2D(2),
+        layers.Conv2D(16, 5, activation="tanh"), layers.AveragePooling2D(2),
+        layers.Conv2D(120, 5, activation="tanh"), layers.Flatten(),
+        layers.Dense(84, activation="tanh"), layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.AdamW(2e-3, weight_decay=1e-4), loss="sparse_categorical_crossentropy")
+    meter = Throughput(len(labels))
+    model.fit(images[..., :1], labels, batch_size=args.batch_size, epochs=args.epochs, shuffle=True, verbose=0,
               callbacks=[meter])
     return meter.images_per_second()
 
@@ -59,11 +80,16 @@ def main():
     augmented = trident_fit(args, "crop", runs_dir)
     bare_again = bare_fit(images, data.labels, args)
     reference = (bare + bare_again) / 2
-    _common.table(["setup", "train images/s", "ratio to bare fit"], [
+    rows = [
         ["bare keras fit, in-memory arrays (mean of 2)", reference, 1.0],
         ["trident train, no augmentation", plain, plain / reference],
         ["trident train, default digits augmentation (crop)", augmented, augmented / reference],
-    ])
+    ]
+    if args.backbone == "lenet5" and args.image_size == 32:
+        textbook = textbook_lenet5(images, data.labels, args)
+        rows.append(["plain keras textbook LeNet-5 (Sequential, 1 channel)", textbook, textbook / reference])
+        print(f"trident train (no augmentation) / textbook LeNet-5: {plain / textbook:.2f}")
+    _common.table(["setup", "train images/s", "ratio to bare fit"], rows)
     print(f"bare fit runs: {bare:.1f}, {bare_again:.1f} images/s; {args.backbone}, {args.image_size} px, "
           f"batch {args.batch_size}, {args.epochs} epochs")
 

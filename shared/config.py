@@ -99,6 +99,9 @@ def add_training_args(parser):
     parser.add_argument("--config", help="YAML file whose keys set defaults for these flags")
     add_data_args(parser)
     parser.add_argument("--backbone", default="compact", help="registered backbone name")
+    parser.add_argument("--channels", default="auto", choices=("auto", "1", "3"), type=str,
+                        help="input channels of the backbone: 1 (grayscale; models still take RGB images and "
+                             "convert them), 3, or auto (1 when every sampled image is grayscale)")
     parser.add_argument(
         "--backbone-weights",
         help="a .weights.h5 file of this backbone (saved by any Trident run), or 'imagenet'",

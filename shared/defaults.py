@@ -77,7 +77,26 @@ def choose_defaults(task, config, explicit, splits, builtin, flip=None):
                              "ends on a low rate whatever its speed")
     if config["augment"] == "auto":
         config["augment"], reasons["augment"] = augment_for(task, profile, flip)
+    if str(config.get("channels", "auto")) == "auto":
+        config["channels"], reasons["channels"] = channels_for(profile, config.get("backbone_weights"))
+    config["channels"] = int(config["channels"])
     return reasons, profile
+
+
+def channels_of(config):
+    """The backbone's input channels in `config` (3 while `--channels auto` is still unsettled)."""
+    value = str(config.get("channels", "auto"))
+    return 3 if value == "auto" else int(value)
+
+
+def channels_for(profile, weights):
+    """`(channels, reason)` for `--channels auto`: one for grayscale data, unless given weights
+    were trained on three."""
+    if weights:
+        return 3, "the backbone's given weights take three channels"
+    if profile.get("gray_fraction", 0.0) >= 1.0:
+        return 1, "every sampled image is grayscale: the first layer learns one channel's filters"
+    return 3, "colour images" if profile.get("gray_fraction", 0.0) == 0 else "some images are in colour"
 
 
 def augment_for(task, profile, flip):

@@ -18,6 +18,7 @@ reloaded SavedModel has matched the Keras model.
 
 import argparse
 import os
+import shutil
 import time
 
 import keras
@@ -44,7 +45,22 @@ def export_parser(task, doc, compare_images):
     parser.add_argument("--name", help="model name (default: the run folder's name)")
     parser.add_argument("--compare-images", type=positive_int, default=compare_images,
                         help="held-out images the reloaded export is compared on (at least 1)")
+    parser.add_argument("--format", dest="formats", type=formats_list, default=("saved_model",),
+                        help="comma list of saved_model (always written) and tflite (VERSION/model.tflite, "
+                             "its serving_default, checked in the TFLite interpreter like the SavedModel)")
     return parser
+
+
+FORMATS = ("saved_model", "tflite")
+
+
+def formats_list(text):
+    """`--format` values: a comma list of `FORMATS`; the SavedModel is always among them."""
+    names = tuple(dict.fromkeys(part.strip().lower() for part in str(text).split(",") if part.strip()))
+    unknown = [name for name in names if name not in FORMATS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"{', '.join(unknown) or 'nothing'}: choose from {', '.join(FORMATS)}")
+    return ("saved_model",) + tuple(name for name in names if name != "saved_model")
 
 
 def export_main(parser, argv, export):
@@ -150,10 +166,13 @@ def write_saved_model(path, model, serve, manifest, labels=None):
         write_text(os.path.join(extra, "labels.txt"), "\n".join(labels) + "\n")
 
 
-def export_verified(root, name, model, serve, manifest, compare, labels=None, tolerance=1e-4, run=None):
+def export_verified(root, name, model, serve, manifest, compare, labels=None, tolerance=1e-4, run=None,
+                    formats=("saved_model",)):
     """Export to the next version folder, reload, compare, and keep it only if it matches.
 
     Args:
+        formats: `FORMATS` to write; "tflite" adds `model.tflite` (the `serving_default`
+            endpoint) to the version folder, checked against the same images and tolerance.
         run: the `Run` exported; its `export.json` records where the kept export is.
         compare: callable `(loaded SavedModel) -> {"answers", "raw_outputs": max |difference|,
             "images": how many}` (see `make_compare`).
@@ -173,6 +192,8 @@ def export_verified(root, name, model, serve, manifest, compare, labels=None, to
         with atomic_path(final) as tmp:
             write_saved_model(tmp, model, serve, manifest, labels)
             manifest = _checked(manifest, compare(tf.saved_model.load(tmp)), tolerance, final)
+            if "tflite" in formats:
+                manifest = dict(manifest, tflite=write_tflite(tmp, model, serve, compare, tolerance, final))
             write_json(os.path.join(tmp, "assets.extra", "trident.json"), manifest)
             if record:  # the run's record first: if the run folder cannot take it, no export is kept either
                 write_json(record, {"path": os.path.abspath(final), **manifest})
@@ -201,6 +222,60 @@ def _checked(manifest, checked, tolerance, final):
                                   "raw outputs (every box, score or probability before any threshold), against "
                                   "the Keras model on held-out images"},
                 tolerance=tolerance, exported=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+
+
+def write_tflite(folder, model, serve, compare, tolerance, final):
+    """Convert `serve`'s numeric outputs for one uint8 image at the model's size (`[1, S, S, 3]`: the
+    caller resizes, as with any fixed-size mobile model) to `folder/model.tflite`, run it in the TFLite
+    interpreter on `compare`'s images at that size and return what was checked; the project's
+    error when it cannot convert or differs."""
+    size = model.image_size
+    def numbers(images):  # strings (class names) stay in labels.txt: TFLite handles them poorly
+        return {k: v for k, v in serve(images).items() if v.dtype != tf.string}
+
+    # The converter freezes a Keras model's weights when they come through an ExportArchive.
+    source = os.path.join(folder, "assets.extra", "tflite-source")
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serving_default", tf.function(numbers),
+                         input_signature=[tf.TensorSpec([1, size, size, 3], tf.uint8, name="images")])
+    archive.write_out(source, verbose=False)
+    converted, reason = None, ""
+    try:
+        for label, chosen in (("TFLite built-ins", [tf.lite.OpsSet.TFLITE_BUILTINS]),
+                              ("TFLite built-ins and TensorFlow ops (needs the Flex delegate)",
+                               [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS])):
+            converter = tf.lite.TFLiteConverter.from_saved_model(source)
+            converter.target_spec.supported_ops = chosen
+            try:
+                converted, ops = converter.convert(), label
+                break
+            except Exception as error:  # the converter raises many kinds; the op it names is what matters
+                lines = [line.strip() for line in str(error).splitlines()
+                         if "op is neither" in line or "Custom ops:" in line]
+                reason = (lines or [str(error).strip().splitlines()[0]])[0][:300]
+    finally:
+        shutil.rmtree(source, ignore_errors=True)
+    if converted is None:
+        fail(f"The model does not convert to TFLite ({reason}); nothing was written to {final}",
+             "Export without --format tflite (the SavedModel alone), or report the operation named above")
+    path = os.path.join(folder, "model.tflite")
+    write_bytes(path, converted)
+    interpreter = tf.lite.Interpreter(model_path=path)
+    runner = interpreter.get_signature_runner()
+
+    def answer(image):
+        return {k: np.asarray(v) for k, v in runner(images=image[None]).items()}
+
+    difference = compare.against(answer, size)
+    if not np.isfinite(difference) or difference > tolerance:
+        fail(f"The TFLite model differs from the Keras model by {difference:.3g} (tolerance {tolerance}); "
+             f"nothing was written to {final}", "Export without --format tflite, or report this as a bug",
+             max_abs_diff=float(difference))
+    return {"file": "model.tflite", "ops": ops, "bytes": len(converted), "max_abs_diff": float(difference),
+            "input": f"uint8 images [1, {size}, {size}, 3] (resize first; detection: letterbox, pad 114)",
+            "outputs": sorted(interpreter.get_signature_list()[next(iter(interpreter.get_signature_list()))]
+                              ["outputs"])}
 
 
 def held_out_images(run, load, limit):
@@ -245,16 +320,38 @@ def make_compare(model, serve, images, difference):
             inputs = resize_images(tf.constant(image[None]), model.image_size)
             for ours, theirs in zip(tf.nest.flatten(model(inputs, training=False)),
                                     tf.nest.flatten(loaded.raw_outputs(inputs))):
-                raw = max(raw, float(np.abs(ours.numpy() - theirs.numpy()).max()))
+                raw = _worse(raw, np.abs(ours.numpy() - theirs.numpy()).max())
             expected = numpy(serve(tf.constant(image[None])))
             buffer = io.BytesIO()
             Image.fromarray(image).save(buffer, format="PNG")
             for served in (loaded.signatures["serving_default"](images=tf.constant(image[None])),
                            loaded.serve_bytes(tf.constant([buffer.getvalue()]))):
-                worst = max(worst, float(difference(numpy(served), expected, image)))
+                worst = _worse(worst, difference(numpy(served), expected, image))
         return {"answers": worst, "raw_outputs": raw, "images": len(images)}
 
+    def against(answer, size):
+        """The largest difference of `answer(image) -> dict of numpy` (another runtime, taking
+        uint8 images at the model's `size`) from `serve` on the same images."""
+        from shared.data.letterbox import letterbox
+
+        worst = 0.0
+        for image in images:
+            if hasattr(model, "decoder"):  # detectors take letterboxed images
+                sized = letterbox(tf.constant(image[None]), size)[0][0]
+            else:
+                sized = resize_images(tf.constant(image[None]), size)[0]
+            sized = np.clip(np.round(sized.numpy()), 0, 255).astype(np.uint8)
+            worst = _worse(worst, difference(answer(sized), numpy(serve(tf.constant(sized[None]))), sized))
+        return worst
+
+    compare.against = against
     return compare
+
+
+def _worse(worst, difference):
+    """The larger of two differences, where not a number (NaN) counts as infinitely bad."""
+    difference = float(difference)
+    return float("inf") if not np.isfinite(difference) else max(worst, difference)
 
 
 def resolve_saved_model(path):

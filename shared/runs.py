@@ -201,8 +201,8 @@ def prepare_run(runs_dir, name, config, restart=False):
     elif ours and run.resume_point() is not None:
         previous = run.config()
         changed = sorted(
-            key for key in set(previous) | set(config)
-            if key not in RESUMABLE_KEYS and previous.get(key) != config.get(key)
+            key for key in set(previous) | set(config)  # settings newer than the run are not compared
+            if key not in RESUMABLE_KEYS and key in previous and previous.get(key) != config.get(key)
         )
         if changed:
             shown = ", ".join(f"{k}: {previous.get(k)!r} -> {config.get(k)!r}" for k in changed)

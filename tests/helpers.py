@@ -129,3 +129,22 @@ def odd_batches_answer(export, size=(20, 30)):
     for outputs in (serve(images=tf.constant(np.zeros((0, *size, 3), np.uint8))),
                     loaded.serve_bytes(tf.constant([], tf.string))):
         assert all(value.shape[0] == 0 for value in outputs.values())
+
+
+def tflite_matches_saved_model(export, keys, atol):
+    """The export's `model.tflite`, run in the TFLite interpreter on a random image at the model's
+    size, answers as the SavedModel's `serving_default` does on it (`keys`: outputs compared)."""
+    import json
+
+    import numpy as np
+    import tensorflow as tf
+
+    meta = json.loads((export / "assets.extra" / "trident.json").read_text())
+    assert meta["tflite"]["max_abs_diff"] <= atol and meta["tflite"]["ops"] == "TFLite built-ins"
+    size = meta["image_size"]
+    image = np.random.default_rng(7).integers(0, 255, (1, size, size, 3), np.uint8)
+    runner = tf.lite.Interpreter(model_path=str(export / "model.tflite")).get_signature_runner()
+    ours = runner(images=image)
+    served = tf.saved_model.load(str(export)).signatures["serving_default"](images=tf.constant(image))
+    for key in keys:
+        np.testing.assert_allclose(ours[key], served[key].numpy(), atol=atol, err_msg=key)

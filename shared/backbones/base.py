@@ -29,3 +29,18 @@ class Backbone(keras.Model):
 def image_input(input_channels):
     return keras.Input(shape=(None, None, input_channels), name="images")
 
+
+
+def task_input(backbone, size=None):
+    """A task model's `images` input and the tensor its backbone takes from it.
+
+    Task models take RGB images (every image is decoded to RGB); a backbone of one input
+    channel gets them through a `Grayscale` layer. Other channel counts are taken as they are.
+    """
+    from shared.layers.grayscale import Grayscale
+
+    if backbone.input_channels == 1:
+        inputs = keras.Input(shape=(size, size, 3), name="images")
+        return inputs, Grayscale(name="grayscale")(inputs)
+    inputs = keras.Input(shape=(size, size, backbone.input_channels), name="images")
+    return inputs, inputs

@@ -12,6 +12,8 @@ def letterbox(images, size):
         (float32 images `[B, size, size, 3]`, scale): original pixel coordinates times
         `scale` are letterboxed coordinates.
     """
+    if images.shape[1] == size and images.shape[2] == size:  # known already square at the size: as it is
+        return tf.cast(images, tf.float32), tf.constant(1.0)
     shape = tf.shape(images)
     height, width = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
     scale = tf.cast(size, tf.float32) / tf.maximum(height, width)

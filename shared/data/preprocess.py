@@ -10,6 +10,8 @@ def resize_images(images, size):
     uint8 images go into the resize as they are: the result is the same as resizing them
     cast to float32, and reading a quarter of the bytes makes it about 1.8x faster.
     """
+    if images.shape[-3] == size and images.shape[-2] == size:  # known already the size: no resize op at all
+        return tf.cast(images, tf.float32)  # (the same values: at scale 1 the filter is the identity)
     if images.dtype not in (tf.uint8, tf.float32):
         images = tf.cast(images, tf.float32)
     return tf.cast(tf.image.resize(images, (size, size), method="bilinear", antialias=True), tf.float32)

@@ -2,6 +2,7 @@
 
 import keras
 
+from shared.backbones.base import task_input
 from shared.task_model import TaskModel
 
 
@@ -36,8 +37,8 @@ class ImageClassifier(TaskModel):
         output = keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")
 
         # === Functional model ===
-        inputs = keras.Input(shape=(image_size, image_size, backbone.input_channels), name="images")
-        x = pool(backbone(inputs)[level])
+        inputs, pixels = task_input(backbone, image_size)
+        x = pool(backbone(pixels)[level])
         for layer in hidden:
             if dropout:
                 x = keras.layers.Dropout(dropout)(x)

@@ -39,7 +39,7 @@ def detection_difference(served, expected, image):
 
 
 def export_run(run, output_dir="saved_models", name=None, confidence=0.25, iou=0.6, max_detections=100,
-               compare_images=6):
+               compare_images=6, formats=("saved_model",)):
     model, images = open_export(run, lambda config, val, test: load_detection_data(
         config["data"], config["seed"], val, test, config.get("images"), config["image_size"]), compare_images)
     decoder = model.decoder(score_threshold=confidence, iou_threshold=iou, max_detections=max_detections)
@@ -53,7 +53,7 @@ def export_run(run, output_dir="saved_models", name=None, confidence=0.25, iou=0
     }
     return export_verified(output_dir, name or os.path.basename(run.path), model, detect, manifest,
                            make_compare(model, tf.function(detect), images, detection_difference),
-                           labels=model.class_names, tolerance=1e-3, run=run)
+                           labels=model.class_names, tolerance=1e-3, run=run, formats=formats)
 
 
 def main(argv=None):

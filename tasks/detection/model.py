@@ -11,6 +11,7 @@ import math
 import keras
 import tensorflow as tf
 
+from shared.backbones.base import task_input
 from shared.distribute import per_replica_share
 from shared.errors import fail
 from shared.layers.conv import conv_bn_act
@@ -60,8 +61,8 @@ class ObjectDetector(TaskModel):
                  image_size=image_size)
 
         # === Functional model ===
-        inputs = keras.Input(shape=(image_size, image_size, backbone.input_channels), name="images")
-        pyramid = backbone(inputs)
+        inputs, pixels = task_input(backbone, image_size)
+        pyramid = backbone(pixels)
         features = pan_neck([pyramid[level] for level in levels], width, name="neck")
         prior = -math.log((1 - 0.01) / 0.01)  # class probability 0.01 at the start (focal-loss prior)
         per_level = []

@@ -40,7 +40,7 @@ def segmentation_difference(served, expected, image):
     return float(np.abs(served["probabilities"] - expected["probabilities"]).max())
 
 
-def export_run(run, output_dir="saved_models", name=None, compare_images=3):
+def export_run(run, output_dir="saved_models", name=None, compare_images=3, formats=("saved_model",)):
     model, images = open_export(run, lambda config, val, test: load_segmentation_data(
         config["data"], config["seed"], val, test, config.get("images"), config["image_size"]), compare_images)
     images = with_second_sizes(images)
@@ -54,7 +54,7 @@ def export_run(run, output_dir="saved_models", name=None, compare_images=3):
     return export_verified(output_dir, name or os.path.basename(run.path), model, segment, manifest,
                            make_compare(model, tf.function(segment, reduce_retracing=True), images,
                                         segmentation_difference),
-                           labels=model.class_names, run=run)
+                           labels=model.class_names, run=run, formats=formats)
 
 
 def main(argv=None):

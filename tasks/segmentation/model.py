@@ -2,6 +2,7 @@
 
 import keras
 
+from shared.backbones.base import task_input
 from shared.layers.aspp import aspp
 from shared.layers.conv import conv_bn_act, separable_bn_act
 from shared.layers.neck import pan_neck
@@ -43,8 +44,8 @@ class SemanticSegmenter(TaskModel):
         context = levels[-1] if levels[-1] != deep else None  # image-level pooling from the deepest level
 
         # === Functional model ===
-        inputs = keras.Input(shape=(None, None, backbone.input_channels), name="images")
-        pyramid = backbone(inputs)
+        inputs, pixels = task_input(backbone)
+        pyramid = backbone(pixels)
         if head == "deeplabv3plus":
             x = aspp(pyramid[deep], width, aspp_rates, context=pyramid[context] if context else None)
             skip = conv_bn_act(pyramid[shallow], 48, 1, 1, "relu", name="skip_proj")

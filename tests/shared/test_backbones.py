@@ -58,3 +58,26 @@ def test_imagenet_offline_fails_at_once_with_the_place_to_put_the_file(tmp_path,
 def test_unknown_backbone_lists_the_choices():
     with pytest.raises(TridentError, match="Choose one of: compact, lenet5"):
         build_backbone("vgg99")
+
+
+def test_lenet5_at_32_px_is_the_papers_network():
+    from shared.backbones.classic import as_drawn
+    from tasks.classification.model import build_classifier
+
+    assert as_drawn("lenet5", 32) == {"as_drawn": True} and as_drawn("lenet5", 28) == {} and as_drawn("lenet5", 64) == {}
+    backbone = build_backbone("lenet5", input_channels=1, **as_drawn("lenet5", 32))
+    levels = backbone(np.zeros((1, 32, 32, 1), np.float32))
+    assert {name: tuple(level.shape[1:]) for name, level in levels.items()} == {
+        "P1": (14, 14, 6), "P2": (5, 5, 16), "P3": (1, 1, 120)}  # S2, S4, C5 as drawn
+    model = build_classifier(backbone, 10, 32, [str(i) for i in range(10)])
+    assert model.count_params() == 61706  # LeCun et al. 1998 with a fully connected C3: 60k
+    rgb = np.random.default_rng(0).integers(0, 255, (2, 32, 32, 1)).repeat(3, -1).astype(np.float32)
+    assert model.predict(rgb, verbose=0).shape == (2, 10)  # the task model still takes RGB
+
+
+def test_alexnet_from_227_px_opens_with_its_11x11_stride_4_layer():
+    from shared.backbones.classic import as_drawn
+
+    assert as_drawn("alexnet", 227) == {"as_drawn": True} and as_drawn("alexnet", 64) == {}
+    levels = build_backbone("alexnet", width=0.125, **as_drawn("alexnet", 227))(np.zeros((1, 227, 227, 3), np.float32))
+    assert [tuple(levels[name].shape[1:3]) for name in ("P1", "P2", "P3")] == [(27, 27), (13, 13), (6, 6)]

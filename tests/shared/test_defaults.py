@@ -82,7 +82,25 @@ def test_choose_defaults_leaves_user_choices_alone_and_explains_its_own():
     assert profile["short_side"] == 24
     assert config["image_size"] == 32 and config["batch_size"] == 32 and config["epochs"] == 1000
     assert "flip" not in config["augment"].split(",") and "no flip" in reasons["augment"]
-    assert set(reasons) == {"image_size", "epochs", "augment"}
+    assert set(reasons) == {"image_size", "epochs", "augment", "channels"}
+    assert config["channels"] == 3  # these halves are in colour
+
+
+def test_grayscale_data_gives_a_one_channel_backbone_unless_weights_are_given():
+    from shared.defaults import channels_for
+
+    assert channels_for({"gray_fraction": 1.0}, None)[0] == 1
+    assert channels_for({"gray_fraction": 1.0}, "run/backbone.weights.h5")[0] == 3
+    assert channels_for({"gray_fraction": 0.5}, None) == (3, "some images are in colour")
+    rng = np.random.default_rng(0)
+    gray = ImageSet(images=rng.integers(0, 255, (40, 16, 16, 1)).repeat(3, -1).astype(np.uint8),
+                    labels=np.arange(40) % 2, class_names=["a", "b"])
+    config = {"image_size": 16, "batch_size": 8, "epochs": 1, "augment": "none", "seed": 0, "channels": "auto"}
+    reasons, _ = choose_defaults("classification", config, set(), {"train": gray, "val": gray}, False)
+    assert config["channels"] == 1 and "grayscale" in reasons["channels"]
+    config["channels"] = "3"
+    assert "channels" not in choose_defaults("classification", config, set(), {"train": gray, "val": gray}, False)[0]
+    assert config["channels"] == 3
 
 
 def test_object_crops_carry_their_labels():

@@ -1,5 +1,6 @@
 """The export check itself: what it compares, what it refuses, and the inputs every export takes."""
 
+import argparse
 import os
 
 import numpy as np
@@ -108,3 +109,12 @@ def test_a_failed_write_at_any_step_of_an_export_keeps_no_export_and_the_old_rec
     monkeypatch.setattr(os, "replace", real_replace)
     assert os.listdir(tmp_path / "exports" / "m") == []  # no version, no temporary
     assert json.loads((tmp_path / "run" / "export.json").read_text()) == {"path": "an earlier export"}
+
+
+def test_a_difference_that_is_not_a_number_counts_as_the_worst():
+    from shared.export import _worse, formats_list
+
+    assert _worse(0.5, float("nan")) == float("inf") and _worse(0.5, 0.2) == 0.5
+    assert formats_list("tflite") == ("saved_model", "tflite") and formats_list("saved_model") == ("saved_model",)
+    with pytest.raises(argparse.ArgumentTypeError, match="onnx"):
+        formats_list("tflite,onnx")

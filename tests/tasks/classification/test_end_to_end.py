@@ -12,7 +12,7 @@ from shared.io import read_json
 from tasks.cli import main as trident
 from tasks.classification.inference import make_classify
 from tests.conftest import tiny_train_args, write_class_folders
-from tests.helpers import odd_batches_answer, odd_format_images, same_answers
+from tests.helpers import odd_batches_answer, odd_format_images, same_answers, tflite_matches_saved_model
 
 
 def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
@@ -41,8 +41,10 @@ def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
     assert read_json(run / "evaluation" / "other-test" / "report.json")["classification"]["images"] == 6
 
     out = tmp_path / "exports"
-    assert trident(["classification", "export", "--run", str(run), "--output-dir", str(out), "--name", "m"]) == 0
+    assert trident(["classification", "export", "--run", str(run), "--output-dir", str(out), "--name", "m",
+                    "--format", "saved_model,tflite"]) == 0
     export = out / "m" / "1"
+    tflite_matches_saved_model(export, ["probabilities", "class_ids"], atol=1e-4)
     meta = read_json(export / "assets.extra" / "trident.json")
     assert meta["max_abs_diff"] <= 1e-4 and meta["compared_images"] > 0
     assert meta["class_names"] == ["bars", "dots", "plain"]
@@ -158,3 +160,30 @@ def test_no_validation_split_trains_and_evaluates(class_folder, tmp_path):
     counts = read_json(runs / "noval" / "data.json")["counts"]
     assert counts["val"] == 0 and counts["train"] + counts["test"] == 18
     assert trident(["classification", "evaluate", "--run", str(runs / "noval")]) == 0
+
+
+def test_grayscale_data_trains_the_papers_lenet5_on_one_channel_and_exports_it(tmp_path):
+    from tests.conftest import CLASSES, pattern
+
+    rng = np.random.default_rng(3)
+    for kind in CLASSES:  # grayscale PNGs (mode L)
+        os.makedirs(tmp_path / "gray" / kind)
+        for i in range(5):
+            Image.fromarray(pattern(kind, 32, rng)[..., 0]).save(tmp_path / "gray" / kind / f"{i}.png")
+    runs, out = tmp_path / "runs", tmp_path / "exports"
+    args = tiny_train_args(tmp_path / "gray", runs, "--name", "g")
+    args[args.index("--image-size") + 1] = "32"
+    assert trident(["classification", "train", *args]) == 0
+    run = runs / "g"
+    import yaml
+
+    assert yaml.safe_load((run / "config.yaml").read_text())["channels"] == 1
+    assert read_json(run / "data.json")["defaults"]["channels"]["value"] == 1
+    from shared.task_model import load_checkpoint
+
+    model = load_checkpoint(str(run / "checkpoints" / "last.keras"))
+    # The paper's 61,706 parameters, less the output layer's 10 classes plus these 3 (85 weights each).
+    assert model.backbone.input_channels == 1 and model.backbone.as_drawn and model.count_params() == 61706 - 7 * 85
+    assert model.inputs[0].shape[-1] == 3  # RGB in, gray inside
+    assert trident(["classification", "export", "--run", str(run), "--output-dir", str(out), "--name", "g"]) == 0
+    assert read_json(out / "g" / "1" / "assets.extra" / "trident.json")["max_abs_diff"] <= 1e-4
