@@ -143,7 +143,7 @@ def _start_workers(command, ports, scratch):
 
 def test_only_the_chief_writes_and_after_a_killed_worker_the_same_command_finishes(tmp_path):
     data = write_class_folders(tmp_path / "data", per_class=6)
-    runs, epochs = tmp_path / "runs", 30
+    runs, epochs = tmp_path / "runs", 10
     scratch = [tmp_path / "tmp0", tmp_path / "tmp1"]
     for folder in scratch:
         folder.mkdir()
