@@ -14,7 +14,6 @@ cores, so the figures show the price of coordination, not a speed-up.
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,22 +21,9 @@ import time
 
 import _common
 
+from shared.distribute import free_ports, loopback_tf_config
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def tf_config(ports, index):
-    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                       "task": {"type": "worker", "index": index}})
 
 
 def train(folder, args, workers):
@@ -47,8 +33,8 @@ def train(folder, args, workers):
                "--epochs", str(args.epochs), "--augment", "none", "--runs-dir", folder, "--name", "r",
                "--verbose", "0", "--strategy", "one_device" if workers == 1 else "multi_worker"]
     ports = free_ports(workers)
-    env = [dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **({"TF_CONFIG": tf_config(ports, i)} if workers > 1 else {}))
-           for i in range(workers)]
+    env = [dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+                **({"TF_CONFIG": loopback_tf_config(ports, i)} if workers > 1 else {})) for i in range(workers)]
     children = [subprocess.Popen(command, cwd=ROOT, env=env[i], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                  text=True) for i in range(workers)]
     for child in children:
@@ -69,7 +55,7 @@ def parameter_count(folder):
 
 def all_reduce_worker(ports, index, size, out):
     """One side of the communication timing: all-reduce `size` floats 50 times."""
-    os.environ["TF_CONFIG"] = tf_config([int(p) for p in ports.split(",")], int(index))
+    os.environ["TF_CONFIG"] = loopback_tf_config([int(p) for p in ports.split(",")], int(index))
     from shared.distribute import make_distribution
 
     distribution = make_distribution("multi_worker")

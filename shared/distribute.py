@@ -66,6 +66,26 @@ def cluster_spec():
     return tasks, chief, index
 
 
+def loopback_tf_config(ports, index):
+    """`TF_CONFIG` for worker `index` of workers on this machine's `ports` (127.0.0.1): to try
+    multi_worker on one machine, and for tests and benchmarks."""
+    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                       "task": {"type": "worker", "index": int(index)}})
+
+
+def free_ports(count):
+    """`count` TCP ports free on 127.0.0.1 just now."""
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
 class Distribution:
     """A strategy and this process's place in it.
 

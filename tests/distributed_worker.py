@@ -5,7 +5,6 @@
     python -m tests.distributed_worker OUT PORT,PORT INDEX  # one of the workers on 127.0.0.1
 """
 
-import json
 import os
 import sys
 
@@ -13,10 +12,11 @@ GLOBAL_BATCH = 8
 
 
 def main(out, ports=None, index=0):
+    from shared.distribute import (loopback_tf_config, make_distribution, shard, sync_batch_norm_for,
+                                   synchronize_batch_norm)
+
     if ports:
-        os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports.split(",")]},
-                                              "task": {"type": "worker", "index": int(index)}})
-    from shared.distribute import make_distribution, shard, sync_batch_norm_for, synchronize_batch_norm
+        os.environ["TF_CONFIG"] = loopback_tf_config(ports.split(","), index)
 
     distribution = make_distribution("multi_worker" if ports else "one_device")  # before other TensorFlow work
 

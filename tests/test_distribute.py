@@ -4,7 +4,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,8 +12,8 @@ import numpy as np
 import pytest
 
 from shared.callbacks import Clock, TimeBudget
-from shared.distribute import (Distribution, cluster_spec, make_distribution, per_replica_share, resolve_strategy,
-                               scaled_for_replicas, shard)
+from shared.distribute import (Distribution, cluster_spec, free_ports, loopback_tf_config, make_distribution,
+                               per_replica_share, resolve_strategy, scaled_for_replicas, shard)
 from shared.errors import TridentError
 from tests.conftest import tiny_train_args, write_class_folders
 from tests.test_faults import assert_consistent
@@ -23,28 +22,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
 
 
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def tf_config(ports, index):
-    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                       "task": {"type": "worker", "index": index}})
-
-
 def test_tf_config_names_the_chief_and_bad_ones_are_refused(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     assert cluster_spec() is None
     assert make_distribution("auto").name == "one_device"  # no GPU, no cluster
     with pytest.raises(TridentError, match="needs TF_CONFIG"):
         make_distribution("multi_worker")
-    monkeypatch.setenv("TF_CONFIG", tf_config([1, 2, 3], 2))
+    monkeypatch.setenv("TF_CONFIG", loopback_tf_config([1, 2, 3], 2))
     assert cluster_spec() == (3, False, 2)
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"chief": ["a:1"], "worker": ["b:1"]},
                                                 "task": {"type": "chief", "index": 0}}))
@@ -137,7 +121,7 @@ def _train_command(data, runs, epochs):
 
 def _start_workers(command, ports, scratch):
     return [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             env=dict(ENV, TF_CONFIG=tf_config(ports, i), TMPDIR=str(scratch[i])))
+                             env=dict(ENV, TF_CONFIG=loopback_tf_config(ports, i), TMPDIR=str(scratch[i])))
             for i in range(2)]
 
 
