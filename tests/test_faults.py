@@ -35,7 +35,7 @@ def assert_consistent(run, epochs):
 def test_a_signal_mid_training_keeps_the_last_epoch_and_the_same_command_resumes(tmp_path, sig):
     data = write_class_folders(tmp_path / "data", per_class=6)
     runs = tmp_path / "runs"
-    epochs = 40
+    epochs = 12  # time enough to be stopped after epoch 2, little to finish after the resume
     command = [sys.executable, "-m", "tasks.cli", "classification", "train",
                *tiny_train_args(data, runs, "--name", "r"), "--epochs", str(epochs)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
@@ -68,8 +68,9 @@ def test_a_signal_mid_training_keeps_the_last_epoch_and_the_same_command_resumes
 COMMIT_STEPS = ["checkpoint", "best copy", "log row", "state (commit)", "last.keras in place", "best.keras in place"]
 
 
-@pytest.mark.parametrize("step", range(len(COMMIT_STEPS)), ids=COMMIT_STEPS)
-def test_a_failed_write_at_any_step_of_a_checkpoint_loses_nothing(tmp_path, monkeypatch, capsys, step):
+def test_a_failed_write_at_any_step_of_a_checkpoint_loses_nothing(tmp_path, monkeypatch, capsys):
+    """One run meets a full disk at each step of the commit in turn (each resume ends in the next
+    failure); the same command afterwards finishes it with every epoch logged once."""
     data = write_class_folders(tmp_path / "data", per_class=4)
     runs = tmp_path / "runs"
     args = ["classification", "train", *tiny_train_args(data, runs, "--name", "w")]
@@ -77,23 +78,26 @@ def test_a_failed_write_at_any_step_of_a_checkpoint_loses_nothing(tmp_path, monk
 
     from shared import runs as runs_module
 
-    real_replace, calls = os.replace, []
+    real_replace = os.replace
+    for step, name in enumerate(COMMIT_STEPS):
+        calls = []
 
-    def full_disk(source, target):
-        if _commit_move(target):
-            calls.append(target)
-            if len(calls) == step + 1:
-                raise OSError(errno.ENOSPC, "No space left on device", str(target))
-        return real_replace(source, target)
+        def full_disk(source, target):
+            if _commit_move(target):
+                calls.append(target)
+                if len(calls) == step + 1:
+                    raise OSError(errno.ENOSPC, "No space left on device", str(target))
+            return real_replace(source, target)
 
-    monkeypatch.setattr(runs_module.os, "replace", full_disk)
-    assert trident([*args, "--epochs", "2"]) == 1
-    err = capsys.readouterr().err
-    assert "No space left on device" in err and "Free disk space" in err and "Traceback" not in err
+        monkeypatch.setattr(runs_module.os, "replace", full_disk)
+        assert trident([*args, "--epochs", str(step + 2)]) == 1, name
+        err = capsys.readouterr().err
+        assert "No space left on device" in err and "Free disk space" in err and "Traceback" not in err, name
+        assert len(calls) == step + 1, name  # the failure fell on this step of the commit
     monkeypatch.setattr(runs_module.os, "replace", real_replace)
 
-    assert trident([*args, "--epochs", "3"]) == 0
-    assert_consistent(runs / "w", 3)
+    assert trident([*args, "--epochs", str(len(COMMIT_STEPS) + 2)]) == 0
+    assert_consistent(runs / "w", len(COMMIT_STEPS) + 2)
 
 
 def _commit_move(target):
