@@ -18,7 +18,6 @@ reloaded SavedModel has matched the Keras model.
 
 import argparse
 import os
-import shutil
 import time
 
 import keras
@@ -28,6 +27,7 @@ import tensorflow as tf
 from shared.data.decode import decode_image
 from shared.errors import fail
 from shared.io import atomic_path, remove_stale_temporaries, write_bytes, write_json, write_text
+from shared.portable import PORTABLE
 
 IMAGES_SPEC = tf.TensorSpec([None, None, None, None], tf.uint8, name="images")
 RGB_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
@@ -46,12 +46,14 @@ def export_parser(task, doc, compare_images):
     parser.add_argument("--compare-images", type=positive_int, default=compare_images,
                         help="held-out images the reloaded export is compared on (at least 1)")
     parser.add_argument("--format", dest="formats", type=formats_list, default=("saved_model",),
-                        help="comma list of saved_model (always written) and tflite (VERSION/model.tflite, "
-                             "its serving_default, checked in the TFLite interpreter like the SavedModel)")
+                        help="comma list of saved_model (always written), tflite (VERSION/model.tflite), tflite_int8 "
+                             "(VERSION/model_int8.tflite, calibrated on training images) and onnx "
+                             "(VERSION/model.onnx): the numeric outputs of serving_default for uint8 images at "
+                             "the model's size, each checked in its own runtime like the SavedModel")
     return parser
 
 
-FORMATS = ("saved_model", "tflite")
+FORMATS = ("saved_model",) + tuple(PORTABLE)
 
 
 def formats_list(text):
@@ -171,8 +173,8 @@ def export_verified(root, name, model, serve, manifest, compare, labels=None, to
     """Export to the next version folder, reload, compare, and keep it only if it matches.
 
     Args:
-        formats: `FORMATS` to write; "tflite" adds `model.tflite` (the `serving_default`
-            endpoint) to the version folder, checked against the same images and tolerance.
+        formats: `FORMATS` to write; "tflite" and "onnx" add `model.tflite` / `model.onnx`
+            (`shared.portable`) to the version folder, checked against the same images and tolerance.
         run: the `Run` exported; its `export.json` records where the kept export is.
         compare: callable `(loaded SavedModel) -> {"answers", "raw_outputs": max |difference|,
             "images": how many}` (see `make_compare`).
@@ -192,8 +194,9 @@ def export_verified(root, name, model, serve, manifest, compare, labels=None, to
         with atomic_path(final) as tmp:
             write_saved_model(tmp, model, serve, manifest, labels)
             manifest = _checked(manifest, compare(tf.saved_model.load(tmp)), tolerance, final)
-            if "tflite" in formats:
-                manifest = dict(manifest, tflite=write_tflite(tmp, model, serve, compare, tolerance, final))
+            for name in formats:
+                if name in PORTABLE:
+                    manifest = dict(manifest, **{name: PORTABLE[name](tmp, model, serve, compare, tolerance, final)})
             write_json(os.path.join(tmp, "assets.extra", "trident.json"), manifest)
             if record:  # the run's record first: if the run folder cannot take it, no export is kept either
                 write_json(record, {"path": os.path.abspath(final), **manifest})
@@ -224,62 +227,9 @@ def _checked(manifest, checked, tolerance, final):
                 tolerance=tolerance, exported=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
 
-def write_tflite(folder, model, serve, compare, tolerance, final):
-    """Convert `serve`'s numeric outputs for one uint8 image at the model's size (`[1, S, S, 3]`: the
-    caller resizes, as with any fixed-size mobile model) to `folder/model.tflite`, run it in the TFLite
-    interpreter on `compare`'s images at that size and return what was checked; the project's
-    error when it cannot convert or differs."""
-    size = model.image_size
-    def numbers(images):  # strings (class names) stay in labels.txt: TFLite handles them poorly
-        return {k: v for k, v in serve(images).items() if v.dtype != tf.string}
-
-    # The converter freezes a Keras model's weights when they come through an ExportArchive.
-    source = os.path.join(folder, "assets.extra", "tflite-source")
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint("serving_default", tf.function(numbers),
-                         input_signature=[tf.TensorSpec([1, size, size, 3], tf.uint8, name="images")])
-    archive.write_out(source, verbose=False)
-    converted, reason = None, ""
-    try:
-        for label, chosen in (("TFLite built-ins", [tf.lite.OpsSet.TFLITE_BUILTINS]),
-                              ("TFLite built-ins and TensorFlow ops (needs the Flex delegate)",
-                               [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS])):
-            converter = tf.lite.TFLiteConverter.from_saved_model(source)
-            converter.target_spec.supported_ops = chosen
-            try:
-                converted, ops = converter.convert(), label
-                break
-            except Exception as error:  # the converter raises many kinds; the op it names is what matters
-                lines = [line.strip() for line in str(error).splitlines()
-                         if "op is neither" in line or "Custom ops:" in line]
-                reason = (lines or [str(error).strip().splitlines()[0]])[0][:300]
-    finally:
-        shutil.rmtree(source, ignore_errors=True)
-    if converted is None:
-        fail(f"The model does not convert to TFLite ({reason}); nothing was written to {final}",
-             "Export without --format tflite (the SavedModel alone), or report the operation named above")
-    path = os.path.join(folder, "model.tflite")
-    write_bytes(path, converted)
-    interpreter = tf.lite.Interpreter(model_path=path)
-    runner = interpreter.get_signature_runner()
-
-    def answer(image):
-        return {k: np.asarray(v) for k, v in runner(images=image[None]).items()}
-
-    difference = compare.against(answer, size)
-    if not np.isfinite(difference) or difference > tolerance:
-        fail(f"The TFLite model differs from the Keras model by {difference:.3g} (tolerance {tolerance}); "
-             f"nothing was written to {final}", "Export without --format tflite, or report this as a bug",
-             max_abs_diff=float(difference))
-    return {"file": "model.tflite", "ops": ops, "bytes": len(converted), "max_abs_diff": float(difference),
-            "input": f"uint8 images [1, {size}, {size}, 3] (resize first; detection: letterbox, pad 114)",
-            "outputs": sorted(interpreter.get_signature_list()[next(iter(interpreter.get_signature_list()))]
-                              ["outputs"])}
-
-
 def held_out_images(run, load, limit):
-    """Up to `limit` original-size images of the run's test split (else val, else train).
+    """Up to `limit` original-size images of the run's test split (else val, else train), as a
+    `HeldOut` list whose `training(count)` draws images of the training split (int8 calibration).
 
     `load(val_fraction, test_fraction) -> (splits, info)` reads the run's data; the splits
     are the ones the run recorded (`shared.data.recorded.run_splits`).
@@ -291,7 +241,26 @@ def held_out_images(run, load, limit):
     if part is None:
         fail(f"The data of run {run.path} has no images to check the export on", "Restore the run's data",
              run=run.path)
-    return [part.image(i) for i in range(min(limit, len(part)))]
+    return HeldOut([part.image(i) for i in range(min(limit, len(part)))], splits["train"])
+
+
+class HeldOut(list):
+    """Held-out images (a list) that also reach the run's training split."""
+
+    def __init__(self, images, train):
+        super().__init__(images)
+        self._train = train
+
+    def replaced(self, images):
+        """Other held-out images (the same ones at other sizes, say), the same training split."""
+        return HeldOut(images, self._train)
+
+    def training(self, count, seed=0):
+        """Up to `count` training images, an evenly seeded draw over the whole split."""
+        if not len(self._train):
+            return []
+        chosen = np.random.default_rng(seed).permutation(len(self._train))[:count]
+        return [self._train.image(int(i)) for i in sorted(chosen)]
 
 
 def make_compare(model, serve, images, difference):
@@ -332,19 +301,16 @@ def make_compare(model, serve, images, difference):
     def against(answer, size):
         """The largest difference of `answer(image) -> dict of numpy` (another runtime, taking
         uint8 images at the model's `size`) from `serve` on the same images."""
-        from shared.data.letterbox import letterbox
+        from shared.data.preprocess import uint8_at_size
 
         worst = 0.0
         for image in images:
-            if hasattr(model, "decoder"):  # detectors take letterboxed images
-                sized = letterbox(tf.constant(image[None]), size)[0][0]
-            else:
-                sized = resize_images(tf.constant(image[None]), size)[0]
-            sized = np.clip(np.round(sized.numpy()), 0, 255).astype(np.uint8)
+            sized, _ = uint8_at_size(image, size, letterboxed=hasattr(model, "decoder"))  # detectors: letterboxed
             worst = _worse(worst, difference(answer(sized), numpy(serve(tf.constant(sized[None]))), sized))
         return worst
 
     compare.against = against
+    compare.training = getattr(images, "training", lambda count: [])
     return compare
 
 

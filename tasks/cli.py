@@ -5,6 +5,7 @@
     trident classification evaluate --run runs/classification-digits-compact
     trident classification predict --model saved_models/classification-digits-compact img.png
     trident classification export --run runs/classification-digits-compact
+    trident classification benchmark --run runs/classification-digits-compact
     trident detection train --data shapes
     trident segmentation train --data shapes
 
@@ -20,7 +21,7 @@ TASKS = {
     "detection": "tasks.detection",
     "segmentation": "tasks.segmentation",
 }
-ACTIONS = ("inspect", "train", "evaluate", "predict", "export")
+ACTIONS = ("inspect", "train", "evaluate", "predict", "export", "benchmark")
 
 
 def usage():

@@ -8,6 +8,7 @@ the export's `serve_bytes`, and asserts the answers agree.
 
 import keras
 import numpy as np
+import pytest
 from PIL import Image
 
 
@@ -131,20 +132,61 @@ def odd_batches_answer(export, size=(20, 30)):
         assert all(value.shape[0] == 0 for value in outputs.values())
 
 
-def tflite_matches_saved_model(export, keys, atol):
-    """The export's `model.tflite`, run in the TFLite interpreter on a random image at the model's
-    size, answers as the SavedModel's `serving_default` does on it (`keys`: outputs compared)."""
+def portable_match_saved_model(export, keys, atol, formats=("tflite", "onnx")):
+    """The export's `model.tflite` (TFLite interpreter) and `model.onnx` (onnxruntime) passed the
+    export's check within `atol`, and, run on random images at the model's size, answer as the
+    SavedModel's `serving_default` does (`keys`: outputs compared; all must be present); the ONNX
+    model on a batch of two at once."""
     import json
 
     import numpy as np
     import tensorflow as tf
 
+    from shared.portable import onnx_session
+
     meta = json.loads((export / "assets.extra" / "trident.json").read_text())
-    assert meta["tflite"]["max_abs_diff"] <= atol and meta["tflite"]["ops"] == "TFLite built-ins"
     size = meta["image_size"]
-    image = np.random.default_rng(7).integers(0, 255, (1, size, size, 3), np.uint8)
-    runner = tf.lite.Interpreter(model_path=str(export / "model.tflite")).get_signature_runner()
-    ours = runner(images=image)
-    served = tf.saved_model.load(str(export)).signatures["serving_default"](images=tf.constant(image))
-    for key in keys:
-        np.testing.assert_allclose(ours[key], served[key].numpy(), atol=atol, err_msg=key)
+    images = np.random.default_rng(7).integers(0, 255, (2, size, size, 3), np.uint8)
+    served = tf.saved_model.load(str(export)).signatures["serving_default"]
+    expected = [served(images=tf.constant(images[i:i + 1])) for i in range(2)]
+    for name in formats:
+        assert meta[name]["max_abs_diff"] <= atol and (export / meta[name]["file"]).is_file()
+        if name == "tflite":
+            assert meta[name]["ops"] == "TFLite built-ins"
+            runner = tf.lite.Interpreter(model_path=str(export / "model.tflite")).get_signature_runner()
+            answers = [runner(images=images[i:i + 1]) for i in range(2)]
+        else:
+            session = onnx_session(str(export / "model.onnx"))
+            both = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"images": images})))
+            answers = [{k: v[i:i + 1] for k, v in both.items()} for i in range(2)]
+        for ours, theirs in zip(answers, expected):
+            assert set(ours) == {k for k, v in theirs.items() if v.dtype != tf.string}, name
+            for key in keys:
+                np.testing.assert_allclose(ours[key], theirs[key].numpy(), atol=atol, err_msg=f"{name} {key}")
+
+
+def benchmarked(task, run, metric, export=None, tolerance=1e-4):
+    """`trident TASK benchmark` on `run` (on `export`, else a fresh export of every format): one row per
+    runtime; the float formats score as the Keras model does and answer within `tolerance` of it;
+    the int8 model scores something; the run's own export record is left alone. Returns the rows."""
+    import json
+
+    from tasks.cli import main as trident
+
+    record = run / "export.json"
+    before = record.read_text() if record.is_file() else None
+    where = ["--export", str(export)] if export else []
+    assert trident([task, "benchmark", "--run", str(run), *where, "--images", "4", "--latency-images", "2",
+                    "--max-batch", "2"]) == 0
+    rows = {row["format"]: row for row in json.loads((run / "benchmark" / "benchmark.json").read_text())["rows"]}
+    assert list(rows) == ["Keras", "SavedModel", "TFLite", "TFLite int8", "ONNX"]
+    for name, row in rows.items():
+        assert row["latency_ms_batch1"] > 0 and row["images_per_s_at_batch"] > 0 and row["megabytes"] > 0, name
+        assert 0.0 <= row[metric] <= 1.0, name
+        if name != "TFLite int8":
+            assert row[metric] == pytest.approx(rows["Keras"][metric], abs=1e-6), name
+            assert row["max_abs_diff_vs_keras"] <= tolerance, name
+    assert rows["TFLite"]["batch"] == 1 and rows["ONNX"]["batch"] == 2
+    assert (run / "benchmark" / "benchmark.md").is_file()
+    assert (record.read_text() if record.is_file() else None) == before
+    return rows

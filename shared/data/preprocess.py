@@ -1,5 +1,6 @@
 """The one resize every path uses (training, evaluation, export), so they agree exactly."""
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -15,3 +16,13 @@ def resize_images(images, size):
     if images.dtype not in (tf.uint8, tf.float32):
         images = tf.cast(images, tf.float32)
     return tf.cast(tf.image.resize(images, (size, size), method="bilinear", antialias=True), tf.float32)
+
+
+def uint8_at_size(image, size, letterboxed=False):
+    """`(uint8 [size, size, 3], scale)`: one `[H, W, 3]` image as a fixed-size runtime takes it,
+    resized (or letterboxed, padding 114, for detection; `scale` maps its pixels to the result's)."""
+    from shared.data.letterbox import letterbox
+
+    batch = tf.constant(image[None])
+    sized, scale = letterbox(batch, size) if letterboxed else (resize_images(batch, size), 1.0)
+    return np.clip(np.round(sized[0].numpy()), 0, 255).astype(np.uint8), float(scale)

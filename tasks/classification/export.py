@@ -27,7 +27,7 @@ def probability_difference(served, expected, image):
     return float(np.abs(served["probabilities"] - expected["probabilities"]).max())
 
 
-def export_run(run, output_dir="saved_models", name=None, compare_images=8, formats=("saved_model",)):
+def export_run(run, output_dir="saved_models", name=None, compare_images=8, formats=("saved_model",), record=True):
     model, images = open_export(run, lambda config, val, test: load_classification_data(
         config["data"], config["seed"], val, test), compare_images)
     classify = make_classify(model)
@@ -36,7 +36,7 @@ def export_run(run, output_dir="saved_models", name=None, compare_images=8, form
                 "endpoints": endpoints("probabilities [B, C], class_ids [B], class_names [B], scores [B]")}
     return export_verified(output_dir, name or os.path.basename(run.path), model, classify, manifest,
                            make_compare(model, tf.function(classify), images, probability_difference),
-                           labels=model.class_names, run=run, formats=formats)
+                           labels=model.class_names, run=run if record else None, formats=formats)
 
 
 def main(argv=None):

@@ -11,9 +11,8 @@ def make_classify(model):
     Images are resized to the training size inside. Outputs: `probabilities [B, C]`,
     `class_ids [B]`, `class_names [B]`, `scores [B]` (the top probability).
     """
-    names = tf.constant(model.class_names)
-
     def classify(images):
+        names = tf.constant(model.class_names)  # inside: a captured tensor would be an extra input to converters
         probabilities = model(resize_images(images, model.image_size), training=False)
         class_ids = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
         return {"probabilities": probabilities, "class_ids": class_ids, "class_names": tf.gather(names, class_ids),

@@ -40,10 +40,10 @@ def segmentation_difference(served, expected, image):
     return float(np.abs(served["probabilities"] - expected["probabilities"]).max())
 
 
-def export_run(run, output_dir="saved_models", name=None, compare_images=3, formats=("saved_model",)):
+def export_run(run, output_dir="saved_models", name=None, compare_images=3, formats=("saved_model",), record=True):
     model, images = open_export(run, lambda config, val, test: load_segmentation_data(
         config["data"], config["seed"], val, test, config.get("images"), config["image_size"]), compare_images)
-    images = with_second_sizes(images)
+    images = images.replaced(with_second_sizes(images))
     segment = make_segment(model)
     manifest = {
         "task": "segmentation", "run": run.path, "class_names": model.class_names, "colours": model.colours,
@@ -54,7 +54,7 @@ def export_run(run, output_dir="saved_models", name=None, compare_images=3, form
     return export_verified(output_dir, name or os.path.basename(run.path), model, segment, manifest,
                            make_compare(model, tf.function(segment, reduce_retracing=True), images,
                                         segmentation_difference),
-                           labels=model.class_names, run=run, formats=formats)
+                           labels=model.class_names, run=run if record else None, formats=formats)
 
 
 def main(argv=None):

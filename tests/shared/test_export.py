@@ -116,5 +116,6 @@ def test_a_difference_that_is_not_a_number_counts_as_the_worst():
 
     assert _worse(0.5, float("nan")) == float("inf") and _worse(0.5, 0.2) == 0.5
     assert formats_list("tflite") == ("saved_model", "tflite") and formats_list("saved_model") == ("saved_model",)
-    with pytest.raises(argparse.ArgumentTypeError, match="onnx"):
-        formats_list("tflite,onnx")
+    assert formats_list(" ONNX,tflite,onnx") == ("saved_model", "onnx", "tflite")
+    with pytest.raises(argparse.ArgumentTypeError, match="coreml: choose from saved_model, tflite, tflite_int8, onnx"):
+        formats_list("tflite,coreml")

@@ -12,7 +12,7 @@ from shared.io import read_json
 from tasks.cli import main as trident
 from tasks.classification.inference import make_classify
 from tests.conftest import tiny_train_args, write_class_folders
-from tests.helpers import odd_batches_answer, odd_format_images, same_answers, tflite_matches_saved_model
+from tests.helpers import benchmarked, odd_batches_answer, odd_format_images, portable_match_saved_model, same_answers
 
 
 def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
@@ -42,9 +42,10 @@ def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
 
     out = tmp_path / "exports"
     assert trident(["classification", "export", "--run", str(run), "--output-dir", str(out), "--name", "m",
-                    "--format", "saved_model,tflite"]) == 0
+                    "--format", "saved_model,tflite,onnx"]) == 0
     export = out / "m" / "1"
-    tflite_matches_saved_model(export, ["probabilities", "class_ids"], atol=1e-4)
+    portable_match_saved_model(export, ["probabilities", "class_ids"], atol=1e-4)
+    benchmarked("classification", run, "accuracy")  # a fresh export of every format, int8 included
     meta = read_json(export / "assets.extra" / "trident.json")
     assert meta["max_abs_diff"] <= 1e-4 and meta["compared_images"] > 0
     assert meta["class_names"] == ["bars", "dots", "plain"]

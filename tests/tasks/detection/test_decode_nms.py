@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from shared.backbones import build_backbone
@@ -61,3 +62,30 @@ def test_predict_returns_final_detections():
     model = build_detector(build_backbone("lenet5"), 3, 32, None, width=8, max_detections=7)
     out = model.predict(np.zeros((2, 32, 32, 3), np.float32), verbose=0)
     assert out["boxes"].shape == (2, 7, 4) and out["classes"].shape == (2, 7) and out["num_detections"].shape == (2,)
+
+
+def test_two_answers_differ_by_their_boxes_but_not_by_a_tie_broken_the_other_way():
+    from tasks.detection.export import detection_difference
+
+    def answer(rows):
+        boxes = np.zeros((1, 12, 4), np.float32)
+        scores, classes = np.zeros((1, 12), np.float32), np.full((1, 12), -1, np.int32)
+        for i, (box, score, cls) in enumerate(rows):
+            boxes[0, i], scores[0, i], classes[0, i] = box, score, cls
+        return {"boxes": boxes, "scores": scores, "classes": classes, "num_detections": np.array([len(rows)])}
+
+    rows = [((10 * i, 0, 10 * i + 8, 8), 0.9 - 0.05 * i, i % 2) for i in range(10)]
+    expected = answer(rows)
+    assert detection_difference(answer(rows), expected, None) == 0.0
+    reordered = rows[1:2] + rows[:1] + rows[2:]  # order alone is no difference
+    assert detection_difference(answer(reordered), expected, None) == 0.0
+    nudged = [((x0 + 0.004, y0, x1, y1), s + 2e-4, c) for (x0, y0, x1, y1), s, c in rows]
+    assert detection_difference(answer(nudged), expected, None) == pytest.approx(4e-3, abs=1e-5)  # float32 boxes
+    # NMS kept the other of two tied, overlapping boxes: no difference, once in ten.
+    tied = [((1, 0, 9, 8), rows[0][1] + 1e-7, 0)] + rows[1:]
+    assert detection_difference(answer(tied), expected, None) == 0.0
+    twice = tied[:1] + [((11, 0, 19, 8), rows[1][1], 1)] + rows[2:]
+    assert detection_difference(answer(twice), expected, None) == float("inf")
+    # A moved box with its own score, another class, a missing detection: no partner.
+    for other in ([((30, 30, 38, 38), rows[0][1], 0)] + rows[1:], [(rows[0][0], rows[0][1], 1)] + rows[1:], rows[1:]):
+        assert detection_difference(answer(other), expected, None) == float("inf")

@@ -16,8 +16,8 @@ from shared.predict_inputs import load_predictor
 from tasks.detection.evaluate import EVAL_SCORE_THRESHOLD, predict_split
 from tasks.detection.inference import make_detect
 from tests.conftest import write_detection_data
-from tests.helpers import (evaluated_split, odd_batches_answer, odd_format_images, same_answers,
-                           tflite_matches_saved_model)
+from tests.helpers import (benchmarked as _benchmarked, evaluated_split, odd_batches_answer, odd_format_images,
+                           portable_match_saved_model, same_answers)
 
 
 def test_train_evaluate_export_predict(tmp_path):
@@ -47,13 +47,13 @@ def test_train_evaluate_export_predict(tmp_path):
         assert result["category_id"] in range(10, 15)  # and its own category ids
         assert result["image_id"] in {image["id"] for image in truth["images"]}
 
-    assert trident(["detection", "export", "--run", str(run), "--output-dir", str(exports), "--confidence", "0.0"]) == 0
+    assert trident(["detection", "export", "--run", str(run), "--output-dir", str(exports), "--confidence", "0.0",
+                    "--format", "tflite,tflite_int8,onnx"]) == 0
     export = exports / "d" / "1"
-    # TFLite at the default confidence: at 0.0 this barely trained detector's near-tied scores let the two
-    # runtimes' NMS keep different boxes of equal score.
-    assert trident(["detection", "export", "--run", str(run), "--output-dir", str(exports), "--name", "t",
-                    "--format", "tflite"]) == 0
-    tflite_matches_saved_model(exports / "t" / "1", ["boxes", "scores", "classes", "num_detections"], atol=1e-3)
+    # At confidence 0 this barely trained detector keeps 100 boxes of near-tied scores, where on random noise
+    # the runtimes' NMS may keep other boxes of a tie; the export's own check ran on held-out images.
+    portable_match_saved_model(export, [], atol=1e-3)
+    _benchmarked("detection", run, "AP", export, tolerance=1e-3)
     meta = read_json(export / "assets.extra" / "trident.json")
     assert meta["max_abs_diff"] <= 1e-3 and meta["compared_images"] >= 1
     served = tf.saved_model.load(str(export)).signatures["serving_default"](

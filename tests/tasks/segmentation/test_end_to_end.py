@@ -13,8 +13,8 @@ from shared.data.segmentation import load_segmentation_data
 from tasks.segmentation.evaluate import score_split
 from tasks.segmentation.inference import make_segment
 from tests.conftest import tiny_train_args, write_class_folders, write_segmentation_data
-from tests.helpers import (evaluated_split, odd_batches_answer, odd_format_images, same_answers,
-                           tflite_matches_saved_model)
+from tests.helpers import (benchmarked, evaluated_split, odd_batches_answer, odd_format_images, same_answers,
+                           portable_match_saved_model)
 
 
 def test_train_evaluate_export_predict(tmp_path):
@@ -32,11 +32,12 @@ def test_train_evaluate_export_predict(tmp_path):
     assert {"mean_iou", "mean_dice", "pixel_accuracy", "frequency_weighted_iou"} <= set(report["segmentation"])
     assert len(report["confusion"]) == 6
 
-    assert trident(["segmentation", "export", "--run", str(run), "--output-dir", str(exports), "--format", "tflite"]) == 0
+    assert trident(["segmentation", "export", "--run", str(run), "--output-dir", str(exports), "--format", "tflite,tflite_int8,onnx"]) == 0
     export = exports / "s" / "1"
     meta = read_json(export / "assets.extra" / "trident.json")
     assert meta["max_abs_diff"] <= 1e-4 and len(meta["compared_sizes"]) >= 2
-    tflite_matches_saved_model(export, ["probabilities", "class_map"], atol=1e-4)
+    portable_match_saved_model(export, ["probabilities", "class_map"], atol=1e-4)
+    benchmarked("segmentation", run, "mean_iou", export)
     serve = tf.saved_model.load(str(export)).signatures["serving_default"]
     for shape in ((1, 37, 53, 3), (2, 64, 40, 3)):
         out = serve(images=tf.constant(np.zeros(shape, np.uint8)))

@@ -1,0 +1,216 @@
+"""`trident <task> benchmark`: every export format of a run side by side on its validation split.
+
+    trident classification benchmark --run RUN
+    trident detection benchmark --run RUN --export saved_models/NAME/3
+
+For each runtime (the Keras model, the SavedModel, and the TFLite, int8 TFLite and ONNX
+models of the export), one row: the task's metric on the validation split, latency for one
+image and images per second at the largest batch the format takes (up to `--max-batch`),
+the size on disk and the largest difference from the Keras model's answers. Every runtime
+gets the same uint8 images at the model's size (resized; detection: letterboxed), so the
+metric measures the format and not the resize. Without `--export` a fresh export with every
+format is written into `RUN/benchmark/export` (the run's own export record is left alone).
+
+A task supplies a `BenchmarkSpec`: how its split is read and prepared, how answers are scored,
+and how two answers differ.
+"""
+
+import argparse
+import dataclasses
+import os
+import statistics
+import time
+from typing import Callable
+
+import numpy as np
+
+from shared.errors import fail
+from shared.io import write_json, write_text
+
+FILES = {"TFLite": "model.tflite", "TFLite int8": "model_int8.tflite", "ONNX": "model.onnx"}
+
+
+@dataclasses.dataclass
+class BenchmarkSpec:
+    """What differs between tasks.
+
+    load: `(config, val_fraction, test_fraction) -> (splits, info)`, the task's data reader.
+    prepare: `(split, size, limit) -> (uint8 images [N, S, S, 3], truths)`.
+    score: `(list of answer dicts, one per image, truths) -> {metric: value}`; the first is the headline.
+    difference: `(served, expected, image) -> float`, as the export's check uses it.
+    export: `(run, folder) -> export version folder`, writing every format, the run's record left alone.
+    serve: `model -> serve(images) -> dict`, the task's inference function.
+    """
+
+    task: str
+    load: Callable
+    prepare: Callable
+    score: Callable
+    difference: Callable
+    export: Callable
+    serve: Callable
+
+
+def benchmark_parser(task, doc):
+    from shared.config import positive_int
+
+    parser = argparse.ArgumentParser(f"trident {task} benchmark", description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", required=True, help="run folder written by `train`")
+    parser.add_argument("--export", help="an export version folder to score (default: a fresh one with every "
+                                         "format in RUN/benchmark/export)")
+    parser.add_argument("--images", type=positive_int, default=200, help="validation images scored (at most)")
+    parser.add_argument("--latency-images", type=positive_int, default=30,
+                        help="single-image calls timed per runtime (the median is reported)")
+    parser.add_argument("--max-batch", type=positive_int, default=32, help="largest batch timed")
+    parser.add_argument("--output", help="folder for benchmark.json/.md (default: RUN/benchmark)")
+    return parser
+
+
+def benchmark_main(parser, argv, spec):
+    from shared.runs import open_run
+
+    flags = vars(parser.parse_args(argv))
+    rows, paths = benchmark_run(open_run(flags.pop("run")), spec, **flags)
+    print(paths["table"])
+    print(f"Written: {paths['md']} and {paths['json']}")
+    return rows
+
+
+def benchmark_run(run, spec, export=None, images=200, latency_images=30, max_batch=32, output=None):
+    """Score and time every runtime; write `benchmark.json` and `benchmark.md`. Returns `(rows, paths)`."""
+    import tensorflow as tf
+
+    from shared.data.recorded import run_splits
+    from shared.task_model import load_checkpoint
+
+    output = output or run.file("benchmark")
+    checkpoint = run.best_or_last()
+    model = load_checkpoint(checkpoint)
+    config = run.config()
+    splits, _ = run_splits(run, lambda val, test: spec.load(config, val, test))
+    part = next((name for name in ("val", "test") if len(splits[name])), None)
+    if part is None:
+        fail(f"Run {run.path} has neither a validation nor a test split to benchmark on",
+             "Train with --val-fraction above 0", run=run.path)
+    inputs, truths = spec.prepare(splits[part], model.image_size, images)
+    export = export or spec.export(run, os.path.join(output, "export"))
+    serve = tf.function(spec.serve(model))
+    runtimes = [("Keras", _keras(serve), None, os.path.getsize(checkpoint)),
+                ("SavedModel", _saved_model(export), None, _folder_bytes(export))]
+    for name, file in FILES.items():
+        path = os.path.join(export, file)
+        if os.path.isfile(path):
+            answer, batch = _tflite(path) if file.endswith(".tflite") else _onnx(path)
+            runtimes.append((name, answer, batch, os.path.getsize(path)))
+
+    reference = None
+    rows = []
+    for name, answer, fixed_batch, size in runtimes:
+        answers = [answer(inputs[i:i + 1]) for i in range(len(inputs))]
+        reference = reference or answers
+        parity = max((spec.difference(ours, theirs, inputs[i])
+                      for i, (ours, theirs) in enumerate(zip(answers, reference))), default=0.0)
+        single = _latency(answer, inputs, latency_images)
+        batch = fixed_batch or max_batch
+        rows.append({"format": name, "images": len(inputs), "split": part,
+                     **spec.score([{k: v[0] for k, v in a.items()} for a in answers], truths),
+                     "latency_ms_batch1": single, "batch": batch,
+                     "images_per_s_at_batch": _throughput(answer, inputs, batch),
+                     "megabytes": size / 1e6, "max_abs_diff_vs_keras": float(parity)})
+    paths = _write(output, run, export, rows)
+    return rows, paths
+
+
+def _keras(serve):
+    import tensorflow as tf
+
+    return lambda batch: {k: v.numpy() for k, v in serve(tf.constant(batch)).items() if v.dtype != tf.string}
+
+
+def _saved_model(path):
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    return lambda batch: {k: v.numpy() for k, v in signature(images=tf.constant(batch)).items()
+                          if v.dtype != tf.string}
+
+
+def _tflite(path):
+    import tensorflow as tf
+
+    interpreter = tf.lite.Interpreter(model_path=path)
+    runner = interpreter.get_signature_runner()
+
+    def answer(batch):
+        outputs = [runner(images=batch[i:i + 1]) for i in range(len(batch))]
+        return {k: np.concatenate([o[k] for o in outputs]) for k in outputs[0]}
+
+    return answer, 1
+
+
+def _onnx(path):
+    from shared.portable import onnx_session
+
+    session = onnx_session(path)
+    names = [output.name for output in session.get_outputs()]
+    return (lambda batch: dict(zip(names, session.run(None, {"images": batch})))), None
+
+
+def _latency(answer, inputs, calls):
+    """Median milliseconds of one single-image call, after two warm-up calls."""
+    for i in range(2):
+        answer(inputs[i % len(inputs):][:1])
+    times = []
+    for i in range(calls):
+        start = time.perf_counter()
+        answer(inputs[i % len(inputs):][:1])
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def _throughput(answer, inputs, batch, repeats=3):
+    """Images per second at `batch` (images repeated to fill it): the best of `repeats` calls after a warm-up."""
+    full = np.concatenate([inputs] * (batch // len(inputs) + 1))[:batch]
+    answer(full)
+    best = min(_timed(answer, full) for _ in range(repeats))
+    return batch / best
+
+
+def _timed(answer, batch):
+    start = time.perf_counter()
+    answer(batch)
+    return time.perf_counter() - start
+
+
+def _folder_bytes(path):
+    """Bytes of a SavedModel proper: `saved_model.pb` and `variables/` (not the other formats beside it)."""
+    total = os.path.getsize(os.path.join(path, "saved_model.pb"))
+    for folder, _, files in os.walk(os.path.join(path, "variables")):
+        total += sum(os.path.getsize(os.path.join(folder, f)) for f in files)
+    return total
+
+
+def _difference(value):
+    return f"{value:.2g}" if np.isfinite(value) else "other answers"  # e.g. int8 keeping other boxes
+
+
+def _write(output, run, export, rows):
+    metric = [k for k in rows[0] if k not in ("format", "images", "split")][0]
+    header = ["format", metric, "ms / image (batch 1)", "images/s (batch)", "MB", "max difference from Keras"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        lines.append(f"| {row['format']} | {row[metric]:.4f} | {row['latency_ms_batch1']:.3g} | "
+                     f"{row['images_per_s_at_batch']:.4g} ({row['batch']}) | {row['megabytes']:.3g} | "
+                     f"{_difference(row['max_abs_diff_vs_keras'])} |")
+    table = "\n".join(lines)
+    first = rows[0]
+    text = (f"# Benchmark of {os.path.basename(run.path)}\n\n{first['images']} images of the {first['split']} "
+            f"split at the model's size, every runtime on one CPU process in turn; export {export}.\n\n"
+            f"{table}\n")
+    os.makedirs(output, exist_ok=True)
+    paths = {"json": os.path.join(output, "benchmark.json"), "md": os.path.join(output, "benchmark.md"),
+             "table": table}
+    write_json(paths["json"], {"run": run.path, "export": export, "rows": rows})
+    write_text(paths["md"], text)
+    return paths

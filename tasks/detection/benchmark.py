@@ -1,0 +1,65 @@
+"""Benchmark a detector's export formats side by side: COCO AP on the validation split,
+latency, throughput, size and parity with the Keras model.
+
+    trident detection benchmark --run runs/detection-shapes-compact
+
+Every runtime detects on the images letterboxed to the model's size, scored with
+pycocotools against the boxes letterboxed the same way. Without --export, a fresh export
+with every format is written into RUN/benchmark/export first, keeping detections down to
+score 0.001 as COCO evaluation does (a given --export keeps its own threshold).
+"""
+
+import numpy as np
+
+from shared.benchmark_flow import BenchmarkSpec, benchmark_main, benchmark_parser
+from shared.data.detection import load_detection_data
+from shared.data.preprocess import uint8_at_size
+from shared.export import FORMATS
+from tasks.detection.evaluate import EVAL_SCORE_THRESHOLD
+from tasks.detection.export import detection_difference, export_run
+from tasks.detection.inference import detect_with
+from tasks.detection.metrics import coco_evaluate, coco_ground_truth, coco_results
+
+
+def prepare(split, size, limit):
+    count = min(limit, len(split))
+    images, boxes = [], []
+    for i in range(count):
+        image, scale = uint8_at_size(split.image(i), size, letterboxed=True)
+        images.append(image)
+        boxes.append(np.asarray(split.boxes[i], np.float32).reshape(-1, 4) * scale)
+    return np.stack(images), (boxes, split.labels[:count], split.class_names, size)
+
+
+def score(answers, truths):
+    boxes, labels, names, size = truths
+    detections = []
+    for answer in answers:
+        n = int(answer["num_detections"])
+        detections.append((answer["boxes"][:n], answer["scores"][:n], answer["classes"][:n]))
+    coco = coco_evaluate(coco_ground_truth(boxes, labels, [(size, size)] * len(boxes), names),
+                         coco_results(detections))
+    return {"AP": coco["AP"], "AP50": coco["AP50"]}
+
+
+def serve(model):
+    return detect_with(model, model.decoder(score_threshold=EVAL_SCORE_THRESHOLD, iou_threshold=0.6,
+                                            max_detections=100))
+
+
+SPEC = BenchmarkSpec(
+    task="detection",
+    load=lambda config, val, test: load_detection_data(config["data"], config["seed"], val, test,
+                                                       config.get("images"), config["image_size"]),
+    prepare=prepare, score=score, difference=detection_difference,
+    export=lambda run, folder: export_run(run, folder, "model", confidence=EVAL_SCORE_THRESHOLD,
+                                          formats=FORMATS, record=False)[0],
+    serve=serve)
+
+
+def main(argv=None):
+    return benchmark_main(benchmark_parser("detection", __doc__), argv, SPEC)
+
+
+if __name__ == "__main__":
+    main()
