@@ -1,6 +1,6 @@
 """Training throughput: `trident classification train` against a bare `keras.Model.fit`.
 
-    .venv/bin/python bench/throughput.py [--epochs 5] [--backbone compact] [--image-size 32]
+    .venv/bin/python bench/throughput.py [--epochs 5] [--backbone compact] [--image-size 32] [--pairs 5]
 
 Same network, same optimizer, same batch size, same data (built-in digits), side by side
 in one process. Bare fit gets in-memory float32 arrays already resized; Trident reads
@@ -71,10 +71,15 @@ def main():
     parser.add_argument("--backbone", default="compact")
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="bare fit and Trident in turn this many times; the ratio is taken pair by pair "
+                             "(so the machine's drift cancels) and its median reported")
     args = parser.parse_args()
     data = digits()["train"]
     images = np.asarray(resize_images(data.images, args.image_size))
     runs_dir = tempfile.mkdtemp(prefix="trident-bench-")
+    if args.pairs > 1:
+        return paired(images, data.labels, args, runs_dir)
     bare = bare_fit(images, data.labels, args)
     plain = trident_fit(args, "none", runs_dir)
     augmented = trident_fit(args, "crop", runs_dir)
@@ -92,6 +97,24 @@ def main():
     _common.table(["setup", "train images/s", "ratio to bare fit"], rows)
     print(f"bare fit runs: {bare:.1f}, {bare_again:.1f} images/s; {args.backbone}, {args.image_size} px, "
           f"batch {args.batch_size}, {args.epochs} epochs")
+
+
+def paired(images, labels, args, runs_dir):
+    """Bare fit, Trident (no augmentation) and, for LeNet-5 at 32 px, the textbook LeNet-5 in turn,
+    `args.pairs` times: medians of each and of the per-turn ratios."""
+    textbook = args.backbone == "lenet5" and args.image_size == 32
+    turns = []
+    for turn in range(args.pairs):
+        row = {"bare": bare_fit(images, labels, args), "trident": trident_fit(args, "none", runs_dir)}
+        if textbook:
+            row["textbook"] = textbook_lenet5(images, labels, args)
+        turns.append(row)
+        print(f"turn {turn + 1}: " + ", ".join(f"{k} {v:.1f}" for k, v in row.items()), flush=True)
+    rows = [[name, float(np.median([t[name] for t in turns])), float(np.median([t["trident"] / t[name] for t in turns]))]
+            for name in turns[0]]
+    _common.table(["setup", "median train images/s", "median of trident / this, turn by turn"], rows)
+    print(f"{args.backbone}, {args.image_size} px, batch {args.batch_size}, {args.epochs} epochs, "
+          f"{args.pairs} turns")
 
 
 if __name__ == "__main__":
