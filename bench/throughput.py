@@ -110,8 +110,8 @@ def paired(images, labels, args, runs_dir):
             row["textbook"] = textbook_lenet5(images, labels, args)
         turns.append(row)
         print(f"turn {turn + 1}: " + ", ".join(f"{k} {v:.1f}" for k, v in row.items()), flush=True)
-    rows = [[name, float(np.median([t[name] for t in turns])), float(np.median([t["trident"] / t[name] for t in turns]))]
-            for name in turns[0]]
+    rows = [[name, float(np.median([t[name] for t in turns])),
+             float(np.median([t["trident"] / t[name] for t in turns]))] for name in turns[0]]
     _common.table(["setup", "median train images/s", "median of trident / this, turn by turn"], rows)
     print(f"{args.backbone}, {args.image_size} px, batch {args.batch_size}, {args.epochs} epochs, "
           f"{args.pairs} turns")

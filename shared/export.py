@@ -173,8 +173,9 @@ def export_verified(root, name, model, serve, manifest, compare, labels=None, to
     """Export to the next version folder, reload, compare, and keep it only if it matches.
 
     Args:
-        formats: `FORMATS` to write; "tflite" and "onnx" add `model.tflite` / `model.onnx`
-            (`shared.portable`) to the version folder, checked against the same images and tolerance.
+        formats: `FORMATS` to write; "tflite", "tflite_int8" and "onnx" add `model.tflite`,
+            `model_int8.tflite` / `model.onnx` (`shared.portable`) to the version folder, checked
+            against the same images and tolerance (int8: its difference recorded, not held to it).
         run: the `Run` exported; its `export.json` records where the kept export is.
         compare: callable `(loaded SavedModel) -> {"answers", "raw_outputs": max |difference|,
             "images": how many}` (see `make_compare`).

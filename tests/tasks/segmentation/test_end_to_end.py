@@ -32,7 +32,8 @@ def test_train_evaluate_export_predict(tmp_path):
     assert {"mean_iou", "mean_dice", "pixel_accuracy", "frequency_weighted_iou"} <= set(report["segmentation"])
     assert len(report["confusion"]) == 6
 
-    assert trident(["segmentation", "export", "--run", str(run), "--output-dir", str(exports), "--format", "tflite,tflite_int8,onnx"]) == 0
+    assert trident(["segmentation", "export", "--run", str(run), "--output-dir", str(exports),
+                    "--format", "tflite,tflite_int8,onnx"]) == 0
     export = exports / "s" / "1"
     meta = read_json(export / "assets.extra" / "trident.json")
     assert meta["max_abs_diff"] <= 1e-4 and len(meta["compared_sizes"]) >= 2
