@@ -40,6 +40,7 @@ class BenchmarkSpec:
     difference: `(served, expected, image) -> float`, as the export's check uses it.
     export: `(run, folder) -> export version folder`, writing every format, the run's record left alone.
     serve: `model -> serve(images) -> dict`, the task's inference function.
+    stages: optional `(model, split, calls) -> [(stage, median ms)]`, where one image's time goes.
     """
 
     task: str
@@ -49,6 +50,7 @@ class BenchmarkSpec:
     difference: Callable
     export: Callable
     serve: Callable
+    stages: Callable = None
 
 
 def benchmark_parser(task, doc):
@@ -118,7 +120,8 @@ def benchmark_run(run, spec, export=None, images=200, latency_images=30, max_bat
                      "latency_ms_batch1": single, "batch": batch,
                      "images_per_s_at_batch": _throughput(answer, inputs, batch),
                      "megabytes": size / 1e6, "max_abs_diff_vs_keras": float(parity)})
-    paths = _write(output, run, export, rows)
+    stages = spec.stages(model, splits[part], latency_images) if spec.stages else []
+    paths = _write(output, run, export, rows, stages)
     return rows, paths
 
 
@@ -159,12 +162,17 @@ def _onnx(path):
 
 def _latency(answer, inputs, calls):
     """Median milliseconds of one single-image call, after two warm-up calls."""
-    for i in range(2):
-        answer(inputs[i % len(inputs):][:1])
+    return median_ms(lambda i: answer(inputs[i % len(inputs):][:1]), calls)
+
+
+def median_ms(call, calls, warmup=2):
+    """Median milliseconds of `call(i)` over `calls` calls (i = 0, 1, ...), after `warmup` calls."""
+    for i in range(warmup):
+        call(i)
     times = []
     for i in range(calls):
         start = time.perf_counter()
-        answer(inputs[i % len(inputs):][:1])
+        call(i)
         times.append(time.perf_counter() - start)
     return 1000 * statistics.median(times)
 
@@ -195,7 +203,7 @@ def _difference(value):
     return f"{value:.2g}" if np.isfinite(value) else "other answers"  # e.g. int8 keeping other boxes
 
 
-def _write(output, run, export, rows):
+def _write(output, run, export, rows, stages):
     metric = [k for k in rows[0] if k not in ("format", "images", "split")][0]
     header = ["format", metric, "ms / image (batch 1)", "images/s (batch)", "MB", "max difference from Keras"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -208,9 +216,14 @@ def _write(output, run, export, rows):
     text = (f"# Benchmark of {os.path.basename(run.path)}\n\n{first['images']} images of the {first['split']} "
             f"split at the model's size, every runtime on one CPU process in turn; export {export}.\n\n"
             f"{table}\n")
+    if stages:
+        text += ("\n## Where one image's time goes\n\nThe Keras model's stages, each timed alone (median ms of "
+                 "single-image calls):\n\n| stage | ms |\n|---|---|\n"
+                 + "".join(f"| {name} | {ms:.3g} |\n" for name, ms in stages))
     os.makedirs(output, exist_ok=True)
     paths = {"json": os.path.join(output, "benchmark.json"), "md": os.path.join(output, "benchmark.md"),
              "table": table}
-    write_json(paths["json"], {"run": run.path, "export": export, "rows": rows})
+    write_json(paths["json"], {"run": run.path, "export": export, "rows": rows,
+                               "stages_ms": {name: ms for name, ms in stages}})
     write_text(paths["md"], text)
     return paths

@@ -13,8 +13,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from tasks.cli import main as trident
 from tests.conftest import tiny_train_args, write_class_folders
 
@@ -31,31 +29,36 @@ def assert_consistent(run, epochs):
     assert not [p for p in run.rglob("*") if ".tmp" in p.name]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["sigint", "sigkill"])
-def test_a_signal_mid_training_keeps_the_last_epoch_and_the_same_command_resumes(tmp_path, sig):
+def test_a_signal_mid_training_keeps_the_last_epoch_and_the_same_command_resumes(tmp_path):
+    """Ctrl-C after epoch 2, then SIGKILL two epochs after the resume: each time the run keeps its
+    last finished epoch, and the same command finishes it with every epoch logged once."""
     data = write_class_folders(tmp_path / "data", per_class=6)
     runs = tmp_path / "runs"
-    epochs = 12  # time enough to be stopped after epoch 2, little to finish after the resume
+    epochs = 12  # time enough to be stopped twice, little to finish after the second resume
     command = [sys.executable, "-m", "tasks.cli", "classification", "train",
                *tiny_train_args(data, runs, "--name", "r"), "--epochs", str(epochs)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     state = runs / "r" / "state.json"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and child.poll() is None:
-        if state.is_file() and json.loads(state.read_text()).get("epoch", 0) >= 2:
-            break
-        time.sleep(0.02)
-    assert child.poll() is None, "training ended before it could be interrupted"
-    child.send_signal(sig)
-    _, err = child.communicate(timeout=120)
-    if sig == signal.SIGINT:
-        assert child.returncode == 130
-        assert "interrupted; run the same command again to resume" in err and "Traceback" not in err
-    else:
-        assert child.returncode == -signal.SIGKILL
-    stopped_at = json.loads(state.read_text())["epoch"]
-    assert 2 <= stopped_at < epochs and (runs / "r" / "checkpoints" / "last.keras").is_file()
+    stopped_at = 0
+    for sig in (signal.SIGINT, signal.SIGKILL):
+        child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and child.poll() is None:
+            if state.is_file() and json.loads(state.read_text()).get("epoch", 0) >= stopped_at + 2:
+                break
+            time.sleep(0.02)
+        assert child.poll() is None, "training ended before it could be interrupted"
+        child.send_signal(sig)
+        out, err = child.communicate(timeout=120)
+        if sig == signal.SIGINT:
+            assert child.returncode == 130
+            assert "interrupted; run the same command again to resume" in err and "Traceback" not in err
+        else:
+            assert child.returncode == -signal.SIGKILL
+            assert f"Resuming {runs / 'r'} from epoch {stopped_at}" in out
+        stopped_at = json.loads(state.read_text())["epoch"]
+        assert 2 <= stopped_at < epochs and (runs / "r" / "checkpoints" / "last.keras").is_file()
 
     again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr

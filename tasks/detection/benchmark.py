@@ -42,6 +42,34 @@ def score(answers, truths):
     return {"AP": coco["AP"], "AP50": coco["AP50"]}
 
 
+def stages(model, split, calls):
+    """Median ms of each stage of one image's detection: letterboxing the photo (its own size), the
+    backbone, neck and head (the network less the backbone), box decoding, and NMS with the rest
+    of the decoder (top-k, gathers)."""
+    import tensorflow as tf
+
+    from shared.benchmark_flow import median_ms
+    from shared.data.letterbox import letterbox
+
+    decoder = model.decoder(score_threshold=EVAL_SCORE_THRESHOLD, iou_threshold=0.6, max_detections=100)
+    photos = [tf.constant(split.image(i)[None]) for i in range(min(5, len(split)))]
+    inputs = letterbox(photos[0], model.image_size)[0]
+    raw = model(inputs, training=False)
+    box = tf.function(lambda images: letterbox(images, model.image_size)[0], reduce_retracing=True)
+    backbone = tf.function(lambda x: model.backbone(x, training=False))
+    network = tf.function(lambda x: model(x, training=False))
+    decode = tf.function(lambda r: decoder.boxes_and_logits(r)[:2])
+    everything = tf.function(decoder)
+    timed = {"letterbox": median_ms(lambda i: box(photos[i % len(photos)]), calls),
+             "backbone": median_ms(lambda i: backbone(inputs), calls),
+             "network": median_ms(lambda i: network(inputs), calls),
+             "decode": median_ms(lambda i: decode(raw), calls),
+             "decoder": median_ms(lambda i: everything(raw), calls)}
+    return [("letterbox", timed["letterbox"]), ("backbone", timed["backbone"]),
+            ("neck and head", timed["network"] - timed["backbone"]), ("decode boxes", timed["decode"]),
+            ("top-k, NMS, gathers", timed["decoder"] - timed["decode"])]
+
+
 def serve(model):
     return detect_with(model, model.decoder(score_threshold=EVAL_SCORE_THRESHOLD, iou_threshold=0.6,
                                             max_detections=100))
@@ -54,7 +82,7 @@ SPEC = BenchmarkSpec(
     prepare=prepare, score=score, difference=detection_difference,
     export=lambda run, folder: export_run(run, folder, "model", confidence=EVAL_SCORE_THRESHOLD,
                                           formats=FORMATS, record=False)[0],
-    serve=serve)
+    serve=serve, stages=stages)
 
 
 def main(argv=None):

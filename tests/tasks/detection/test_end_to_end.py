@@ -54,6 +54,10 @@ def test_train_evaluate_export_predict(tmp_path):
     # the runtimes' NMS may keep other boxes of a tie; the export's own check ran on held-out images.
     portable_match_saved_model(export, [], atol=1e-3)
     _benchmarked("detection", run, "AP", export, tolerance=1e-3)
+    stages = read_json(run / "benchmark" / "benchmark.json")["stages_ms"]
+    assert list(stages) == ["letterbox", "backbone", "neck and head", "decode boxes", "top-k, NMS, gathers"]
+    assert all(np.isfinite(list(stages.values()))) and stages["backbone"] > 0
+    assert "Where one image's time goes" in (run / "benchmark" / "benchmark.md").read_text()
     meta = read_json(export / "assets.extra" / "trident.json")
     assert meta["max_abs_diff"] <= 1e-3 and meta["compared_images"] >= 1
     served = tf.saved_model.load(str(export)).signatures["serving_default"](
