@@ -96,7 +96,10 @@ def benchmark_run(run, spec, export=None, images=200, latency_images=30, max_bat
         fail(f"Run {run.path} has neither a validation nor a test split to benchmark on",
              "Train with --val-fraction above 0", run=run.path)
     inputs, truths = spec.prepare(splits[part], model.image_size, images)
-    export = export or spec.export(run, os.path.join(output, "export"))
+    if export:
+        export = _matching_export(export, model)
+    else:
+        export = spec.export(run, os.path.join(output, "export"))
     serve = tf.function(spec.serve(model))
     runtimes = [("Keras", _keras(serve), None, os.path.getsize(checkpoint)),
                 ("SavedModel", _saved_model(export), None, _folder_bytes(export))]
@@ -123,6 +126,21 @@ def benchmark_run(run, spec, export=None, images=200, latency_images=30, max_bat
     stages = spec.stages(model, splits[part], latency_images) if spec.stages else []
     paths = _write(output, run, export, rows, stages)
     return rows, paths
+
+
+def _matching_export(path, model):
+    """The version folder of `path` (a version or `<root>/<name>`), refused when it was made for another
+    input size or other classes than the run's model."""
+    from shared.export import read_export_manifest, resolve_saved_model
+
+    path = resolve_saved_model(path)
+    manifest = read_export_manifest(path)
+    made_for = (manifest.get("image_size"), manifest.get("class_names"))
+    if made_for != (model.image_size, list(model.class_names)):
+        fail(f"The export {path} was made for {made_for[0]} px and classes {made_for[1]}, the run's model takes "
+             f"{model.image_size} px and classes {list(model.class_names)}",
+             "Pass an export of this run (or leave out --export for a fresh one)", export=path)
+    return path
 
 
 def _keras(serve):
