@@ -39,7 +39,8 @@ class BenchmarkSpec:
     score: `(list of answer dicts, one per image, truths) -> {metric: value}`; the first is the headline.
     difference: `(served, expected, image) -> float`, as the export's check uses it.
     export: `(run, folder) -> export version folder`, writing every format, the run's record left alone.
-    serve: `model -> serve(images) -> dict`, the task's inference function.
+    serve: `(model, manifest) -> serve(images) -> dict`, the task's inference function at the export's
+        own settings (its `trident.json`: a detector's score threshold, say), the Keras reference row.
     stages: optional `(model, split, calls) -> [(stage, median ms)]`, where one image's time goes.
     """
 
@@ -100,7 +101,9 @@ def benchmark_run(run, spec, export=None, images=200, latency_images=30, max_bat
         export = _matching_export(export, model)
     else:
         export = spec.export(run, os.path.join(output, "export"))
-    serve = tf.function(spec.serve(model))
+    from shared.export import read_export_manifest
+
+    serve = tf.function(spec.serve(model, read_export_manifest(export)))
     runtimes = [("Keras", _keras(serve), None, os.path.getsize(checkpoint)),
                 ("SavedModel", _saved_model(export), None, _folder_bytes(export))]
     for name, file in FILES.items():
@@ -146,15 +149,20 @@ def _matching_export(path, model):
 def _keras(serve):
     import tensorflow as tf
 
-    return lambda batch: {k: v.numpy() for k, v in serve(tf.constant(batch)).items() if v.dtype != tf.string}
+    from shared.portable import numeric
+
+    serve = numeric(serve)
+    return lambda batch: {k: v.numpy() for k, v in serve(tf.constant(batch)).items()}
 
 
 def _saved_model(path):
     import tensorflow as tf
 
+    from shared.portable import numeric
+
     signature = tf.saved_model.load(path).signatures["serving_default"]
-    return lambda batch: {k: v.numpy() for k, v in signature(images=tf.constant(batch)).items()
-                          if v.dtype != tf.string}
+    serve = numeric(lambda images: signature(images=images))
+    return lambda batch: {k: v.numpy() for k, v in serve(tf.constant(batch)).items()}
 
 
 def _tflite(path):
@@ -196,17 +204,9 @@ def median_ms(call, calls, warmup=2):
 
 
 def _throughput(answer, inputs, batch, repeats=3):
-    """Images per second at `batch` (images repeated to fill it): the best of `repeats` calls after a warm-up."""
+    """Images per second at `batch` (images repeated to fill it): the median of `repeats` calls after a warm-up."""
     full = np.concatenate([inputs] * (batch // len(inputs) + 1))[:batch]
-    answer(full)
-    best = min(_timed(answer, full) for _ in range(repeats))
-    return batch / best
-
-
-def _timed(answer, batch):
-    start = time.perf_counter()
-    answer(batch)
-    return time.perf_counter() - start
+    return 1000 * batch / median_ms(lambda i: answer(full), repeats, warmup=1)
 
 
 def _folder_bytes(path):

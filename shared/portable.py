@@ -87,7 +87,7 @@ def write_tflite_int8(folder, model, serve, compare, tolerance, final, calibrati
     path = os.path.join(folder, "model_int8.tflite")
     write_bytes(path, converted)
     runner, outputs = _tflite_runner(path)
-    difference = compare.against(lambda image: {k: np.asarray(v) for k, v in runner(image).items()}, size)
+    difference = _measured(runner, compare, size)
     if np.isnan(difference):
         fail(f"The int8 TFLite model answers NaN; nothing was written to {final}",
              "Export without tflite_int8 in --format, or report this as a bug")
@@ -181,9 +181,14 @@ def _sized(model):
     return "letterbox first, padding 114" if hasattr(model, "decoder") else "resize first"
 
 
+def _measured(answer, compare, size):
+    """The largest difference of `answer(image) -> outputs` from the SavedModel's answers at `size`."""
+    return compare.against(lambda image: {k: np.asarray(v) for k, v in answer(image).items()}, size)
+
+
 def _checked(runtime, answer, compare, size, tolerance, final):
     """The largest difference of `answer` from the SavedModel's answers, or the project's error."""
-    difference = compare.against(lambda image: {k: np.asarray(v) for k, v in answer(image).items()}, size)
+    difference = _measured(answer, compare, size)
     if not np.isfinite(difference) or difference > tolerance:
         fail(f"The {runtime} model differs from the Keras model by {difference:.3g} (tolerance {tolerance}); "
              f"nothing was written to {final}", f"Export without {runtime.lower()} in --format, or report this "

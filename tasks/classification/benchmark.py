@@ -32,7 +32,7 @@ SPEC = BenchmarkSpec(
     load=lambda config, val, test: load_classification_data(config["data"], config["seed"], val, test),
     prepare=prepare, score=score, difference=probability_difference,
     export=lambda run, folder: export_run(run, folder, "model", formats=FORMATS, record=False)[0],
-    serve=make_classify)
+    serve=lambda model, manifest: make_classify(model))
 
 
 def main(argv=None):

@@ -70,9 +70,11 @@ def stages(model, split, calls):
             ("top-k, NMS, gathers", timed["decoder"] - timed["decode"])]
 
 
-def serve(model):
-    return detect_with(model, model.decoder(score_threshold=EVAL_SCORE_THRESHOLD, iou_threshold=0.6,
-                                            max_detections=100))
+def serve(model, manifest):
+    """The detector at the export's own decoder settings (a fresh export's: score 0.001, as COCO evaluation)."""
+    return detect_with(model, model.decoder(score_threshold=manifest.get("score_threshold", EVAL_SCORE_THRESHOLD),
+                                            iou_threshold=manifest.get("iou_threshold", 0.6),
+                                            max_detections=manifest.get("max_detections", 100)))
 
 
 SPEC = BenchmarkSpec(

@@ -40,7 +40,7 @@ SPEC = BenchmarkSpec(
                                                           config.get("images"), config["image_size"]),
     prepare=prepare, score=score, difference=segmentation_difference,
     export=lambda run, folder: export_run(run, folder, "model", formats=FORMATS, record=False)[0],
-    serve=make_segment)
+    serve=lambda model, manifest: make_segment(model))
 
 
 def main(argv=None):
