@@ -216,6 +216,26 @@ class Throughput(keras.callbacks.Callback):
 
 
 
+class EpochTensorBoard(keras.callbacks.TensorBoard):
+    """TensorBoard logs written at epoch ends only, with no per-batch work.
+
+    Keras' TensorBoard passes every batch's logs to `tf.summary.scalar` even when it writes
+    only per epoch (the calls find no writer and do nothing); that alone cost about a tenth
+    of LeNet-5's training speed at 32 px (measured against bare `fit`).
+    """
+
+    async_safe = True
+
+    def __init__(self, log_dir):
+        super().__init__(log_dir, write_graph=False, update_freq="epoch", profile_batch=0)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+
+
 class AveragedWeights(keras.callbacks.SwapEMAWeights):
     """Keras' EMA swap, also when training stops early (time budget, early stopping).
 

@@ -5,8 +5,8 @@ import time
 import keras
 import tensorflow as tf
 
-from shared.callbacks import (AveragedWeights, Clock, NanGuard, PartialBackup, RunCheckpoint, Throughput, TimeBudget,
-                              WarmupCosine)
+from shared.callbacks import (AveragedWeights, Clock, EpochTensorBoard, NanGuard, PartialBackup, RunCheckpoint,
+                              Throughput, TimeBudget, WarmupCosine)
 from shared.errors import fail
 from shared.io import atomic_path
 
@@ -75,9 +75,7 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
     clock = Clock(distribution.agree if shared_clock else None)
     nan_guard, budget = NanGuard(), TimeBudget(time_budget, clock)
     throughput = Throughput(train_images or 0)
-    tensorboard = keras.callbacks.TensorBoard(run.file("tensorboard"), write_graph=False, update_freq="epoch",
-                                              profile_batch=0)
-    tensorboard.async_safe = True  # with update_freq="epoch" its batch hooks write nothing
+    tensorboard = EpochTensorBoard(run.file("tensorboard"))
     # Averaged weights in place before anything reads them at an epoch's end.
     averaging = [AveragedWeights()] if getattr(model.optimizer, "use_ema", False) else []
     callbacks = [
