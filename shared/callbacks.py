@@ -215,13 +215,13 @@ class Throughput(keras.callbacks.Callback):
         return images / seconds if seconds > 0 else None
 
 
-
 class EpochTensorBoard(keras.callbacks.TensorBoard):
     """TensorBoard logs written at epoch ends only, with no per-batch work.
 
     Keras' TensorBoard passes every batch's logs to `tf.summary.scalar` even when it writes
-    only per epoch (the calls find no writer and do nothing); that alone cost about a tenth
-    of LeNet-5's training speed at 32 px (measured against bare `fit`).
+    only per epoch (the calls find no writer and do nothing); with it, LeNet-5 at 32 px trained
+    at about 0.9 of bare `fit` in one (noisy) comparison, and at 1.04 without it
+    (`bench/throughput.py --pairs 5`).
     """
 
     async_safe = True

@@ -156,3 +156,21 @@ def test_weight_average_is_what_validation_checkpoints_and_the_final_model_hold(
     for weight, kept in zip(model.trainable_weights, saved.trainable_weights):
         np.testing.assert_allclose(weight.numpy(), kept.numpy(), atol=1e-6)
     assert not build_optimizer({"lr": 0.05, "weight_decay": 0.0}).use_ema
+
+
+def test_epoch_tensorboard_writes_each_epochs_logs_and_nothing_per_batch(tmp_path):
+    import glob
+
+    from shared.callbacks import EpochTensorBoard
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((8, 3)), np.ones((8, 1)), batch_size=2, epochs=2, verbose=0,
+              callbacks=[EpochTensorBoard(str(tmp_path))])
+    tags = {}
+    for path in glob.glob(str(tmp_path / "train" / "events.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                tags.setdefault(value.tag, set()).add(event.step)
+    assert tags["epoch_loss"] == {0, 1}
+    assert not [tag for tag in tags if tag.startswith("batch_")]
