@@ -14,15 +14,18 @@ class ImageSet:
     """Images with integer labels.
 
     Exactly one of `paths` (image files) and `images` (`uint8 [N, H, W, 3]`) is set.
+    `regions` (`bool [N, H, W]`, optional) marks where each image's object is, when the data
+    says (built-in digits: the ink); evaluation then scores how much of each heat map falls on it.
     `skipped` lists `(path, reason)` for files left out because they would not decode.
     """
 
-    ITEM_FIELDS = ("labels", "paths", "images")  # one entry per image (not a dataclass field)
+    ITEM_FIELDS = ("labels", "paths", "images", "regions")  # one entry per image (not a dataclass field)
 
     labels: np.ndarray
     class_names: list
     paths: list = None
     images: np.ndarray = None
+    regions: np.ndarray = None
     skipped: list = dataclasses.field(default_factory=list)
 
     def __post_init__(self):
@@ -38,6 +41,7 @@ class ImageSet:
             class_names=self.class_names,
             paths=[self.paths[i] for i in indices] if self.paths is not None else None,
             images=self.images[indices] if self.images is not None else None,
+            regions=self.regions[indices] if self.regions is not None else None,
         )
 
     def relabel(self, remap, class_names):
@@ -63,6 +67,7 @@ class ImageSet:
             self.skipped += sorted(bad.items())
             self.paths = [self.paths[i] for i in keep]
             self.labels = self.labels[keep]
+            self.regions = self.regions[keep] if self.regions is not None else None
         return self
 
     def fingerprint(self):

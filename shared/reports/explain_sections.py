@@ -16,15 +16,25 @@ def add_why_section(report, explainer, cases, title, note):
     """
     if not cases:
         return
-    heats = explainer.images([case[0] for case in cases], [case[1] for case in cases])
+    magnify = [display_factor(case[0]) for case in cases]
+    heats = explainer.images([case[0] for case in cases], [case[1] for case in cases], magnify=magnify)
     images, captions, colours = [], [], []
-    for (image, target, caption, correct), heat in zip(cases, heats):
+    for (image, target, caption, correct), heat, factor in zip(cases, heats, magnify):
+        image = np.kron(image, np.ones((factor, factor, 1), np.uint8))  # pixels as blocks, the heat smooth
         images += [image, heat_overlay(image, heat)]
         captions += [caption, f"why ({explainer.method}, {explainer.level})"]
         colours += ["#1b7f3b" if correct else "#b00020"] * 2
     report.figure(title, image_grid_figure(images, captions, columns=6, colors=colours), "why_it_decided")
     report.text(f"{title}: how to read it", note + " Red is where the features raised the chosen score most "
-                f"({explainer.method} at pyramid level {explainer.level}); dark blue is where they played no part.")
+                f"({explainer.describe()}); dark blue is where they played no part.")
+
+
+DISPLAY_SIDE = 96  # smaller images are shown magnified, so that the heat over them stays smooth
+
+
+def display_factor(image):
+    """The whole factor that brings `image`'s shorter side to at least `DISPLAY_SIDE` pixels (1 if it is)."""
+    return max(1, -(-DISPLAY_SIDE // max(1, min(image.shape[:2]))))
 
 
 def _layers(model):
@@ -71,18 +81,25 @@ def add_backbone_section(report, explainer, image, source, maps_per_level=4):
 
 
 def add_pointing_section(report, masses, title, counted, note):
-    """The pointing-game table from `{class: [(mass inside, peak inside) per heat map]}`.
+    """The pointing-game table from `{class: [(mass inside, peak inside, area) per heat map]}`.
 
-    Returns its record: per class and overall ("mean") the mass inside, and the share of
-    heat maps whose peak is inside ("peak_inside").
+    Returns its record: per class and overall the mean mass inside ("mass_inside"; overall also
+    as "mean"), the share of heat maps whose peak is inside ("peak_inside") and the mean share of
+    the image the regions cover ("area": what a uniform heat map would score).
     """
-    every = [pair for values in masses.values() for pair in values]
-    record = {name: {"mass_inside": float(np.mean([m for m, _ in values])),
-                     "peak_inside": float(np.mean([h for _, h in values]))} for name, values in masses.items()}
-    record["mean"] = float(np.mean([m for m, _ in every])) if every else None
-    record["peak_inside"] = float(np.mean([h for _, h in every])) if every else None
+    def summary(values):
+        return {key: float(np.mean([v[i] for v in values])) for i, key in enumerate(("mass_inside", "peak_inside",
+                                                                                      "area"))}
+
+    every = [value for values in masses.values() for value in values]
+    record = {name: summary(values) for name, values in masses.items()}
+    overall = summary(every) if every else {"mass_inside": None, "peak_inside": None, "area": None}
+    record.update(overall, mean=overall["mass_inside"])
     if masses:
-        rows = [[n, record[n]["mass_inside"], record[n]["peak_inside"], len(v)] for n, v in masses.items()]
-        rows.append(["all", record["mean"], record["peak_inside"], len(every)])
-        report.table(title, ["class", "mass inside", "peak inside", counted], rows, note=note)
+        rows = [[n, record[n]["mass_inside"], record[n]["peak_inside"], record[n]["area"], len(v)]
+                for n, v in masses.items()]
+        rows.append(["all", record["mean"], record["peak_inside"], record["area"], len(every)])
+        report.table(title, ["class", "mass inside", "peak inside", "area (uniform map)", counted], rows,
+                     note=note + " Area: the share of the image the region covers, which is what a heat map "
+                     "spread evenly would score.")
     return record

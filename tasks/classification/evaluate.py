@@ -17,8 +17,8 @@ from shared.data.classification import load_classification_data
 from shared.data.pipeline import image_dataset
 from shared.evaluate_flow import evaluate_main, evaluate_parser, finish_report, open_evaluation
 from shared.reports import Report
-from shared.explain import Explainer, class_score
-from shared.reports.explain_sections import add_backbone_section, add_why_section
+from shared.explain import Explainer, class_score, pointing
+from shared.reports.explain_sections import add_backbone_section, add_pointing_section, add_why_section
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, image_grid_figure
 from tasks.classification.inference import make_classify
@@ -83,15 +83,20 @@ def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=
                   confusion_matrix_figure(metrics["confusion_normalized"], names, normalized=True),
                   "confusion_normalized")
     _add_worst_grid(report, imageset, labels, probabilities, names)
-    _add_explanations(report, model, imageset, labels, probabilities, names)
+    report.record("pointing_game", _add_explanations(report, model, imageset, labels, probabilities, names))
     report.text("Data", f"{ev.info['split']}. Counts: {ev.info['counts']}.")
     return finish_report(report, ev, stats, output), metrics
 
 
+POINTING_IMAGES = 64  # images the pointing game explains, where the data marks the objects
+
+
 def _add_explanations(report, model, imageset, labels, probabilities, names, per_kind=6):
-    """"Why it decided" (the most confident errors, then the most confident right answers) and what the backbone sees."""
+    """"Why it decided" (the most confident errors, then the most confident right answers), what the backbone
+    sees, and where the data marks each image's object (`regions`), the pointing game: the share of the heat
+    map of the true class on the object. Returns the pointing game record (None without regions)."""
     if len(labels) != len(imageset) or len(labels) == 0:
-        return
+        return None
     predicted, confidence = probabilities.argmax(-1), probabilities.max(-1)
     wrong = [i for i in np.argsort(-confidence) if predicted[i] != labels[i]][:per_kind]
     right = [i for i in np.argsort(-confidence) if predicted[i] == labels[i]][:per_kind]
@@ -102,6 +107,16 @@ def _add_explanations(report, model, imageset, labels, probabilities, names, per
     add_why_section(report, explainer, cases, "Why it decided: the most confident errors, then right answers",
                     "Each image is followed by the heat map of the class the model chose.")
     add_backbone_section(report, explainer, imageset.image(0), imageset.name(0))
+    if imageset.regions is None:
+        return None
+    chosen = range(min(POINTING_IMAGES, len(imageset)))
+    heats = explainer.images([imageset.image(i) for i in chosen], [class_score(int(labels[i])) for i in chosen])
+    masses = {}
+    for i, heat in zip(chosen, heats):
+        masses.setdefault(names[labels[i]], []).append(pointing(heat, imageset.regions[i]))
+    return add_pointing_section(report, masses, "Pointing game: share of each heat map on the object",
+                                "images", f"{explainer.describe()}, of the true class, over the first "
+                                f"{POINTING_IMAGES} images of the split (or all); the object as the data marks it.")
 
 
 def _add_worst_grid(report, imageset, labels, probabilities, names, limit=24):

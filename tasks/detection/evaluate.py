@@ -152,7 +152,7 @@ def _add_explanations(report, model, dataset, detections, hardest):
     if len(dataset):
         add_backbone_section(report, explainer, dataset.image(0), dataset.name(0))
     return add_pointing_section(report, masses, "Pointing game: share of each true box's heat map inside the box",
-                                "boxes", f"LayerCAM at {explainer.level} of the detector's score for the box's "
+                                "boxes", f"{explainer.describe()}, of the detector's score for the box's "
                                 f"class, over the true boxes of the first {POINTING_IMAGES} images of the split (or all).")
 
 

@@ -105,7 +105,7 @@ def _add_explanations(report, model, dataset, order):
     if dataset:
         add_backbone_section(report, explainer, dataset.image(int(order[0])), dataset.name(int(order[0])))
     return add_pointing_section(report, masses, "Pointing game: share of each class's heat map on its true pixels",
-                                "heat maps", f"LayerCAM at {explainer.level}, over the first {POINTING_IMAGES} images "
+                                "heat maps", f"{explainer.describe()}, over the first {POINTING_IMAGES} images "
                                 "of the split (or all). 1.0: all heat on the class's own pixels.")
 
 

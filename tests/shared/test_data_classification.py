@@ -112,6 +112,9 @@ def test_digits_split_is_fixed_and_stratified():
     np.testing.assert_array_equal(first["test"].labels, second["test"].labels)
     assert first["train"].images.shape[1:] == (8, 8, 3) and first["train"].images.max() == 255
     assert np.bincount(first["test"].labels).min() >= 35
+    test = first["test"]  # each digit's region: its ink at half intensity or more, split with its image
+    np.testing.assert_array_equal(test.regions, test.images[..., 0] >= 128)
+    assert 0.25 < test.regions.mean() < 0.45
 
 
 def test_unknown_data_spec():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from shared.backbones import build_backbone
-from shared.explain import Explainer, class_score, heat_overlay, mass_inside, region_score
+from shared.explain import Explainer, class_score, default_levels, heat_overlay, mass_inside, region_score
 from tasks.classification.model import build_classifier
 from tasks.segmentation.model import SemanticSegmenter
 
@@ -28,11 +28,20 @@ def square_images(count, seed, size=32, side=8):
 def test_a_heat_map_has_the_inputs_size_and_is_finite(method):
     model = build_classifier(build_backbone("compact"), 3, 32, ["a", "b", "c"])
     explain = Explainer(model, method=method)
-    assert explain.level == "P1"  # the deepest level 16 cells across at 32 px
+    assert explain.levels == ("P1", "P2", "P3")  # through P2, the deepest 8 cells across at 32 px, and one more
     image = np.random.default_rng(0).integers(0, 255, (40, 52, 3), dtype=np.uint8)
     heat = explain.image(image, class_score(1))
     assert heat.shape == (40, 52) and np.isfinite(heat).all() and 0.0 <= heat.min() and heat.max() <= 1.0
     assert heat_overlay(image, heat).shape == image.shape
+
+
+def test_the_default_levels_run_through_the_deepest_eight_cells_across_and_number_at_least_three():
+    levels = ["P1", "P2", "P3", "P4", "P5"]
+    assert default_levels(levels, 32) == ("P1", "P2", "P3")
+    assert default_levels(levels, 128) == ("P1", "P2", "P3", "P4")
+    assert default_levels(levels, 224) == ("P1", "P2", "P3", "P4")  # P5: 7 cells
+    assert default_levels(["P2", "P3", "P4", "P5"], 640) == ("P2", "P3", "P4", "P5")
+    assert Explainer(build_classifier(build_backbone("compact"), 2, 32, ["a", "b"]), level="P2").levels == ("P2",)
 
 
 def test_on_a_trained_classifier_the_heat_points_at_the_square_that_decides_the_class():
@@ -54,6 +63,18 @@ def test_on_a_trained_classifier_the_heat_points_at_the_square_that_decides_the_
         mass.append(mass_inside(heat, mask))
     assert np.mean(hits) >= 0.9, hits
     assert np.mean(mass) > 0.4  # the square is 6% of the image
+
+    # The report's pointing game, where the data marks the object (classes 0 and 1 alike: the plain
+    # images' region is empty and scores 0, so the figure is the squares' share over all images)
+    from shared.data.imageset import ImageSet
+    from shared.reports import Report
+    from tasks.classification.evaluate import _add_explanations
+
+    images = ImageSet(labels=test_labels, class_names=["plain", "square"], images=test.astype(np.uint8), regions=masks)
+    report = Report("t", "s")
+    record = _add_explanations(report, model, images, test_labels, model.predict(test, verbose=0), images.class_names)
+    assert record["square"]["mass_inside"] > 0.4 and record["square"]["area"] == pytest.approx(64 / 1024)
+    assert any(kind == "table" and "Pointing game" in body[0] for kind, body in report.sections)
 
 
 def test_a_segmentation_region_can_be_explained():
