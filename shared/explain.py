@@ -226,13 +226,16 @@ def _region(probabilities, class_ids, boxes=None):
 SCORES = {"class": _class, "region": _region}
 
 
-def heat_overlay(image, heat, alpha=0.5):
+def heat_overlay(image, heat, alpha=0.75):
     """`image` with `heat` (0..1, same height and width) painted over it in the "turbo" colour map
-    (dark blue: no part in the decision; red: the most)."""
+    (blue: little part in the decision; red: the most). The paint's opacity grows with the square
+    root of the heat, so that cold places keep the image visible and weak heat still shows."""
     from matplotlib import colormaps
 
-    colour = colormaps["turbo"](np.clip(np.asarray(heat, np.float32), 0.0, 1.0))[..., :3] * 255.0
-    return (image.astype(np.float32) * (1.0 - alpha) + colour * alpha).clip(0, 255).astype(np.uint8)
+    heat = np.clip(np.asarray(heat, np.float32), 0.0, 1.0)
+    colour = colormaps["turbo"](heat)[..., :3] * 255.0
+    weight = (alpha * np.sqrt(heat))[..., None]
+    return (image.astype(np.float32) * (1.0 - weight) + colour * weight).clip(0, 255).astype(np.uint8)
 
 
 def pointing(heat, region):

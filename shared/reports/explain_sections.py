@@ -26,7 +26,7 @@ def add_why_section(report, explainer, cases, title, note):
         colours += ["#1b7f3b" if correct else "#b00020"] * 2
     report.figure(title, image_grid_figure(images, captions, columns=6, colors=colours), "why_it_decided")
     report.text(f"{title}: how to read it", note + " Red is where the features raised the chosen score most "
-                f"({explainer.describe()}); dark blue is where they played no part.")
+                f"({explainer.describe()}); where the image shows through untinted, they played no part.")
 
 
 DISPLAY_SIDE = 96  # smaller images are shown magnified, so that the heat over them stays smooth
