@@ -21,7 +21,7 @@ def main():
     parser.add_argument("--runs-dir", default=tempfile.mkdtemp(prefix="trident-bench-"))
     args = parser.parse_args()
     run = train.main(["--config", "tasks/detection/configs/shapes.yaml", "--time-budget", args.time_budget,
-                      "--runs-dir", args.runs_dir, "--name", "shapes", "--restart", "--verbose", "2"])
+                      "--runs-dir", args.runs_dir, "--name", "detection-shapes", "--restart", "--verbose", "2"])
     paths, coco = evaluate.evaluate_run(run)
     state = read_json(run.file("state.json"))
     _common.table(["data", "AP@[.50:.95]", "AP50", "AP75", "train seconds", "epochs", "ended", "train images/s"],

@@ -21,7 +21,7 @@ def main():
     parser.add_argument("--runs-dir", default=tempfile.mkdtemp(prefix="trident-bench-"))
     args = parser.parse_args()
     run = train.main(["--config", "tasks/segmentation/configs/shapes.yaml", "--time-budget", args.time_budget,
-                      "--runs-dir", args.runs_dir, "--name", "shapes", "--restart", "--verbose", "2"])
+                      "--runs-dir", args.runs_dir, "--name", "segmentation-shapes", "--restart", "--verbose", "2"])
     paths, scores = evaluate.evaluate_run(run)
     state = read_json(run.file("state.json"))
     _common.table(["data", "mean IoU", "pixel accuracy", "train seconds", "epochs", "ended", "train images/s"],
