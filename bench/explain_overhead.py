@@ -3,9 +3,8 @@
     .venv/bin/python bench/explain_overhead.py --run RUN [--pairs 3]
 
 Evaluates the run's test split in turns, with the report's explanation sections ("why it
-decided", "what the backbone sees", the pointing game) and without them (the same
-evaluation with those sections left out), each turn loading the checkpoint afresh as
-`trident <task> evaluate` does. Prints each turn's seconds and the median ratio; also the
+decided", "what the backbone sees", the pointing game) and without them (`evaluate
+--no-explain`), each turn loading the checkpoint afresh as `trident <task> evaluate` does. Prints each turn's seconds and the median ratio; also the
 pointing game of the last full report. Target (issue): the sections add at most 20%.
 """
 
@@ -21,9 +20,9 @@ from shared.io import read_json
 from shared.runs import open_run
 
 
-def timed(evaluate, run, output):
+def timed(evaluate, run, output, explain=True):
     start = time.perf_counter()
-    evaluate.evaluate_run(run, output=output)
+    evaluate.evaluate_run(run, output=output, explain=explain)
     return time.perf_counter() - start
 
 
@@ -35,16 +34,13 @@ def main():
     run = open_run(args.run)
     task = read_json(run.file("manifest.json"))["task"]
     evaluate = importlib.import_module(f"tasks.{task}.evaluate")
-    explained = evaluate._add_explanations
     output = tempfile.mkdtemp(prefix="trident-explain-")
     timed(evaluate, run, output)  # warm: imports, file caches
     rows, ratios = [], []
     for turn in range(args.pairs):
         seconds = {}
         for kind in (("with", "without") if turn % 2 == 0 else ("without", "with")):
-            evaluate._add_explanations = explained if kind == "with" else (lambda *a, **k: None)
-            seconds[kind] = timed(evaluate, run, output if kind == "with" else tempfile.mkdtemp())
-        evaluate._add_explanations = explained
+            seconds[kind] = timed(evaluate, run, output if kind == "with" else tempfile.mkdtemp(), kind == "with")
         ratios.append(seconds["with"] / seconds["without"])
         rows.append([turn + 1, seconds["without"], seconds["with"], ratios[-1]])
     _common.table(["turn", "without (s)", "with (s)", "with / without"], rows)

@@ -34,6 +34,8 @@ def evaluate_parser(task, doc, coco_images=True):
     parser.add_argument("--split", choices=("train", "val", "test"),
                         help="split to score (default: test, or val when there is no test split)")
     parser.add_argument("--output", help="folder for the report (default: RUN/evaluation/<data>-<split>)")
+    parser.add_argument("--no-explain", dest="explain", action="store_false",
+                        help="leave out the heat maps, the backbone's feature maps and the pointing game")
     return parser
 
 

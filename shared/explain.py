@@ -43,6 +43,10 @@ METHODS = ("gradcam", "layercam")
 MIN_CELLS = 8
 MIN_FUSED = 3
 BOX_ANCHORS = 10  # anchors behind one explained box
+EAGER_PIXELS = 64 * 128 * 128  # input pixels of one eager call (shapes segmenter: about 2.2 GB of memory)
+EAGER_MAX_BATCH = 128
+EAGER_CALLS = 2
+TRACED_BATCH = 16
 
 
 def default_levels(levels, size):
@@ -68,9 +72,11 @@ class Explainer:
         chosen = level or default_levels(backbone.pyramid_levels, model.image_size)
         self.levels = (chosen,) if isinstance(chosen, str) else tuple(sorted(chosen, key=lambda n: int(n[1:])))
         self.level = "x".join(self.levels)  # for captions: "P1xP2xP3"
-        # The backbone's outputs as the task model's graph sees them (it is called once there).
+        # The backbone's outputs as the task model's graph sees them (it is called once there). Every
+        # level comes out of the one pass: the chosen ones are explained, all of them can be shown.
         self.pyramid = keras.tree.pack_sequence_as(backbone.output, backbone._inbound_nodes[-1].output_tensors)
-        self.wired = keras.Model(model.inputs, [[self.pyramid[name] for name in self.levels], model.outputs])
+        self.pyramid_levels = tuple(backbone.pyramid_levels)
+        self.wired = keras.Model(model.inputs, [[self.pyramid[name] for name in self.pyramid_levels], model.outputs])
         self.model, self.method, self._compiled = model, method, {}
         self.letterboxed = hasattr(model, "decoder")  # detectors see letterboxed images
 
@@ -89,42 +95,81 @@ class Explainer:
             target: a `Target` (`class_score`, `region_score`), or a list of one per image
                 (all of one kind).
         """
+        cam, scores, _ = self._run(inputs, target)
+        return cam.numpy(), scores.numpy()
+
+    def _run(self, inputs, target, eager=False):
+        """`maps` as tensors, with every pyramid level's feature maps of the pass (a list, shallow first);
+        `eager` runs the pass without tracing a graph (see `batching`)."""
         targets = target if isinstance(target, (list, tuple)) else [target] * len(inputs)
         kind = targets[0].kind
-        if kind not in self._compiled:  # one traced graph per kind; class ids and boxes are inputs
-            score = self._box_score if kind == "box" else SCORES[kind]
-            self._compiled[kind] = tf.function(
-                lambda images, class_ids, boxes: self._cam(images, lambda outputs: score(outputs, class_ids, boxes)),
-                reduce_retracing=True)
         boxes = [t.box if t.box is not None else (0.0, 0.0, 0.0, 0.0) for t in targets]
-        cam, scores = self._compiled[kind](tf.convert_to_tensor(inputs, tf.float32),
-                                           tf.constant([t.class_id for t in targets], tf.int32),
-                                           tf.constant(boxes, tf.float32))
-        return cam.numpy(), scores.numpy()
+        arguments = (tf.convert_to_tensor(inputs, tf.float32), tf.constant([t.class_id for t in targets], tf.int32),
+                     tf.constant(boxes, tf.float32))
+        return (self._score_cam(kind, *arguments) if eager else self._function(kind)(*arguments))
+
+    def _score_cam(self, kind, images, class_ids, boxes):
+        score = self._box_score if kind == "box" else SCORES[kind]
+        return self._cam(images, lambda outputs: score(outputs, class_ids, boxes))
+
+    def _function(self, kind):
+        """The traced gradient function of `kind` (one per kind; class ids and boxes are its inputs)."""
+        if kind not in self._compiled:
+            self._compiled[kind] = tf.function(  # plain Python control flow: nothing for autograph to convert
+                lambda images, class_ids, boxes: self._score_cam(kind, images, class_ids, boxes), reduce_retracing=True,
+                autograph=False)
+        return self._compiled[kind]
+
+    def batching(self, count):
+        """`(images per call, eager)` for explaining `count` images of one kind.
+
+        Tracing the gradient graph costs seconds (shapes detector at 128 px: 2.3 s, and about 0.9 s
+        more at its first call), then a batch of 16 runs in 0.27 s; run without a graph, a pass costs
+        no tracing but runs each operation on its own, unfused (a batch of 64: 2.5 s against about
+        1.1 s traced). So up to
+        `EAGER_CALLS` calls of at most `EAGER_PIXELS` input pixels run eagerly, in equal parts, and
+        more work traces the graph once and runs it in batches of `TRACED_BATCH` (padded to that
+        shape, so that it is traced once).
+        """
+        size = self.model.image_size
+        per_call = max(1, min(EAGER_MAX_BATCH, EAGER_PIXELS // (size * size)))
+        calls = -(-count // per_call)
+        if calls <= EAGER_CALLS:
+            return -(-count // max(calls, 1)), True
+        return TRACED_BATCH, False
 
     def _box_score(self, raw, class_ids, boxes):
         """Detection: the detector's own score of a box (`box_score` of the task model)."""
         return self.model.box_score(raw, class_ids, boxes, BOX_ANCHORS)
 
-    def images(self, images, targets, batch=16, magnify=None):
-        """Heat maps of uint8 `[H, W, 3]` images, each at its own size, one target each (batched by kind);
-        `magnify` (a list of one integer per image) returns them that many times larger, for display."""
-        heats = [None] * len(images)
-        for kind in {t.kind for t in targets}:
+    def images(self, images, targets, magnify=None, levels_of=None):
+        """Heat maps of uint8 `[H, W, 3]` images, each at its own size, one target each (batched by kind,
+        see `batching`); `magnify` (a list of one integer per image) returns them that many times
+        larger, for display.
+
+        With `levels_of` (an image's index) returns `(heats, levels)`, `levels` the feature maps
+        `{level name: [h, w, C]}` of that image as the task saw it, from the same pass.
+        """
+        heats, levels = [None] * len(images), None
+        for kind in sorted({t.kind for t in targets}):
             chosen = [i for i, t in enumerate(targets) if t.kind == kind]
+            batch, eager = self.batching(len(chosen))
             for start in range(0, len(chosen), batch):
                 part = chosen[start:start + batch]
                 prepared = [self.prepare(images[i]) for i in part]
                 inputs = tf.concat([p[0] for p in prepared], 0)
-                padding = batch - len(part)  # one batch shape: the gradient graph is traced once
+                padding = 0 if eager else batch - len(part)
                 inputs = tf.pad(inputs, [[0, padding], [0, 0], [0, 0], [0, 0]])
                 chosen_targets = [dataclasses.replace(targets[i], box=_scaled(targets[i].box, p[1]))
                                   for i, p in zip(part, prepared)]
-                cams, _ = self.maps(inputs, chosen_targets + [chosen_targets[0]] * padding)
-                for i, cam, (_, scale) in zip(part, cams, prepared):
+                cams, _, features = self._run(inputs, chosen_targets + [chosen_targets[0]] * padding, eager)
+                if levels_of in part:
+                    at = part.index(levels_of)
+                    levels = {name: feature[at].numpy() for name, feature in zip(self.pyramid_levels, features)}
+                for i, cam, (_, scale) in zip(part, cams.numpy(), prepared):
                     factor = magnify[i] if magnify else 1
                     heats[i] = self._back_to_image(cam, images[i].shape[:2], scale, factor)
-        return heats
+        return heats if levels_of is None else (heats, levels)
 
     def prepare(self, image):
         """`(inputs [1, S, S, 3], scale)`: letterboxed for a detector (scale: image to input pixels), else resized."""
@@ -144,9 +189,10 @@ class Explainer:
 
     def _cam(self, inputs, score):
         with tf.GradientTape() as tape:
-            features, outputs = self.wired(inputs, training=False)
+            every, outputs = self.wired(inputs, training=False)
             outputs = outputs[0] if isinstance(outputs, (list, tuple)) and len(outputs) == 1 else outputs
             scores = score(outputs)
+        features = [every[self.pyramid_levels.index(name)] for name in self.levels]
         gradients = tape.gradient(scores, features)
         finest = tf.shape(features[0])[1:3]
         cam = tf.ones(tf.shape(features[0])[:3])
@@ -160,7 +206,7 @@ class Explainer:
             level = _unit_peak(tf.nn.relu(tf.reduce_sum(weights * feature, axis=-1)))
             level = tf.image.resize(level[..., None], finest, method="bilinear")[..., 0]
             cam = cam * level
-        return _unit_peak(cam), scores
+        return _unit_peak(cam), scores, every
 
     def image(self, image, target):
         """The heat map of one uint8 `[H, W, 3]` image at its own size, float32 0..1."""

@@ -4,29 +4,51 @@ import keras
 import numpy as np
 
 from shared.explain import heat_overlay
-from shared.reports.plots import image_grid_figure
+from shared.reports.plots import image_grid
 
 
-def add_why_section(report, explainer, cases, title, note):
+def explain_with_cases(explainer, cases, images, targets):
+    """The heat maps of `add_why_section`'s `cases` (as it shows them) and of other `images` (one
+    `Explainer` target each, at their own size) in one `Explainer.images` call, which runs fewer,
+    larger passes than two calls. Returns `((case heats, levels of the first case's image), heats)`."""
+    if not cases and not len(images):
+        return ([], None), []
+    magnify = [display_factor(case[0]) for case in cases] + [1] * len(images)
+    answer = explainer.images([case[0] for case in cases] + list(images), [case[1] for case in cases] + list(targets),
+                              magnify=magnify, levels_of=0 if cases else None)
+    every, levels = answer if cases else (answer, None)
+    return (every[:len(cases)], levels), every[len(cases):]
+
+
+def add_why_section(report, explainer, cases, title, note, computed=None):
     """A grid of images with the heat map of what decided each one.
 
     Args:
         explainer: the model's `Explainer`.
-        cases: list of `(uint8 image, Target, caption, is_correct)`.
+        cases: list of `(uint8 image, Target, caption, is_correct)`, optionally with a fifth item
+            `mark(image, factor) -> image` that draws on the shown picture (a box, say) once the
+            heat map of the clean image is made; `factor` is the display's magnification.
+        computed: the cases' `(heats, levels)` from `explain_with_cases`, or None to compute them here.
+
+    Returns the pyramid levels of the first case's image (`Explainer.images`' `levels`), or None
+    without cases.
     """
     if not cases:
-        return
+        return None
     magnify = [display_factor(case[0]) for case in cases]
-    heats = explainer.images([case[0] for case in cases], [case[1] for case in cases], magnify=magnify)
+    heats, levels = computed or explain_with_cases(explainer, cases, [], [])[0]
     images, captions, colours = [], [], []
-    for (image, target, caption, correct), heat, factor in zip(cases, heats, magnify):
+    for case, heat, factor in zip(cases, heats, magnify):
+        image, _, caption, correct = case[:4]
+        mark = case[4] if len(case) > 4 else (lambda picture, _: picture)
         image = np.kron(image, np.ones((factor, factor, 1), np.uint8))  # pixels as blocks, the heat smooth
-        images += [image, heat_overlay(image, heat)]
+        images += [mark(image, factor), mark(heat_overlay(image, heat), factor)]
         captions += [caption, f"why ({explainer.method}, {explainer.level})"]
         colours += ["#1b7f3b" if correct else "#b00020"] * 2
-    report.figure(title, image_grid_figure(images, captions, columns=6, colors=colours), "why_it_decided")
+    report.figure(title, image_grid(images, captions, columns=6, colors=colours), "why_it_decided")
     report.text(f"{title}: how to read it", note + " Red is where the features raised the chosen score most "
                 f"({explainer.describe()}); where the image shows through untinted, they played no part.")
+    return levels
 
 
 DISPLAY_SIDE = 96  # smaller images are shown magnified, so that the heat over them stays smooth
@@ -44,8 +66,12 @@ def _layers(model):
         yield from _layers(layer)
 
 
-def add_backbone_section(report, explainer, image, source, maps_per_level=4):
-    """The first layer's filters, and for `image` (named `source`) the strongest feature maps of each level."""
+def add_backbone_section(report, explainer, image, source, levels=None, maps_per_level=4):
+    """The first layer's filters, and for `image` (named `source`) the strongest feature maps of each level.
+
+    `levels`: the image's pyramid levels when an explanation pass already made them (`add_why_section`
+    returns those of its first image); otherwise they are computed here.
+    """
     model = explainer.model
     backbone = model.backbone
     first = next((layer for layer in _layers(backbone)
@@ -59,14 +85,15 @@ def add_backbone_section(report, explainer, image, source, maps_per_level=4):
             tile = (tile - tile.min()) / max(float(tile.max() - tile.min()), 1e-12)
             tiles.append(np.kron(tile, np.ones((8, 8, 1))) * 255)
         report.figure(f"What the backbone sees: the first layer's {len(tiles)} learned filters ({first.name})",
-                      image_grid_figure(tiles, [f"filter {i}" for i in range(len(tiles))], columns=8), "filters")
-    inputs, _ = explainer.prepare(image)  # as the task sees it: resized, or letterboxed for a detector
-    levels = keras.Model(explainer.wired.inputs, explainer.pyramid)(inputs, training=False)
+                      image_grid(tiles, [f"filter {i}" for i in range(len(tiles))], columns=8), "filters")
+    if levels is None:  # as the task sees it: resized, or letterboxed for a detector
+        features, _ = explainer.wired(explainer.prepare(image)[0], training=False)
+        levels = {name: np.asarray(feature)[0] for name, feature in zip(explainer.pyramid_levels, features)}
     shown, captions = [], []
     for name in backbone.pyramid_levels:
         shown.append(image)
         captions.append(f"{source}" if len(shown) == 1 else "")
-        maps = np.asarray(levels[name])[0]
+        maps = levels[name]
         strongest = np.argsort(-maps.mean(axis=(0, 1)))[:maps_per_level]
         for channel in strongest:
             fmap = maps[..., channel]
@@ -77,7 +104,7 @@ def add_backbone_section(report, explainer, image, source, maps_per_level=4):
             captions.append(f"{name} ({maps.shape[0]}x{maps.shape[1]}) #{channel}")
     report.figure(f"What the backbone sees in {source}: the image, then its {maps_per_level} strongest feature maps "
                   "at each pyramid level, one row per level, shallow (edges, colours) to deep (parts, whole objects)",
-                  image_grid_figure(shown, captions, columns=maps_per_level + 1), "pyramid")
+                  image_grid(shown, captions, columns=maps_per_level + 1), "pyramid")
 
 
 def add_pointing_section(report, masses, title, counted, note):

@@ -70,35 +70,41 @@ def training_curves_figure(log):
     return fig
 
 
-def image_grid_figure(images, captions, columns=6, colors=None, cell=150):
-    """Images in a grid, each with a caption above it (red or green when `colors` says so).
+def image_grid(images, captions, columns=6, colors=None, cell=150):
+    """Images in a grid, each with a caption above it (red or green when `colors` says so), as one
+    uint8 RGB picture for `Report.figure` (None without images).
 
-    The grid is composed into one picture and drawn on one axis: a figure of many
-    subplots takes matplotlib about 30 ms per image to lay out and save.
+    Composed and captioned with PIL: matplotlib took about half a second to draw and save each grid
+    of 24 images, PIL about a tenth of that.
     """
+    from PIL import Image, ImageDraw
+
     n = len(images)
     if n == 0:
         return None
     columns = min(columns, n)
     rows = (n + columns - 1) // columns
     caption_height, gap = 30, 8
-    height, width = rows * (cell + caption_height + gap), columns * (cell + gap)
-    canvas = np.full((height, width, 3), 255, np.uint8)
-    fig = plt.figure(figsize=(width / 110, height / 110), dpi=110)
-    ax = fig.add_axes([0, 0, 1, 1])
-    ax.axis("off")
+    canvas = Image.new("RGB", (columns * (cell + gap), rows * (cell + caption_height + gap)), "white")
+    draw, font = ImageDraw.Draw(canvas), _caption_font()
     for i, image in enumerate(images):
         tile = _fit(np.asarray(image).astype(np.uint8), cell)
         top = (i // columns) * (cell + caption_height + gap) + caption_height
-        left = (i % columns) * (cell + gap) + (cell - tile.shape[1]) // 2
-        canvas[top + (cell - tile.shape[0]) // 2:top + (cell - tile.shape[0]) // 2 + tile.shape[0],
-               left:left + tile.shape[1]] = tile
-        ax.text((i % columns) * (cell + gap) + cell / 2, top - 3, captions[i], ha="center", va="bottom", fontsize=7,
-                color=(colors[i] if colors else "black"))
-    ax.imshow(canvas, interpolation="nearest")
-    ax.set_xlim(0, width)
-    ax.set_ylim(height, 0)
-    return fig
+        left = (i % columns) * (cell + gap)
+        canvas.paste(Image.fromarray(tile), (left + (cell - tile.shape[1]) // 2, top + (cell - tile.shape[0]) // 2))
+        draw.multiline_text((left + cell / 2, top - 3), str(captions[i]), fill=colors[i] if colors else "black",
+                            font=font, anchor="md", align="center", spacing=2)
+    return np.asarray(canvas)
+
+
+def _caption_font(size=11):
+    """DejaVu Sans (matplotlib's own font, so captions match the plots) at `size` pixels."""
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.truetype(os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf"), size)
+    except OSError:  # a matplotlib without its fonts: PIL's own
+        return ImageFont.load_default(size)
 
 
 def _fit(image, cell):

@@ -65,10 +65,17 @@ class Report:
         self.sections.append(("text", (title, paragraph)))
 
     def figure(self, title, fig, name, note=None):
-        """Add a matplotlib figure (rendered to PNG now, then closed)."""
+        """Add a matplotlib figure (rendered to PNG now, then closed) or an RGB picture (a uint8 array)."""
         import matplotlib.pyplot as plt
+        import numpy as np
 
         buffer = io.BytesIO()
+        if isinstance(fig, np.ndarray):  # saved fast: the pictures are large, the PNG's size matters less
+            from PIL import Image
+
+            Image.fromarray(fig).save(buffer, format="PNG", compress_level=1)
+            self.sections.append(("figure", (title, buffer.getvalue(), name, note)))
+            return
         # A figure drawn on one axis that fills it (the image grids) has no margin to trim; trimming
         # draws the figure twice, which doubled the time of saving each grid.
         fills = len(fig.axes) == 1 and tuple(fig.axes[0].get_position().bounds) == (0.0, 0.0, 1.0, 1.0)

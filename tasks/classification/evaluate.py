@@ -18,9 +18,10 @@ from shared.data.pipeline import image_dataset
 from shared.evaluate_flow import evaluate_main, evaluate_parser, finish_report, open_evaluation
 from shared.reports import Report
 from shared.explain import Explainer, class_score, pointing
-from shared.reports.explain_sections import add_backbone_section, add_pointing_section, add_why_section
+from shared.reports.explain_sections import (add_backbone_section, add_pointing_section, add_why_section,
+                                             explain_with_cases)
 from shared.reports.model_stats import model_stats
-from shared.reports.plots import confusion_matrix_figure, image_grid_figure
+from shared.reports.plots import confusion_matrix_figure, image_grid
 from tasks.classification.inference import make_classify
 from tasks.classification.metrics import classification_metrics, worst_errors
 
@@ -53,10 +54,12 @@ def load_for_evaluation(config):
                                                                   test_fraction=test, unsplit_as_test=other)
 
 
-def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=None):
-    """Score a run's best checkpoint on a split and write the report. Returns (paths, metrics)."""
+def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=None, explain=True):
+    """Score a run's best checkpoint on a split and write the report (`explain`: with the sections that
+    show why it decided). Returns (paths, metrics)."""
     ev = open_evaluation(run, load_for_evaluation(run.config()), data, split, loaded)
     model, imageset = ev.model, ev.dataset
+    explainer = Explainer(model) if explain else None
     labels, probabilities = predict_split(model, imageset, batch_size)
     names = model.class_names
     metrics = classification_metrics(labels, probabilities, names)
@@ -83,7 +86,8 @@ def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=
                   confusion_matrix_figure(metrics["confusion_normalized"], names, normalized=True),
                   "confusion_normalized")
     _add_worst_grid(report, imageset, labels, probabilities, names)
-    report.record("pointing_game", _add_explanations(report, model, imageset, labels, probabilities, names))
+    if explainer:
+        report.record("pointing_game", _add_explanations(report, explainer, imageset, labels, probabilities, names))
     report.text("Data", f"{ev.info['split']}. Counts: {ev.info['counts']}.")
     return finish_report(report, ev, stats, output), metrics
 
@@ -91,7 +95,7 @@ def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=
 POINTING_IMAGES = 64  # images the pointing game explains, where the data marks the objects
 
 
-def _add_explanations(report, model, imageset, labels, probabilities, names, per_kind=6):
+def _add_explanations(report, explainer, imageset, labels, probabilities, names, per_kind=6):
     """"Why it decided" (the most confident errors, then the most confident right answers), what the backbone
     sees, and where the data marks each image's object (`regions`), the pointing game: the share of the heat
     map of the true class on the object. Returns the pointing game record (None without regions)."""
@@ -103,14 +107,15 @@ def _add_explanations(report, model, imageset, labels, probabilities, names, per
     cases = [(imageset.image(i), class_score(int(predicted[i])),
               f"true {names[labels[i]]}\npred {names[predicted[i]]} ({confidence[i]:.2f})", predicted[i] == labels[i])
              for i in wrong + right]
-    explainer = Explainer(model)
-    add_why_section(report, explainer, cases, "Why it decided: the most confident errors, then right answers",
-                    "Each image is followed by the heat map of the class the model chose.")
-    add_backbone_section(report, explainer, imageset.image(0), imageset.name(0))
+    chosen = range(min(POINTING_IMAGES, len(imageset)) if imageset.regions is not None else 0)
+    computed, heats = explain_with_cases(explainer, cases, [imageset.image(i) for i in chosen],
+                                         [class_score(int(labels[i])) for i in chosen])
+    levels = add_why_section(report, explainer, cases, "Why it decided: the most confident errors, then right answers",
+                             "Each image is followed by the heat map of the class the model chose.", computed)
+    first = (wrong + right)[0]
+    add_backbone_section(report, explainer, imageset.image(first), imageset.name(first), levels)
     if imageset.regions is None:
         return None
-    chosen = range(min(POINTING_IMAGES, len(imageset)))
-    heats = explainer.images([imageset.image(i) for i in chosen], [class_score(int(labels[i])) for i in chosen])
     masses = {}
     for i, heat in zip(chosen, heats):
         masses.setdefault(names[labels[i]], []).append(pointing(heat, imageset.regions[i]))
@@ -130,7 +135,7 @@ def _add_worst_grid(report, imageset, labels, probabilities, names, limit=24):
     captions = [f"true {names[labels[i]]}\npred {names[probabilities[i].argmax()]} ({probabilities[i].max():.2f})"
                 for i in worst]
     report.figure("Worst misclassified images (most confident errors first)",
-                  image_grid_figure(images, captions, colors=["#b00020"] * len(images)), "worst_errors")
+                  image_grid(images, captions, colors=["#b00020"] * len(images)), "worst_errors")
 
 
 def main(argv=None):

@@ -8,6 +8,7 @@ into RUN/evaluation/<data>-<split>/. Every image counts, including those with no
 objects and those with no predictions.
 """
 
+import functools
 import os
 
 import numpy as np
@@ -20,9 +21,10 @@ from shared.explain import Explainer, box_score, pointing
 from shared.io import write_json
 from shared.reports import Report
 from shared.reports.draw import draw_boxes
-from shared.reports.explain_sections import add_backbone_section, add_pointing_section, add_why_section
+from shared.reports.explain_sections import (add_backbone_section, add_pointing_section, add_why_section,
+                                             explain_with_cases)
 from shared.reports.model_stats import model_stats
-from shared.reports.plots import confusion_matrix_figure, curves_figure, image_grid_figure
+from shared.reports.plots import confusion_matrix_figure, curves_figure, image_grid
 from tasks.detection.inference import make_detect
 from tasks.detection.metrics import (STAT_NAMES, coco_evaluate, coco_ground_truth, coco_results,
                                      confusion_with_background, f1_curve, match_detections, with_source_ids)
@@ -44,10 +46,12 @@ def predict_split(model, dataset, score_threshold=EVAL_SCORE_THRESHOLD):
     return results
 
 
-def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=None):
-    """Score the run's best checkpoint; write report and COCO files. Returns (paths, metrics)."""
+def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=None, explain=True):
+    """Score the run's best checkpoint; write report and COCO files (`explain`: with the sections that show
+    why it decided). Returns (paths, metrics)."""
     ev = open_evaluation(run, sized_reader(load_detection_data, run.config(), data, images), data, split, loaded)
     model, dataset = ev.model, ev.dataset
+    explainer = Explainer(model) if explain else None
     names = model.class_names
     detections = predict_split(model, dataset)
     ground_truth = coco_ground_truth(dataset.boxes, dataset.labels, dataset.sizes, names)
@@ -90,7 +94,8 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
                   note="Rows: truth; columns: prediction. The background row holds false detections; "
                        "the background column, missed objects.")
     hardest = _add_examples(report, dataset, detections, names)
-    report.record("pointing_game", _add_explanations(report, model, dataset, detections, hardest))
+    if explainer:
+        report.record("pointing_game", _add_explanations(report, explainer, dataset, detections, hardest))
     fixes = [("Annotation fixes made while reading", ["fix", "count"], list(ev.info["fixes"].items()))]
     paths = finish_report(report, ev, stats, output, fixes if ev.info["fixes"] else ())
     folder = os.path.dirname(paths["html"])
@@ -118,42 +123,59 @@ def _add_examples(report, dataset, detections, names, count=12):
         images.append(draw_boxes(image, boxes[keep], classes[keep], names, scores[keep], colour=(220, 30, 30)))
         captions.append(f"{dataset.name(i)}: {errors[i]} error(s)")
     report.figure("Hardest images: truth in green, predictions (score >= 0.25) in red",
-                  image_grid_figure(images, captions, columns=4), "examples")
+                  image_grid(images, captions, columns=4), "examples")
     return order
 
 
 POINTING_IMAGES = 32  # images whose true boxes the pointing game explains
 
 
-def _add_explanations(report, model, dataset, detections, hardest):
+def _add_explanations(report, explainer, dataset, detections, hardest):
     """"Why it decided" for each missed or false box of the hardest images, what the backbone sees, and the
     pointing game: the share of each true box's heat map inside the box. Returns the pointing game record."""
-    names, explainer = model.class_names, Explainer(model)
+    names = explainer.model.class_names
     pairs = [(i, box, int(label)) for i in range(min(POINTING_IMAGES, len(dataset)))
              for box, label in zip(dataset.boxes[i], dataset.labels[i])]
-    heats = explainer.images([dataset.image(i) for i, _, _ in pairs], [box_score(k, b) for _, b, k in pairs])
+    cases, shown = _why_cases(dataset, detections, hardest, names)
+    computed, heats = explain_with_cases(explainer, cases, [dataset.image(i) for i, _, _ in pairs],
+                                         [box_score(k, b) for _, b, k in pairs])
     masses = {}
     for (i, box, k), heat in zip(pairs, heats):
         inside = np.zeros(heat.shape, bool)
         x1, y1, x2, y2 = (int(round(v)) for v in box)
         inside[max(0, y1):max(y1 + 1, y2), max(0, x1):max(x1 + 1, x2)] = True
         masses.setdefault(names[k], []).append(pointing(heat, inside))
-    cases = []
+    levels = add_why_section(report, explainer, cases, "Why it decided: each missed (green) or false (red) box "
+                             "of the hardest images", "Each box is followed by the heat map of the detector's score "
+                             "for its class there: what it looked at when it missed the object, or when it saw one "
+                             "that is not there.", computed)
+    if len(dataset):
+        first = shown[0] if shown else 0
+        add_backbone_section(report, explainer, dataset.image(first), dataset.name(first), levels)
+    return add_pointing_section(report, masses, "Pointing game: share of each true box's heat map inside the box",
+                                "boxes", f"{explainer.describe()}, of the detector's score for the box's "
+                                f"class, over the true boxes of the first {POINTING_IMAGES} images of the split (or all).")
+
+
+def _why_cases(dataset, detections, hardest, names, limit=12):
+    """The "why it decided" cases: each missed or false box of the `hardest` images (at most `limit`),
+    and the index of each case's image. The heat map is of the clean image; the box is drawn on what
+    is shown."""
+    cases, shown = [], []
     for i in hardest[:4]:
         boxes, scores, classes = detections[i]
         keep = scores >= DISPLAY_THRESHOLD
         for kind, box, k in _disagreements(dataset.boxes[i], dataset.labels[i], boxes[keep], classes[keep]):
-            image = draw_boxes(dataset.image(i), [box], [k], names,
-                               colour=(40, 200, 40) if kind == "missed" else (220, 30, 30))
-            cases.append((image, box_score(k, box), f"{dataset.name(i)}\n{kind} {names[k]}", False))
-    add_why_section(report, explainer, cases[:12], "Why it decided: each missed (green) or false (red) box of the "
-                    "hardest images", "Each box is followed by the heat map of the detector's score for its class "
-                    "there: what it looked at when it missed the object, or when it saw one that is not there.")
-    if len(dataset):
-        add_backbone_section(report, explainer, dataset.image(0), dataset.name(0))
-    return add_pointing_section(report, masses, "Pointing game: share of each true box's heat map inside the box",
-                                "boxes", f"{explainer.describe()}, of the detector's score for the box's "
-                                f"class, over the true boxes of the first {POINTING_IMAGES} images of the split (or all).")
+            colour = (40, 200, 40) if kind == "missed" else (220, 30, 30)
+            mark = functools.partial(_mark, box=box, k=k, names=names, colour=colour)
+            cases.append((dataset.image(i), box_score(k, box), f"{dataset.name(i)}\n{kind} {names[k]}", False, mark))
+            shown.append(i)
+    return cases[:limit], shown[:limit]
+
+
+def _mark(image, factor, box, k, names, colour):
+    """`image` (shown `factor` times larger) with `box` of class `k` drawn in `colour`."""
+    return draw_boxes(image, [np.asarray(box) * factor], [k], names, colour=colour)
 
 
 def _disagreements(gt_boxes, gt_labels, boxes, classes, iou=0.5):

@@ -16,10 +16,11 @@ from shared.evaluate_flow import (answers, evaluate_main, evaluate_parser, finis
                                   sized_reader)
 from shared.reports import Report
 from shared.explain import Explainer, pointing, region_score
-from shared.reports.explain_sections import add_backbone_section, add_pointing_section, add_why_section
+from shared.reports.explain_sections import (add_backbone_section, add_pointing_section, add_why_section,
+                                             explain_with_cases)
 from shared.reports.model_stats import model_stats
 from shared.reports.draw import overlay
-from shared.reports.plots import confusion_matrix_figure, image_grid_figure
+from shared.reports.plots import confusion_matrix_figure, image_grid
 from tasks.segmentation.inference import make_segment
 from tasks.segmentation.metrics import confusion_matrix, scores_from_confusion
 
@@ -42,10 +43,12 @@ def score_split(model, dataset):
     return maps, total, per_image
 
 
-def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=None):
-    """Score the run's best checkpoint and write the report. Returns (paths, scores)."""
+def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=None, explain=True):
+    """Score the run's best checkpoint and write the report (`explain`: with the sections that show why it
+    decided). Returns (paths, scores)."""
     ev = open_evaluation(run, sized_reader(load_segmentation_data, run.config(), data, images), data, split, loaded)
     model, dataset = ev.model, ev.dataset
+    explainer = Explainer(model) if explain else None
     names = model.class_names
     maps, matrix, per_image = score_split(model, dataset)
     scores = scores_from_confusion(matrix, names)
@@ -77,9 +80,10 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
         image = dataset.image(i)
         grid += [image, overlay(image, dataset.mask(i), model.colours), overlay(image, maps[i], model.colours)]
         captions += [f"{dataset.name(i)}", "truth", f"prediction (IoU {per_image[i]:.2f})"]
-    report.figure("Worst images first, then typical ones: image, truth, prediction", image_grid_figure(
+    report.figure("Worst images first, then typical ones: image, truth, prediction", image_grid(
         grid, captions, columns=6), "examples")
-    report.record("pointing_game", _add_explanations(report, model, dataset, order))
+    if explainer:
+        report.record("pointing_game", _add_explanations(report, explainer, dataset, order))
     classes = ("Class table (the model's)", ["id", "name", "colour"],
                [[c["id"], c["name"], str(tuple(c["colour"]))] for c in table])
     return finish_report(report, ev, stats, output, [classes]), scores
@@ -88,22 +92,25 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
 POINTING_IMAGES = 32  # images the pointing game explains (each class in their truth, background aside)
 
 
-def _add_explanations(report, model, dataset, order):
+def _add_explanations(report, explainer, dataset, order):
     """"Why it decided" for the worst images, per class, and the pointing game: the share of each class's
     heat map that falls on that class's true pixels, averaged. Returns the pointing game record."""
-    explainer = Explainer(model)
+    model = explainer.model
     pairs = [(i, k) for i in range(min(POINTING_IMAGES, len(dataset)))
              for k in _true_classes(dataset.mask(i), model.num_classes)]
-    heats = explainer.images([dataset.image(i) for i, _ in pairs], [region_score(k) for _, k in pairs])
+    cases = [(dataset.image(i), region_score(k), f"{dataset.name(i)}\n{model.class_names[k]}", True)
+             for i in order[:3] for k in _true_classes(dataset.mask(i), model.num_classes)][:12]
+    computed, heats = explain_with_cases(explainer, cases, [dataset.image(i) for i, _ in pairs],
+                                         [region_score(k) for _, k in pairs])
     masses = {}
     for (i, k), heat in zip(pairs, heats):
         masses.setdefault(model.class_names[k], []).append(pointing(heat, dataset.mask(i) == k))
-    cases = [(dataset.image(i), region_score(k), f"{dataset.name(i)}\n{model.class_names[k]}", True)
-             for i in order[:3] for k in _true_classes(dataset.mask(i), model.num_classes)][:12]
-    add_why_section(report, explainer, cases, "Why it decided: the worst images, one heat map per class in their truth",
-                    "Each image is followed by the heat map of what made the model paint that class.")
-    if dataset:
-        add_backbone_section(report, explainer, dataset.image(int(order[0])), dataset.name(int(order[0])))
+    levels = add_why_section(report, explainer, cases, "Why it decided: the worst images, one heat map per class in "
+                             "their truth", "Each image is followed by the heat map of what made the model paint "
+                             "that class.", computed)
+    if dataset:  # the worst image: the first case's, when it has a class in its truth
+        add_backbone_section(report, explainer, dataset.image(int(order[0])), dataset.name(int(order[0])),
+                             levels if cases and _true_classes(dataset.mask(int(order[0])), model.num_classes) else None)
     return add_pointing_section(report, masses, "Pointing game: share of each class's heat map on its true pixels",
                                 "heat maps", f"{explainer.describe()}, over the first {POINTING_IMAGES} images "
                                 "of the split (or all). 1.0: all heat on the class's own pixels.")

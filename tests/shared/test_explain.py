@@ -72,7 +72,8 @@ def test_on_a_trained_classifier_the_heat_points_at_the_square_that_decides_the_
 
     images = ImageSet(labels=test_labels, class_names=["plain", "square"], images=test.astype(np.uint8), regions=masks)
     report = Report("t", "s")
-    record = _add_explanations(report, model, images, test_labels, model.predict(test, verbose=0), images.class_names)
+    record = _add_explanations(report, Explainer(model), images, test_labels, model.predict(test, verbose=0),
+                               images.class_names)
     assert record["square"]["mass_inside"] > 0.4 and record["square"]["area"] == pytest.approx(64 / 1024)
     assert any(kind == "table" and "Pointing game" in body[0] for kind, body in report.sections)
 
@@ -94,3 +95,55 @@ def test_a_detected_box_can_be_explained_at_the_images_own_size():
     image = np.random.default_rng(3).integers(0, 255, (40, 80, 3), dtype=np.uint8)  # letterboxed: half padding
     heat = explain.image(image, box_score(1, (10, 5, 40, 30)))
     assert heat.shape == (40, 80) and np.isfinite(heat).all() and heat.max() <= 1.0
+
+
+def test_the_why_section_explains_the_clean_image_and_its_pass_feeds_the_backbone_section():
+    from shared.reports import Report
+    from shared.reports.explain_sections import add_backbone_section, add_why_section
+
+    model = build_classifier(build_backbone("compact", widths=(8, 8, 16, 16)), 2, 32, ["a", "b"])
+    explain = Explainer(model)
+    image = np.random.default_rng(4).integers(0, 255, (24, 24, 3), dtype=np.uint8)
+    seen, marked = [], []
+    explained = explain.images
+    explain.images = lambda images, *a, **k: seen.extend(images) or explained(images, *a, **k)
+
+    def mark(picture, factor):
+        marked.append((picture.shape, factor))
+        return np.zeros_like(picture)
+
+    report = Report("t", "s")
+    levels = add_why_section(report, explain, [(image, class_score(1), "c", True, mark)], "Why", "Note.")
+    assert np.array_equal(seen[0], image)  # the heat map's input: the image without the mark
+    assert marked == [((96, 96, 3), 4)] * 2  # the picture and its overlay, shown 4 times larger
+    features, _ = explain.wired(explain.prepare(image)[0], training=False)
+    assert set(levels) == {"P1", "P2", "P3", "P4", "P5"}
+    for name, feature in zip(explain.pyramid_levels, features):
+        np.testing.assert_allclose(levels[name], np.asarray(feature)[0], atol=1e-4)
+    add_backbone_section(report, explain, image, "x.png", levels)
+    add_backbone_section(report, explain, image, "x.png")  # no pass given: it makes its own
+    import io
+
+    from PIL import Image
+
+    pictures = [np.asarray(Image.open(io.BytesIO(body[1])), np.int16) for kind, body in report.sections
+                if kind == "figure"]
+    assert len(pictures) == 5  # why; filters and pyramid twice
+    assert np.abs(pictures[2] - pictures[4]).max() <= 1  # the pyramid grid is the same either way (rounding aside)
+
+
+def test_few_images_are_explained_without_a_graph_and_many_with_one_and_both_agree(monkeypatch):
+    import shared.explain
+
+    model = build_classifier(build_backbone("compact", widths=(8, 8, 16, 16)), 3, 32, ["a", "b", "c"])
+    explain = Explainer(model)
+    assert explain.batching(76) == (76, True)  # one eager call at 32 px (up to 128 images a call)
+    assert explain.batching(200) == (100, True)  # two equal eager calls
+    assert explain.batching(300) == (16, False)  # more: the traced graph, in batches of 16
+    images = list(np.random.default_rng(5).integers(0, 255, (5, 30, 36, 3), dtype=np.uint8))
+    targets = [class_score(i % 3) for i in range(5)]
+    eager = explain.images(images, targets)
+    monkeypatch.setattr(shared.explain, "EAGER_CALLS", 0)
+    traced = Explainer(model).images(images, targets)
+    for one, other in zip(eager, traced):
+        np.testing.assert_allclose(one, other, atol=1e-4)

@@ -4,7 +4,7 @@ import re
 import matplotlib.pyplot as plt
 
 from shared.reports import Report
-from shared.reports.plots import confusion_matrix_figure, image_grid_figure, training_curves_figure
+from shared.reports.plots import confusion_matrix_figure, image_grid, training_curves_figure
 
 
 def test_report_writes_json_markdown_and_self_contained_html(tmp_path):
@@ -32,5 +32,5 @@ def test_plots_build():
     assert confusion_matrix_figure([[3, 1], [0, 4]], ["a", "b"]) is not None
     assert training_curves_figure({"epoch": [0, 1], "loss": [1, 0.5], "val_loss": [1.2, 0.7]}) is not None
     assert training_curves_figure({}) is None
-    assert image_grid_figure([], []) is None
+    assert image_grid([], []) is None
     plt.close("all")

@@ -70,7 +70,9 @@ def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
     odd.mkdir(parents=True)
     answers = same_answers("classification", run, out / "m", make_classify, odd_format_images(odd), _agree)
     assert trident(["classification", "evaluate", "--run", str(run), "--data", str(odd.parent),
-                    "--output", str(tmp_path / "odd-report")]) == 0
+                    "--output", str(tmp_path / "odd-report"), "--no-explain"]) == 0
+    assert not (tmp_path / "odd-report" / "report_figures" / "why_it_decided.png").exists()  # left out as asked
+    assert (run / "evaluation" / "other-test" / "report_figures" / "why_it_decided.png").is_file()
     accuracy = read_json(tmp_path / "odd-report" / "report.json")["classification"]["accuracy"]
     assert accuracy == pytest.approx(np.mean([a["class_names"][0] == b"bars" for a in answers.values()]))
 
