@@ -1,6 +1,8 @@
 """Training callbacks: atomic checkpoints with resume state, NaN guard, time budget, LR schedule."""
 
 import math
+import signal
+import threading
 import time
 
 import keras
@@ -94,6 +96,59 @@ class NanGuard(keras.callbacks.Callback):
         if loss is not None and not math.isfinite(float(loss)):
             self.where = (self.epoch + 1, batch + 1)
             self.model.stop_training = True
+
+
+class CtrlC(keras.callbacks.Callback):
+    """Ctrl-C stops training at the next batch boundary, raising `KeyboardInterrupt` there.
+
+    Python raises `KeyboardInterrupt` wherever the main thread happens to be when the signal
+    lands; inside a finalizer or a TensorFlow callback into Python it is printed as "ignored" and
+    lost, and training went on to the end. While `armed()` holds, the handler only records the
+    press; the raise comes from this callback's own hooks (all synchronous: before each batch,
+    at each epoch's end) or right after `fit` returns. A second Ctrl-C raises at once.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.pressed = False
+
+    def _press(self, signum, frame):
+        self.pressed = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def check(self):
+        if self.pressed:
+            raise KeyboardInterrupt
+
+    def armed(self):
+        return _SigintHandler(self._press)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.check()
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self.check()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.check()
+
+
+class _SigintHandler:
+    """Put `handler` on SIGINT for a `with` block and put the previous one back after; does
+    nothing off the main thread, where Python cannot set signal handlers."""
+
+    def __init__(self, handler):
+        self.handler, self.previous = handler, None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self.handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
 
 
 class Clock(keras.callbacks.Callback):

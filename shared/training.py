@@ -5,7 +5,7 @@ import time
 import keras
 import tensorflow as tf
 
-from shared.callbacks import (AveragedWeights, Clock, EpochTensorBoard, NanGuard, PartialBackup, RunCheckpoint,
+from shared.callbacks import (AveragedWeights, Clock, CtrlC, EpochTensorBoard, NanGuard, PartialBackup, RunCheckpoint,
                               Throughput, TimeBudget, WarmupCosine)
 from shared.errors import fail
 from shared.io import atomic_path
@@ -93,15 +93,19 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
     if early_stopping:
         stopper = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=early_stopping)
         callbacks.append(stopper)
+    ctrl_c = CtrlC()  # last: a press during an epoch's end stops after its checkpoint is written
+    callbacks.append(ctrl_c)
 
     start = time.monotonic()
-    if first_batch and initial_epoch < epochs:  # the rest of the epoch a backup stopped in, then the others
-        model.fit(train_ds.take(steps - first_batch), validation_data=val_ds, epochs=initial_epoch + 1,
-                  initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
-        initial_epoch += 1
-    if initial_epoch < epochs and not model.stop_training:
-        model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-                  callbacks=callbacks, verbose=verbose, shuffle=False)
+    with ctrl_c.armed():
+        if first_batch and initial_epoch < epochs:  # the rest of the epoch a backup stopped in, then the others
+            model.fit(train_ds.take(steps - first_batch), validation_data=val_ds, epochs=initial_epoch + 1,
+                      initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
+            initial_epoch += 1
+        if initial_epoch < epochs and not model.stop_training:
+            model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
+                      callbacks=callbacks, verbose=verbose, shuffle=False)
+        ctrl_c.check()
     seconds = time.monotonic() - start
 
     state = run.state()

@@ -1,4 +1,5 @@
 import os
+import signal
 
 import keras
 import numpy as np
@@ -43,6 +44,31 @@ def test_time_budget_stops_training(tmp_path):
     assert summary["ended"] == "time budget"
     assert summary["epochs_done"] == 1
     assert os.path.isfile(run.last_checkpoint)
+
+
+def test_ctrl_c_from_any_thread_stops_at_the_next_batch_and_keeps_the_finished_epoch(tmp_path):
+    """The signal is sent from a tf.data thread as epoch 2 reads its first row; fit stops with
+    `KeyboardInterrupt` before any further epoch is committed, and SIGINT's handler is put back."""
+    run, _ = prepare_run(tmp_path, "ctrl-c", config(5))
+    x, y = np.zeros((8, 4), np.float32), np.zeros(8, np.int32)
+    rows = []
+
+    def count(row):
+        rows.append(1)
+        if len(rows) == 9:  # epoch 2's first row
+            signal.raise_signal(signal.SIGINT)
+        return row
+
+    data = tf.data.Dataset.from_tensor_slices(x).map(
+        lambda row: tf.numpy_function(count, [row], tf.float32, stateful=True))
+    data = tf.data.Dataset.zip(data.map(lambda row: tf.ensure_shape(row, (4,))),
+                               tf.data.Dataset.from_tensor_slices(y)).batch(2)
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tiny_model(), data, None, run, epochs=5, monitor="accuracy")
+    assert signal.getsignal(signal.SIGINT) is before
+    assert run.state()["epoch"] == 1 and os.path.isfile(run.last_checkpoint)
+    assert len(rows) < 5 * 8
 
 
 def test_checkpoints_state_and_logs(tmp_path):
