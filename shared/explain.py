@@ -300,6 +300,20 @@ def mass_inside(heat, region):
     return float(heat[np.asarray(region, bool)].sum() / total) if total > 0 else 0.0
 
 
+def one_per_image(options):
+    """For a pointing game of one heat map per image (a pass each): `options` holds, per image, its
+    `(class, payload)` choices (its true classes or boxes); returns `(image index, payload)` for each
+    image that has any, choosing the class with the fewest heat maps so far (the lower id on a tie,
+    the first of its payloads), so that the classes are explained about equally often."""
+    counts, chosen = {}, []
+    for i, choices in enumerate(options):
+        if choices:
+            k, payload = min(choices, key=lambda choice: (counts.get(choice[0], 0), choice[0]))
+            counts[k] = counts.get(k, 0) + 1
+            chosen.append((i, payload))
+    return chosen
+
+
 def explainer_for(path):
     """An `Explainer` for the run folder at `path` (its best checkpoint); exports are refused."""
     from shared.errors import fail

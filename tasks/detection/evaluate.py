@@ -17,7 +17,7 @@ from shared.data.boxes import box_iou
 from shared.data.detection import load_detection_data
 from shared.evaluate_flow import (answers, evaluate_main, evaluate_parser, finish_report, open_evaluation,
                                   sized_reader)
-from shared.explain import Explainer, box_score, pointing
+from shared.explain import Explainer, box_score, one_per_image, pointing
 from shared.io import write_json
 from shared.reports import Report
 from shared.reports.draw import draw_boxes
@@ -127,15 +127,16 @@ def _add_examples(report, dataset, detections, names, count=12):
     return order
 
 
-POINTING_IMAGES = 32  # images whose true boxes the pointing game explains
+POINTING_IMAGES = 32  # images the pointing game explains, one true box of each
 
 
 def _add_explanations(report, explainer, dataset, detections, hardest):
     """"Why it decided" for each missed or false box of the hardest images, what the backbone sees, and the
     pointing game: the share of each true box's heat map inside the box. Returns the pointing game record."""
     names = explainer.model.class_names
-    pairs = [(i, box, int(label)) for i in range(min(POINTING_IMAGES, len(dataset)))
-             for box, label in zip(dataset.boxes[i], dataset.labels[i])]
+    pairs = [(i, box, k) for i, (box, k) in one_per_image(
+        [[(int(label), (box, int(label))) for box, label in zip(dataset.boxes[i], dataset.labels[i])]
+         for i in range(min(POINTING_IMAGES, len(dataset)))])]
     cases, shown = _why_cases(dataset, detections, hardest, names)
     computed, heats = explain_with_cases(explainer, cases, [dataset.image(i) for i, _, _ in pairs],
                                          [box_score(k, b) for _, b, k in pairs])
@@ -154,7 +155,8 @@ def _add_explanations(report, explainer, dataset, detections, hardest):
         add_backbone_section(report, explainer, dataset.image(first), dataset.name(first), levels)
     return add_pointing_section(report, masses, "Pointing game: share of each true box's heat map inside the box",
                                 "boxes", f"{explainer.describe()}, of the detector's score for the box's "
-                                f"class, over the true boxes of the first {POINTING_IMAGES} images of the split (or all).")
+                                f"class, over one true box of each of the first {POINTING_IMAGES} images of the split (or "
+                                "all), of the class the fewest heat maps show so far.")
 
 
 def _why_cases(dataset, detections, hardest, names, limit=12):

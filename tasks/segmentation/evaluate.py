@@ -15,7 +15,7 @@ from shared.data.segmentation import load_segmentation_data
 from shared.evaluate_flow import (answers, evaluate_main, evaluate_parser, finish_report, open_evaluation,
                                   sized_reader)
 from shared.reports import Report
-from shared.explain import Explainer, pointing, region_score
+from shared.explain import Explainer, one_per_image, pointing, region_score
 from shared.reports.explain_sections import (add_backbone_section, add_pointing_section, add_why_section,
                                              explain_with_cases)
 from shared.reports.model_stats import model_stats
@@ -89,17 +89,18 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
     return finish_report(report, ev, stats, output, [classes]), scores
 
 
-POINTING_IMAGES = 32  # images the pointing game explains (each class in their truth, background aside)
+POINTING_IMAGES = 32  # images the pointing game explains, one class of each (background aside)
+WHY_MAPS = 8  # heat maps of the worst images "why it decided" shows
 
 
 def _add_explanations(report, explainer, dataset, order):
     """"Why it decided" for the worst images, per class, and the pointing game: the share of each class's
     heat map that falls on that class's true pixels, averaged. Returns the pointing game record."""
     model = explainer.model
-    pairs = [(i, k) for i in range(min(POINTING_IMAGES, len(dataset)))
-             for k in _true_classes(dataset.mask(i), model.num_classes)]
+    pairs = one_per_image([[(k, k) for k in _true_classes(dataset.mask(i), model.num_classes)]
+                           for i in range(min(POINTING_IMAGES, len(dataset)))])
     cases = [(dataset.image(i), region_score(k), f"{dataset.name(i)}\n{model.class_names[k]}", True)
-             for i in order[:3] for k in _true_classes(dataset.mask(i), model.num_classes)][:12]
+             for i in order[:3] for k in _true_classes(dataset.mask(i), model.num_classes)][:WHY_MAPS]
     computed, heats = explain_with_cases(explainer, cases, [dataset.image(i) for i, _ in pairs],
                                          [region_score(k) for _, k in pairs])
     masses = {}
@@ -113,7 +114,9 @@ def _add_explanations(report, explainer, dataset, order):
                              levels if cases and _true_classes(dataset.mask(int(order[0])), model.num_classes) else None)
     return add_pointing_section(report, masses, "Pointing game: share of each class's heat map on its true pixels",
                                 "heat maps", f"{explainer.describe()}, over the first {POINTING_IMAGES} images "
-                                "of the split (or all). 1.0: all heat on the class's own pixels.")
+                                "of the split (or all), one class of each image's truth (the one the fewest "
+                                "heat maps show so far). 1.0: all heat on the class's own pixels.")
+
 
 
 def _true_classes(mask, num_classes):

@@ -147,3 +147,13 @@ def test_few_images_are_explained_without_a_graph_and_many_with_one_and_both_agr
     traced = Explainer(model).images(images, targets)
     for one, other in zip(eager, traced):
         np.testing.assert_allclose(one, other, atol=1e-4)
+
+
+def test_a_pointing_game_explains_one_choice_per_image_spreading_the_classes():
+    from shared.explain import one_per_image
+
+    options = [[(1, "a"), (2, "b")], [(1, "c"), (2, "d"), (3, "e")], [], [(1, "f"), (3, "g")], [(1, "h"), (1, "i")]]
+    # Image 0: classes 1 and 2 both unseen, the lower id; image 1: 2 and 3 unseen, the lower id;
+    # image 2 has nothing to explain; image 3: class 3 is still unseen;
+    # image 4: only class 1, its first payload.
+    assert one_per_image(options) == [(0, "a"), (1, "d"), (3, "g"), (4, "h")]
