@@ -157,3 +157,31 @@ def test_a_pointing_game_explains_one_choice_per_image_spreading_the_classes():
     # image 2 has nothing to explain; image 3: class 3 is still unseen;
     # image 4: only class 1, its first payload.
     assert one_per_image(options) == [(0, "a"), (1, "d"), (3, "g"), (4, "h")]
+
+
+def test_the_lean_convolution_gradient_gives_the_same_input_gradient_and_leaves_training_alone():
+    import tensorflow as tf
+    from tensorflow.python.framework import ops
+
+    from shared.explain import _input_gradients_only
+
+    conv = keras.layers.Conv2D(4, 3, padding="same")
+    x = tf.random.stateless_uniform((2, 8, 8, 3), (1, 2))
+    conv(x)
+
+    def input_gradient():
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(x)
+            y = tf.reduce_sum(conv(x) ** 2)
+        return tape.gradient(y, x)
+
+    plain = input_gradient()
+    before = ops._gradient_registry._registry["Conv2D"]["type"]
+    with _input_gradients_only():
+        assert ops._gradient_registry._registry["Conv2D"]["type"] is not before  # the lean one is in place
+        lean = input_gradient()
+        with tf.GradientTape() as tape:  # a tape that watches the kernel still gets its gradient
+            loss = tf.reduce_sum(conv(x) ** 2)
+        assert tape.gradient(loss, conv.kernel) is not None
+    assert ops._gradient_registry._registry["Conv2D"]["type"] is before
+    np.testing.assert_allclose(lean.numpy(), plain.numpy(), rtol=1e-6)
