@@ -162,7 +162,7 @@ class Explainer:
             batch, eager = self.batching(len(chosen))
             for start in range(0, len(chosen), batch):
                 part = chosen[start:start + batch]
-                prepared = [self.prepare(images[i]) for i in part]
+                prepared = self._prepare_many([images[i] for i in part])
                 inputs = tf.concat([p[0] for p in prepared], 0)
                 padding = 0 if eager else batch - len(part)
                 inputs = tf.pad(inputs, [[0, padding], [0, 0], [0, 0], [0, 0]])
@@ -177,12 +177,26 @@ class Explainer:
                     heats[i] = self._back_to_image(cam, images[i].shape[:2], scale, factor)
         return heats if levels_of is None else (heats, levels)
 
+    def _prepare_many(self, images):
+        """`prepare` of each image, resizing those of one shape together (one resize op per shape,
+        not per image)."""
+        prepared, by_shape = [None] * len(images), {}
+        for i, image in enumerate(images):
+            by_shape.setdefault(image.shape, []).append(i)
+        for indices in by_shape.values():
+            inputs, scale = self.prepare(np.stack([images[i] for i in indices]))
+            for row, i in enumerate(indices):
+                prepared[i] = (inputs[row:row + 1], scale)
+        return prepared
+
     def prepare(self, image):
-        """`(inputs [1, S, S, 3], scale)`: letterboxed for a detector (scale: image to input pixels), else resized."""
+        """`(inputs [1, S, S, 3], scale)` of an `[H, W, 3]` image (or `[B, S, S, 3]` of a batch of one
+        shape): letterboxed for a detector (scale: image to input pixels), else resized."""
+        batch = tf.constant(image if image.ndim == 4 else image[None])
         if self.letterboxed:
-            inputs, scale = letterbox(tf.constant(image[None]), self.model.image_size)
+            inputs, scale = letterbox(batch, self.model.image_size)
             return inputs, float(scale)
-        return resize_images(tf.constant(image[None]), self.model.image_size), None
+        return resize_images(batch, self.model.image_size), None
 
     def _back_to_image(self, cam, shape, scale, factor=1):
         """A level-resolution map back to the image's own `shape` times `factor` (cutting a letterbox's
