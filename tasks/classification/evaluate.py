@@ -92,7 +92,7 @@ def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=
     return finish_report(report, ev, stats, output), metrics
 
 
-POINTING_IMAGES = 64  # images the pointing game explains, where the data marks the objects
+POINTING_IMAGES = 32  # images the pointing game explains, where the data marks the objects (as the other tasks)
 
 
 def _add_explanations(report, explainer, imageset, labels, probabilities, names, per_kind=6):
