@@ -43,7 +43,7 @@ def per_image_median(answer, images):
 
 
 def main():
-    from shared.benchmark_flow import _matching_export, _saved_model, _tflite
+    from shared.benchmark_flow import _matching_export, _saved_model, _tflite, cpu_threads
     from shared.data.recorded import run_splits
     from shared.runs import open_run
     from shared.task_model import load_checkpoint
@@ -98,7 +98,8 @@ def main():
     child.stdin.close()
     child.wait()
     print(f"{len(images)} images of the {part} split of {run.path}, letterboxed to {images.shape[1]} px, one at a "
-          f"time; {args.rounds} rounds in turns (PyTorch threads: {ready['threads']}, YOLO26n end-to-end head: "
+          f"time; {args.rounds} rounds in turns (PyTorch threads: {ready['threads']}, TFLite threads: {cpu_threads()}, "
+          f"YOLO26n end-to-end head: "
           f"{ready['end2end']})")
     _common.table(["runtime", "median ms per image (median of rounds)", "rounds"],
                   [[key, statistics.median(values), " / ".join(f"{v:.1f}" for v in values)]

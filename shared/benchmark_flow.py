@@ -168,7 +168,9 @@ def _saved_model(path):
 def _tflite(path):
     import tensorflow as tf
 
-    interpreter = tf.lite.Interpreter(model_path=path)
+    # All the cores, as TensorFlow and onnxruntime use them; left to itself the interpreter runs one
+    # thread (the raccoon detector at 320 px: 37-42 ms an image, 24-26 ms with two threads).
+    interpreter = tf.lite.Interpreter(model_path=path, num_threads=cpu_threads())
     runner = interpreter.get_signature_runner()
 
     def answer(batch):
@@ -176,6 +178,14 @@ def _tflite(path):
         return {k: np.concatenate([o[k] for o in outputs]) for k in outputs[0]}
 
     return answer, 1
+
+
+def cpu_threads():
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this system
+        return os.cpu_count() or 1
 
 
 def _onnx(path):

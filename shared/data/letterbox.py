@@ -14,6 +14,16 @@ def letterbox(images, size):
     """
     if images.shape[1] == size and images.shape[2] == size:  # known already square at the size: as it is
         return tf.cast(images, tf.float32), tf.constant(1.0)
+    if images.shape[1] is None or images.shape[2] is None:  # a graph for any size (an export): decided per call
+        shape = tf.shape(images)
+        boxed, scale = tf.cond(tf.logical_and(shape[1] == size, shape[2] == size),
+                               lambda: (tf.cast(images, tf.float32), tf.constant(1.0)),
+                               lambda: _resized_and_padded(images, size))
+        return tf.ensure_shape(boxed, [None, size, size, 3]), scale
+    return _resized_and_padded(images, size)
+
+
+def _resized_and_padded(images, size):
     shape = tf.shape(images)
     height, width = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
     scale = tf.cast(size, tf.float32) / tf.maximum(height, width)

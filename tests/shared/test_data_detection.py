@@ -156,3 +156,22 @@ def test_yolo_line_with_extra_columns_is_refused_with_the_line(tmp_path):
     label.write_text("0 0.5 0.5 0.2 0.2 0.9\n")
     with pytest.raises(TridentError, match=r"line 1: expected 5 values `class cx cy w h`, found 6"):
         load_detection_data(data)
+
+
+def test_a_graph_for_any_size_letterboxes_as_eager_code_and_passes_images_of_the_size_through():
+    import tensorflow as tf
+
+    from shared.data.letterbox import letterbox
+
+    any_size = tf.function(lambda images: letterbox(images, 32),
+                           input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
+    rng = np.random.default_rng(3)
+    for shape in [(1, 32, 32, 3), (2, 20, 40, 3), (1, 64, 32, 3)]:
+        images = tf.constant(rng.integers(0, 255, shape, dtype=np.uint8))
+        boxed, scale = any_size(images)
+        expected, expected_scale = letterbox(images, 32)  # eager: the shape is known
+        assert boxed.shape == (shape[0], 32, 32, 3)
+        np.testing.assert_allclose(boxed.numpy(), expected.numpy(), atol=1e-3)
+        assert float(scale) == pytest.approx(float(expected_scale))
+    boxed, scale = any_size(images := tf.constant(rng.integers(0, 255, (1, 32, 32, 3), dtype=np.uint8)))
+    assert float(scale) == 1.0 and np.array_equal(boxed.numpy(), images.numpy().astype(np.float32))
