@@ -102,8 +102,8 @@ class CtrlC(keras.callbacks.Callback):
     """Ctrl-C stops training at the next batch boundary, raising `KeyboardInterrupt` there.
 
     Python raises `KeyboardInterrupt` wherever the main thread happens to be when the signal
-    lands; inside a finalizer or a TensorFlow callback into Python it is printed as "ignored" and
-    lost, and training went on to the end. While `armed()` holds, the handler only records the
+    lands; inside a finalizer or a TensorFlow callback into Python it can be printed as "ignored"
+    and lost, and training goes on (a test once saw a run finish after its Ctrl-C). While `armed()` holds, the handler only records the
     press; the raise comes from this callback's own hooks (all synchronous: before each batch,
     at each epoch's end) or right after `fit` returns. A second Ctrl-C raises at once.
     """

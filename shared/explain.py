@@ -208,8 +208,8 @@ class Explainer:
         return np.clip(heat.numpy(), 0.0, 1.0)
 
     def _cam(self, inputs, score):
-        # Only the input is watched, not the weights: the pass then skips each layer's weight gradient
-        # (on the shapes segmenter a quarter of the backward pass) and still reaches every level.
+        # Only the input is watched, not the weights, so that no weight gradient is asked for (see
+        # `_input_gradients_only`); every level is still reached from the input.
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(inputs)
             every, outputs = self.wired(inputs, training=False)
