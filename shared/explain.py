@@ -231,6 +231,12 @@ class Explainer:
             cam = cam * level
         return _unit_peak(cam), scores, every
 
+    def shown(self, heat):
+        """`heat` as the overlays show it: the product of the levels' maps to the power one over their
+        count (their geometric mean). Same peak, same order of places; the product alone is so peaked
+        that the overlays showed little more than a dot (the pointing game scores the product)."""
+        return np.power(np.clip(heat, 0.0, 1.0), 1.0 / len(self.levels))
+
     def image(self, image, target):
         """The heat map of one uint8 `[H, W, 3]` image at its own size, float32 0..1."""
         return self.images([image], [target])[0]

@@ -40,7 +40,8 @@ def main(argv=None):
         answer = {"image": path, "top": ranked}
         if explainer is not None:
             heat = explainer.image(image, class_score(int(top[0])))
-            answer["explanation"] = write_explanation(args.explain, path, image, heat, names[int(top[0])])
+            answer["explanation"] = write_explanation(args.explain, path, image, explainer.shown(heat),
+                                                      names[int(top[0])])
         return answer
 
     return predict_all(paths, handle, args.json)

@@ -55,7 +55,7 @@ def main(argv=None):
             heats = explainer.images([image] * len(best), [box_score(int(classes[j]), boxes[j]) for j in best])
             for j, heat in zip(best, heats):
                 shown = draw_boxes(image, boxes[j:j + 1], classes[j:j + 1], names, scores[j:j + 1])
-                detections[j]["explanation"] = write_explanation(args.output, path, shown, heat,
+                detections[j]["explanation"] = write_explanation(args.output, path, shown, explainer.shown(heat),
                                                                  f"{j}_{names[int(classes[j])]}")
         return {"image": path, "width": image.shape[1], "height": image.shape[0], "drawn": target,
                 "detections": detections}

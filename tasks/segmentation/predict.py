@@ -53,8 +53,8 @@ def main(argv=None):
                   "pixel_share": shares}
         if explainer is not None:
             found = [int(k) for k in np.argsort(-counts) if counts[k] and k != 0][:MAX_EXPLAINED]
-            answer["explanations"] = {names[k]: write_explanation(args.output, path, image, explainer.image(
-                image, region_score(k)), names[k]) for k in found}
+            answer["explanations"] = {names[k]: write_explanation(args.output, path, image, explainer.shown(
+                explainer.image(image, region_score(k))), names[k]) for k in found}
         return answer
 
     return predict_all(paths, handle, os.path.join(args.output, "summary.json"),

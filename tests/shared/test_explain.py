@@ -185,3 +185,15 @@ def test_the_lean_convolution_gradient_gives_the_same_input_gradient_and_leaves_
         assert tape.gradient(loss, conv.kernel) is not None
     assert ops._gradient_registry._registry["Conv2D"]["type"] is before
     np.testing.assert_allclose(lean.numpy(), plain.numpy(), rtol=1e-6)
+
+
+def test_overlays_show_the_levels_geometric_mean_same_peak_and_order():
+    model = build_classifier(build_backbone("compact", widths=(8, 8, 16, 16)), 3, 32, ["a", "b", "c"])
+    explain = Explainer(model)
+    heat = np.random.default_rng(2).random((16, 16)).astype(np.float32) ** 3  # a product of three maps
+    shown = explain.shown(heat)
+    assert len(explain.levels) == 3
+    np.testing.assert_allclose(shown ** 3, heat, rtol=1e-5, atol=1e-7)
+    assert np.argmax(shown) == np.argmax(heat)
+    assert np.array_equal(np.argsort(shown, axis=None), np.argsort(heat, axis=None))
+    assert shown.min() >= 0.0 and shown.max() <= 1.0 and shown.mean() > heat.mean()
