@@ -4,8 +4,9 @@
 
 Evaluates the run's test split in turns, with the report's explanation sections ("why it
 decided", "what the backbone sees", the pointing game) and without them (`evaluate
---no-explain`), each turn loading the checkpoint afresh as `trident <task> evaluate` does. Prints each turn's seconds and the median ratio; also the
-pointing game of the last full report. Target (issue): the sections add at most 20%.
+--no-explain`), each turn loading the checkpoint afresh as `trident <task> evaluate` does.
+Prints each turn's seconds and the median ratio; also the pointing game of the last full
+report. Target (issue): the sections add at most 20%.
 """
 
 import argparse

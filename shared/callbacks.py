@@ -1,5 +1,6 @@
 """Training callbacks: atomic checkpoints with resume state, NaN guard, time budget, LR schedule."""
 
+import contextlib
 import math
 import signal
 import threading
@@ -103,9 +104,10 @@ class CtrlC(keras.callbacks.Callback):
 
     Python raises `KeyboardInterrupt` wherever the main thread happens to be when the signal
     lands; inside a finalizer or a TensorFlow callback into Python it can be printed as "ignored"
-    and lost, and training goes on (a test once saw a run finish after its Ctrl-C). While `armed()` holds, the handler only records the
-    press; the raise comes from this callback's own hooks (all synchronous: before each batch,
-    at each epoch's end) or right after `fit` returns. A second Ctrl-C raises at once.
+    and lost, and training goes on (a test once saw a run finish after its Ctrl-C). While
+    `armed()` holds, the handler only records the press; the raise comes from this callback's
+    own hooks (all synchronous: before each batch, at each epoch's end) or right after `fit`
+    returns. A second Ctrl-C raises at once.
     """
 
     def __init__(self):
@@ -120,8 +122,18 @@ class CtrlC(keras.callbacks.Callback):
         if self.pressed:
             raise KeyboardInterrupt
 
+    @contextlib.contextmanager
     def armed(self):
-        return _SigintHandler(self._press)
+        """The handler on SIGINT for a `with` block, the previous one back after (off the main
+        thread, where Python cannot set handlers, nothing changes)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, self._press)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def on_train_batch_begin(self, batch, logs=None):
         self.check()
@@ -131,24 +143,6 @@ class CtrlC(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.check()
-
-
-class _SigintHandler:
-    """Put `handler` on SIGINT for a `with` block and put the previous one back after; does
-    nothing off the main thread, where Python cannot set signal handlers."""
-
-    def __init__(self, handler):
-        self.handler, self.previous = handler, None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self.handler)
-        return self
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-        return False
 
 
 class Clock(keras.callbacks.Callback):
