@@ -5,7 +5,7 @@
 
 `serving_default` takes uint8 images of any size and returns `boxes` (xyxy in the
 input's own pixels), `scores`, `classes`, `num_detections`: letterbox, model, decoding
-and NMS (`non_max_suppression_padded`, which TFLite and ONNX also convert) all inside.
+and NMS (`NonMaxSuppressionV5`, which TFLite and ONNX also have) all inside.
 `serve_bytes` takes encoded images. The export is reloaded and compared with the Keras
 model on held-out images before it is kept.
 """

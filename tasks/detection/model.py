@@ -2,8 +2,8 @@
 
 `fit(images, {"boxes", "labels"})` just works: `compute_loss` assigns targets
 (task-aligned) and scores CIoU + BCE; `predict` returns final detections: `predict_step`
-decodes distances into boxes and runs NMS built from `non_max_suppression_padded`,
-which also converts to TFLite and ONNX.
+decodes distances into boxes and runs NMS (`NonMaxSuppressionV5` per image, which TFLite
+and ONNX also have).
 """
 
 import math
