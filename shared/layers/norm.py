@@ -1,4 +1,4 @@
-"""Batch normalisation that trains through TensorFlow's fused kernel."""
+"""Batch normalisation through TensorFlow's fused kernel, in training and at inference."""
 
 import keras
 import tensorflow as tf
@@ -14,10 +14,13 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
     Keras' own (population variance), so weights move freely between the two layers. On a
     2-core CPU a 15-layer conv + BN + SiLU stack trains about a quarter faster.
 
+    Inference (and a frozen layer) runs the fused kernel too, with the moving statistics:
+    TensorFlow's graph optimiser folds it into the convolution before it, where Keras' own
+    elementwise ops stay apart (the raccoon detector at 320 px, batch 1: 22.0 against 23.4 ms).
+
     With `synchronized` under a distribution strategy, training takes the statistics of the
-    global batch, the replicas' sums travelling in one all-reduce (`_synced`). Inference,
-    masks, renormalisation, other axes and ranks use the parent's code unchanged, so
-    exports hold the same ops as before.
+    global batch, the replicas' sums travelling in one all-reduce (`_synced`). Masks,
+    renormalisation, other axes and ranks use the parent's code unchanged.
     """
 
     def _fused_applies(self, inputs, training, mask):
@@ -25,9 +28,16 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
                 and self.scale and self.center and len(inputs.shape) == 4
                 and self.axis in (-1, 3) and keras.backend.backend() == "tensorflow")
 
+    def _fused_inference_applies(self, inputs, training, mask):
+        return (not (training and self.trainable) and mask is None and not self.renorm and self.scale
+                and self.center and len(inputs.shape) == 4 and self.axis in (-1, 3)
+                and keras.backend.backend() == "tensorflow")
+
     def call(self, inputs, training=None, mask=None):
         if self._synced_applies(inputs, training, mask):
             return self._synced(inputs)
+        if self._fused_inference_applies(inputs, training, mask):
+            return self._fused_inference(inputs)
         if not self._fused_applies(inputs, training, mask):
             return super().call(inputs, training=training, mask=mask)
         x = tf.cast(inputs, tf.float32)
@@ -40,6 +50,17 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
         momentum = self.momentum
         self.moving_mean.assign(self.moving_mean * momentum + mean * (1.0 - momentum))
         self.moving_variance.assign(self.moving_variance * momentum + variance * (1.0 - momentum))
+        return tf.cast(outputs, self.compute_dtype)
+
+    def _fused_inference(self, inputs):
+        """Inference through the fused kernel with the moving statistics: one op that TensorFlow's
+        graph optimiser merges into the convolution before it (Keras' own is four elementwise ops
+        over the whole map)."""
+        x = tf.cast(inputs, tf.float32)
+        outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
+            x, tf.cast(self.gamma, tf.float32), tf.cast(self.beta, tf.float32),
+            mean=tf.cast(self.moving_mean, tf.float32), variance=tf.cast(self.moving_variance, tf.float32),
+            epsilon=self.epsilon, data_format="NHWC", is_training=False)
         return tf.cast(outputs, self.compute_dtype)
 
     def _synced_applies(self, inputs, training, mask):

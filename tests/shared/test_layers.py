@@ -38,6 +38,22 @@ def test_fused_batch_norm_trains_exactly_like_keras(shape):
     np.testing.assert_allclose(fused_bn(x, training=False), keras_bn(x, training=False), atol=1e-5)
 
 
+def test_frozen_fused_batch_norm_infers_like_keras_with_its_moving_statistics():
+    keras_bn, fused_bn = _pair(5, seed=2)
+    rng = np.random.default_rng(3)
+    mean, variance = rng.normal(size=5).astype("float32"), rng.uniform(0.5, 2.0, 5).astype("float32")
+    for layer in (keras_bn, fused_bn):
+        layer.moving_mean.assign(mean)
+        layer.moving_variance.assign(variance)
+        layer.trainable = False  # frozen: training=True still normalises with the moving statistics
+    x = tf.constant(rng.normal(1.0, 2.0, (2, 4, 3, 5)).astype("float32"))
+    expected = (x - mean) / np.sqrt(variance + keras_bn.epsilon) * keras_bn.gamma + keras_bn.beta
+    for training in (False, True):
+        np.testing.assert_allclose(fused_bn(x, training=training), keras_bn(x, training=training), atol=1e-5)
+        np.testing.assert_allclose(fused_bn(x, training=training), expected, atol=1e-5)
+    np.testing.assert_array_equal(fused_bn.moving_mean, mean)  # and leaves them as they were
+
+
 def test_fused_batch_norm_round_trips_through_a_saved_model(tmp_path):
     inputs = keras.Input((8, 8, 3))
     model = keras.Model(inputs, FusedBatchNorm(name="bn")(inputs))
