@@ -41,6 +41,19 @@ def test_nms_keeps_the_best_of_overlapping_boxes_per_class_and_pads():
     assert float(tf.reduce_sum(out["scores"][0, 2:])) == 0.0
 
 
+def test_a_batch_of_unknown_size_suppresses_each_image_as_alone():
+    model = build_detector(build_backbone("lenet5"), 2, 32, ["a", "b"], width=8)
+    first = raw_outputs(model, [((0, 0, 10, 10), 0, 3.0), ((1, 0, 11, 10), 0, 2.0), ((20, 20, 30, 30), 1, 1.0)])
+    second = raw_outputs(model, [((1, 0, 11, 10), 0, 2.5), ((2, 1, 12, 11), 1, 0.5)])
+    decoder = model.decoder(score_threshold=0.05, iou_threshold=0.5, max_detections=4)
+    batched = tf.function(decoder, input_signature=[tf.TensorSpec([None, *first.shape[1:]], tf.float32)])
+    together = batched(tf.concat([first, second], 0))  # the loop over images
+    for i, alone in enumerate((decoder(first), decoder(second))):  # a static batch of one: no loop
+        for key, value in alone.items():
+            np.testing.assert_array_equal(together[key][i], value[0])
+    assert [int(n) for n in together["num_detections"]] == [2, 2]
+
+
 def test_multi_label_keeps_a_second_likely_class_for_the_same_box():
     model = build_detector(build_backbone("lenet5"), 3, 32, ["a", "b", "c"], width=8)
     raw = raw_outputs(model, [((0, 0, 10, 10), 0, 1.0), ((20, 20, 30, 30), 2, 2.0)]).numpy()
