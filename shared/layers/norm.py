@@ -23,15 +23,16 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
     renormalisation, other axes and ranks use the parent's code unchanged.
     """
 
-    def _fused_applies(self, inputs, training, mask):
-        return (training and self.trainable and mask is None and not self.renorm and not self.synchronized
-                and self.scale and self.center and len(inputs.shape) == 4
+    def _fusable(self, inputs, mask):
+        """Whether the fused kernel computes what Keras would: channels-last 4-D, plain batch norm."""
+        return (mask is None and not self.renorm and self.scale and self.center and len(inputs.shape) == 4
                 and self.axis in (-1, 3) and keras.backend.backend() == "tensorflow")
 
+    def _fused_applies(self, inputs, training, mask):
+        return training and self.trainable and not self.synchronized and self._fusable(inputs, mask)
+
     def _fused_inference_applies(self, inputs, training, mask):
-        return (not (training and self.trainable) and mask is None and not self.renorm and self.scale
-                and self.center and len(inputs.shape) == 4 and self.axis in (-1, 3)
-                and keras.backend.backend() == "tensorflow")
+        return not (training and self.trainable) and self._fusable(inputs, mask)
 
     def call(self, inputs, training=None, mask=None):
         if self._synced_applies(inputs, training, mask):
