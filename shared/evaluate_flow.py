@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import os
 import re
+import time
 
 import numpy as np
 
@@ -71,6 +72,17 @@ class Evaluation:
     split: str
     dataset: object  # the split's set, in the model's class order
     info: dict  # what the data reader reported (how it split, counts, skipped files...)
+    started: float = dataclasses.field(default_factory=time.perf_counter)
+    explain_seconds: float = None  # what `explain` took
+
+    def explain(self, report, add):
+        """The explanation sections: `add(explainer) -> pointing game record` (a task's own sections, given
+        the model's `Explainer`) and the record kept in the report with the seconds it all took."""
+        from shared.explain import Explainer
+
+        started = time.perf_counter()
+        report.record("pointing_game", add(Explainer(self.model)))
+        self.explain_seconds = time.perf_counter() - started
 
     def subtitle(self, extra=""):
         return (f"data {self.spec}, split {self.split} ({len(self.dataset)} images{extra}), "
@@ -92,6 +104,7 @@ def open_evaluation(run, load, data=None, split=None, loaded=None):
         split: "train", "val" or "test" (default: test, else val).
         loaded: `(splits, info)` training already holds in memory, or None.
     """
+    started = time.perf_counter()
     config = run.config()
     checkpoint = run.best_or_last()
     model = load_checkpoint(checkpoint)
@@ -106,7 +119,7 @@ def open_evaluation(run, load, data=None, split=None, loaded=None):
     if len(dataset) == 0:
         fail(f"Split `{split}` of {spec} has no images", "Choose another --split", split=split)
     dataset = align_classes(dataset, model, spec)
-    return Evaluation(run, model, checkpoint, spec, split, dataset, info)
+    return Evaluation(run, model, checkpoint, spec, split, dataset, info, started)
 
 
 def sized_reader(read, config, data=None, images=None):
@@ -169,5 +182,17 @@ def finish_report(report, evaluation, stats, output=None, tables=()):
         report.table("Skipped files (could not be decoded)", ["file", "reason"], skipped[:50],
                      note=f"{len(skipped)} file(s) in all; they were left out of training and scoring.")
     add_run_sections(report, evaluation.run)
+    _add_timing(report, evaluation)
     folder = output or evaluation.run.file("evaluation", f"{slug(evaluation.spec)}-{evaluation.split}")
     return report.write(folder)
+
+
+def _add_timing(report, evaluation):
+    """What the evaluation took (reading, scoring, the report's figures; not writing it) and, of that,
+    the explanation sections."""
+    seconds = time.perf_counter() - evaluation.started
+    explain = evaluation.explain_seconds
+    report.record("timing", {"seconds": seconds, "explanation_seconds": explain})
+    report.text("Evaluation time", f"{seconds:.1f} s on this machine" + (
+        "" if explain is None else f", of which the explanation sections {explain:.1f} s "
+        f"({explain / max(seconds - explain, 1e-9):.0%} more than without them)") + ".")

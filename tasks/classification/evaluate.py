@@ -17,7 +17,7 @@ from shared.data.classification import load_classification_data
 from shared.data.pipeline import image_dataset
 from shared.evaluate_flow import evaluate_main, evaluate_parser, finish_report, open_evaluation
 from shared.reports import Report
-from shared.explain import Explainer, class_score, pointing
+from shared.explain import class_score, pointing
 from shared.reports.explain_sections import (add_backbone_section, add_pointing_section, add_why_section,
                                              explain_with_cases)
 from shared.reports.model_stats import model_stats
@@ -59,7 +59,6 @@ def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=
     show why it decided). Returns (paths, metrics)."""
     ev = open_evaluation(run, load_for_evaluation(run.config()), data, split, loaded)
     model, imageset = ev.model, ev.dataset
-    explainer = Explainer(model) if explain else None
     labels, probabilities = predict_split(model, imageset, batch_size)
     names = model.class_names
     metrics = classification_metrics(labels, probabilities, names)
@@ -86,8 +85,9 @@ def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=
                   confusion_matrix_figure(metrics["confusion_normalized"], names, normalized=True),
                   "confusion_normalized")
     _add_worst_grid(report, imageset, labels, probabilities, names)
-    if explainer:
-        report.record("pointing_game", _add_explanations(report, explainer, imageset, labels, probabilities, names))
+    if explain:
+        ev.explain(report, lambda explainer: _add_explanations(report, explainer, imageset, labels, probabilities,
+                                                               names))
     report.text("Data", f"{ev.info['split']}. Counts: {ev.info['counts']}.")
     return finish_report(report, ev, stats, output), metrics
 

@@ -17,7 +17,7 @@ from shared.data.boxes import box_iou
 from shared.data.detection import load_detection_data
 from shared.evaluate_flow import (answers, evaluate_main, evaluate_parser, finish_report, open_evaluation,
                                   sized_reader)
-from shared.explain import Explainer, box_score, one_per_image, pointing
+from shared.explain import box_score, one_per_image, pointing
 from shared.io import write_json
 from shared.reports import Report
 from shared.reports.draw import draw_boxes
@@ -51,7 +51,6 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
     why it decided). Returns (paths, metrics)."""
     ev = open_evaluation(run, sized_reader(load_detection_data, run.config(), data, images), data, split, loaded)
     model, dataset = ev.model, ev.dataset
-    explainer = Explainer(model) if explain else None
     names = model.class_names
     detections = predict_split(model, dataset)
     ground_truth = coco_ground_truth(dataset.boxes, dataset.labels, dataset.sizes, names)
@@ -94,8 +93,8 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
                   note="Rows: truth; columns: prediction. The background row holds false detections; "
                        "the background column, missed objects.")
     hardest = _add_examples(report, dataset, detections, names)
-    if explainer:
-        report.record("pointing_game", _add_explanations(report, explainer, dataset, detections, hardest))
+    if explain:
+        ev.explain(report, lambda explainer: _add_explanations(report, explainer, dataset, detections, hardest))
     fixes = [("Annotation fixes made while reading", ["fix", "count"], list(ev.info["fixes"].items()))]
     paths = finish_report(report, ev, stats, output, fixes if ev.info["fixes"] else ())
     folder = os.path.dirname(paths["html"])

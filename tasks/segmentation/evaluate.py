@@ -15,7 +15,7 @@ from shared.data.segmentation import load_segmentation_data
 from shared.evaluate_flow import (answers, evaluate_main, evaluate_parser, finish_report, open_evaluation,
                                   sized_reader)
 from shared.reports import Report
-from shared.explain import Explainer, one_per_image, pointing, region_score
+from shared.explain import one_per_image, pointing, region_score
 from shared.reports.explain_sections import (add_backbone_section, add_pointing_section, add_why_section,
                                              explain_with_cases)
 from shared.reports.model_stats import model_stats
@@ -48,7 +48,6 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
     decided). Returns (paths, scores)."""
     ev = open_evaluation(run, sized_reader(load_segmentation_data, run.config(), data, images), data, split, loaded)
     model, dataset = ev.model, ev.dataset
-    explainer = Explainer(model) if explain else None
     names = model.class_names
     maps, matrix, per_image = score_split(model, dataset)
     scores = scores_from_confusion(matrix, names)
@@ -82,8 +81,8 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
         captions += [f"{dataset.name(i)}", "truth", f"prediction (IoU {per_image[i]:.2f})"]
     report.figure("Worst images first, then typical ones: image, truth, prediction", image_grid(
         grid, captions, columns=6), "examples")
-    if explainer:
-        report.record("pointing_game", _add_explanations(report, explainer, dataset, order))
+    if explain:
+        ev.explain(report, lambda explainer: _add_explanations(report, explainer, dataset, order))
     classes = ("Class table (the model's)", ["id", "name", "colour"],
                [[c["id"], c["name"], str(tuple(c["colour"]))] for c in table])
     return finish_report(report, ev, stats, output, [classes]), scores

@@ -73,6 +73,9 @@ def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
                     "--output", str(tmp_path / "odd-report"), "--no-explain"]) == 0
     assert not (tmp_path / "odd-report" / "report_figures" / "why_it_decided.png").exists()  # left out as asked
     assert (run / "evaluation" / "other-test" / "report_figures" / "why_it_decided.png").is_file()
+    timing = read_json(run / "evaluation" / "other-test" / "report.json")["timing"]  # the sections' share is told
+    assert 0 < timing["explanation_seconds"] < timing["seconds"]
+    assert read_json(tmp_path / "odd-report" / "report.json")["timing"]["explanation_seconds"] is None
     accuracy = read_json(tmp_path / "odd-report" / "report.json")["classification"]["accuracy"]
     assert accuracy == pytest.approx(np.mean([a["class_names"][0] == b"bars" for a in answers.values()]))
 
