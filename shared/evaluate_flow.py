@@ -37,7 +37,19 @@ def evaluate_parser(task, doc, coco_images=True):
     parser.add_argument("--output", help="folder for the report (default: RUN/evaluation/<data>-<split>)")
     parser.add_argument("--no-explain", dest="explain", action="store_false",
                         help="leave out the heat maps, the backbone's feature maps and the pointing game")
+    parser.add_argument("--explain-levels", type=levels_list, metavar="P1,P2,...",
+                        help="pyramid levels whose heat maps are multiplied (default: the shallow ones, see "
+                             "shared/explain.py); the pointing game tells how well a choice suits the data")
+    parser.add_argument("--explain-method", choices=("layercam", "gradcam"), default="layercam")
     return parser
+
+
+def levels_list(text):
+    """`--explain-levels`: a comma list of pyramid level names such as P3,P4."""
+    names = [name.strip().upper() for name in text.split(",") if name.strip()]
+    if not names or not all(re.fullmatch(r"P\d", name) for name in names):
+        raise argparse.ArgumentTypeError(f"expected pyramid levels such as P3 or P1,P2,P3, got {text!r}")
+    return tuple(names)
 
 
 def evaluate_main(parser, argv, evaluate, headline):
@@ -46,6 +58,8 @@ def evaluate_main(parser, argv, evaluate, headline):
     `evaluate(run, **flags) -> (paths, metrics)` takes the flags under their own names.
     """
     flags = vars(parser.parse_args(argv))
+    options = {"level": flags.pop("explain_levels"), "method": flags.pop("explain_method")}
+    flags["explain"] = options if flags["explain"] else False
     paths, metrics = evaluate(open_run(flags.pop("run")), **flags)
     print(headline.format(**metrics))
     print(f"Report: {paths['html']}")
@@ -75,13 +89,16 @@ class Evaluation:
     started: float = dataclasses.field(default_factory=time.perf_counter)
     explain_seconds: float = None  # what `explain` took
 
-    def explain(self, report, add):
+    def explain(self, report, add, options=True):
         """The explanation sections: `add(explainer) -> pointing game record` (a task's own sections, given
-        the model's `Explainer`) and the record kept in the report with the seconds it all took."""
+        the model's `Explainer`; `options`: True, or a dict of `Explainer` arguments, `level` and `method`)
+        and the record kept in the report with the seconds it all took."""
         from shared.explain import Explainer
 
         started = time.perf_counter()
-        report.record("pointing_game", add(Explainer(self.model)))
+        explainer = Explainer(self.model, **(options if isinstance(options, dict) else {}))
+        report.record("explained_with", explainer.describe())
+        report.record("pointing_game", add(explainer))
         self.explain_seconds = time.perf_counter() - started
 
     def subtitle(self, extra=""):

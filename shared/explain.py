@@ -26,6 +26,7 @@ from tensorflow.python.ops import gen_nn_ops
 
 from shared.data.letterbox import letterbox
 from shared.data.preprocess import resize_images
+from shared.errors import fail
 
 METHODS = ("gradcam", "layercam")
 # The default levels: LayerCAM at every level from the shallowest through the deepest one at least
@@ -73,6 +74,11 @@ class Explainer:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         backbone = model.backbone
         chosen = level or default_levels(backbone.pyramid_levels, model.image_size)
+        unknown = [name for name in ((chosen,) if isinstance(chosen, str) else chosen)
+                   if name not in backbone.pyramid_levels]
+        if unknown:
+            fail(f"The backbone {backbone.name} has no pyramid level {', '.join(unknown)}",
+                 f"Explain at levels among {', '.join(backbone.pyramid_levels)}", levels=list(unknown))
         self.levels = (chosen,) if isinstance(chosen, str) else tuple(sorted(chosen, key=lambda n: int(n[1:])))
         self.level = "x".join(self.levels)  # for captions: "P1xP2xP3"
         # The backbone's outputs as the task model's graph sees them (it is called once there). Every

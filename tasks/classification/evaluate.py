@@ -56,7 +56,7 @@ def load_for_evaluation(config):
 
 def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=None, explain=True):
     """Score a run's best checkpoint on a split and write the report (`explain`: with the sections that
-    show why it decided). Returns (paths, metrics)."""
+    show why it decided; or a dict of `shared.explain.Explainer` options). Returns (paths, metrics)."""
     ev = open_evaluation(run, load_for_evaluation(run.config()), data, split, loaded)
     model, imageset = ev.model, ev.dataset
     labels, probabilities = predict_split(model, imageset, batch_size)
@@ -87,7 +87,7 @@ def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=
     _add_worst_grid(report, imageset, labels, probabilities, names)
     if explain:
         ev.explain(report, lambda explainer: _add_explanations(report, explainer, imageset, labels, probabilities,
-                                                               names))
+                                                               names), explain)
     report.text("Data", f"{ev.info['split']}. Counts: {ev.info['counts']}.")
     return finish_report(report, ev, stats, output), metrics
 

@@ -82,7 +82,7 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
     report.figure("Worst images first, then typical ones: image, truth, prediction", image_grid(
         grid, captions, columns=6), "examples")
     if explain:
-        ev.explain(report, lambda explainer: _add_explanations(report, explainer, dataset, order))
+        ev.explain(report, lambda explainer: _add_explanations(report, explainer, dataset, order), explain)
     classes = ("Class table (the model's)", ["id", "name", "colour"],
                [[c["id"], c["name"], str(tuple(c["colour"]))] for c in table])
     return finish_report(report, ev, stats, output, [classes]), scores

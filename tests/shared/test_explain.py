@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 from shared.backbones import build_backbone
+from shared.errors import TridentError
+from shared.evaluate_flow import evaluate_parser
 from shared.explain import Explainer, class_score, default_levels, heat_overlay, mass_inside, region_score
 from tasks.classification.model import build_classifier
 from tasks.segmentation.model import SemanticSegmenter
@@ -41,7 +43,18 @@ def test_the_default_levels_run_through_the_deepest_eight_cells_across_and_numbe
     assert default_levels(levels, 128) == ("P1", "P2", "P3", "P4")
     assert default_levels(levels, 224) == ("P1", "P2", "P3", "P4")  # P5: 7 cells
     assert default_levels(["P2", "P3", "P4", "P5"], 640) == ("P2", "P3", "P4", "P5")
-    assert Explainer(build_classifier(build_backbone("compact"), 2, 32, ["a", "b"]), level="P2").levels == ("P2",)
+    model = build_classifier(build_backbone("compact"), 2, 32, ["a", "b"])
+    assert Explainer(model, level="P2").levels == ("P2",)
+    with pytest.raises(TridentError, match=r"no pyramid level P7.*among P1, P2, P3, P4, P5"):
+        Explainer(model, level=("P2", "P7"))
+
+
+def test_evaluate_takes_the_levels_and_method_to_explain_with():
+    parser = evaluate_parser("classification", "", coco_images=False)
+    flags = parser.parse_args(["--run", "r", "--explain-levels", "p3,P4", "--explain-method", "gradcam"])
+    assert flags.explain_levels == ("P3", "P4") and flags.explain_method == "gradcam"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--run", "r", "--explain-levels", "3,4"])
 
 
 def test_on_a_trained_classifier_the_heat_points_at_the_square_that_decides_the_class():

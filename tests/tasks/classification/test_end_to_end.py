@@ -37,7 +37,8 @@ def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
     assert set(report["model"]) >= {"parameters", "ms_per_image_batch1"}
     # Other data with no splits of its own is scored whole.
     other = write_class_folders(tmp_path / "other", per_class=2, seed=5)
-    assert trident(["classification", "evaluate", "--run", str(run), "--data", other]) == 0
+    assert trident(["classification", "evaluate", "--run", str(run), "--data", other, "--explain-levels", "P1",
+                    "--explain-method", "gradcam"]) == 0
     assert read_json(run / "evaluation" / "other-test" / "report.json")["classification"]["images"] == 6
 
     out = tmp_path / "exports"
@@ -75,6 +76,7 @@ def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
     assert (run / "evaluation" / "other-test" / "report_figures" / "why_it_decided.png").is_file()
     timing = read_json(run / "evaluation" / "other-test" / "report.json")["timing"]  # the sections' share is told
     assert 0 < timing["explanation_seconds"] < timing["seconds"]
+    assert read_json(run / "evaluation" / "other-test" / "report.json")["explained_with"] == "Grad-CAM at P1"
     assert read_json(tmp_path / "odd-report" / "report.json")["timing"]["explanation_seconds"] is None
     accuracy = read_json(tmp_path / "odd-report" / "report.json")["classification"]["accuracy"]
     assert accuracy == pytest.approx(np.mean([a["class_names"][0] == b"bars" for a in answers.values()]))
