@@ -128,5 +128,17 @@ def add_pointing_section(report, masses, title, counted, note):
         rows.append(["all", record["mean"], record["peak_inside"], record["area"], len(every)])
         report.table(title, ["class", "mass inside", "peak inside", "area (uniform map)", counted], rows,
                      note=note + " Area: the share of the image the region covers, which is what a heat map "
-                     "spread evenly would score.")
+                     "spread evenly would score. " + pointing_verdict(record))
     return record
+
+
+def pointing_verdict(record):
+    """One sentence on how far the heat maps can be trusted, from the pointing game's overall figures."""
+    mass, peak, area = record["mass_inside"], record["peak_inside"], record["area"]
+    times = mass / max(area, 1e-9)
+    if peak < 0.5 or times < 1.5:
+        return (f"Overall the heat maps put {mass:.2f} of their mass on the region, {times:.1f} times an even "
+                f"spread, and {peak:.0%} of their peaks fall inside: on this data they say little about what "
+                "decided; read them with care (`bench/explain_levels.py` compares other levels to explain at).")
+    return (f"Overall the heat maps put {mass:.2f} of their mass on the region, {times:.1f} times an even spread, "
+            f"and {peak:.0%} of their peaks fall inside.")

@@ -2,6 +2,7 @@ import json
 import re
 
 import matplotlib.pyplot as plt
+import pytest
 
 from shared.reports import Report
 from shared.reports.plots import confusion_matrix_figure, image_grid, training_curves_figure
@@ -34,3 +35,19 @@ def test_plots_build():
     assert training_curves_figure({}) is None
     assert image_grid([], []) is None
     plt.close("all")
+
+
+def test_the_pointing_table_warns_where_the_heat_maps_say_little():
+    from shared.reports.explain_sections import add_pointing_section
+
+    def note_of(masses):
+        report = Report("t", "s")
+        record = add_pointing_section(report, masses, "Pointing game", "maps", "How.")
+        return record, report.sections[-1][1][3]
+
+    record, note = note_of({"cat": [(0.9, True, 0.2), (0.7, True, 0.2)], "dog": [(0.5, False, 0.4)]})
+    assert record["mass_inside"] == record["mean"] == pytest.approx(0.7)
+    assert record["peak_inside"] == pytest.approx(2 / 3) and record["cat"]["mass_inside"] == pytest.approx(0.8)
+    assert "2.6 times an even spread" in note and "care" not in note
+    record, note = note_of({"road": [(0.3, False, 0.2), (0.4, True, 0.2), (0.2, False, 0.2)]})
+    assert "1.5 times an even spread, and 33% of their peaks" in note and "read them with care" in note
