@@ -243,6 +243,24 @@ class Explainer:
         that the overlays showed little more than a dot (the pointing game scores the product)."""
         return np.power(np.clip(heat, 0.0, 1.0), 1.0 / len(self.levels))
 
+    def overlay(self, image, heat):
+        """`image` with `heat` (one of `images`' maps at its size) over it, as the overlays show it (`shown`)."""
+        return heat_overlay(image, self.shown(heat))
+
+    def write(self, folder, source, image, heat, what):
+        """Write `overlay(image, heat)` as `folder/<stem>_why_<what>.png`; returns the path."""
+        import os
+
+        from PIL import Image
+
+        from shared.io import write_bytes
+        from shared.reports.draw import png_bytes
+
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(what))
+        path = os.path.join(folder, f"{os.path.splitext(os.path.basename(source))[0]}_why_{safe}.png")
+        write_bytes(path, png_bytes(Image.fromarray(self.overlay(image, heat))))
+        return path
+
     def image(self, image, target):
         """The heat map of one uint8 `[H, W, 3]` image at its own size, float32 0..1."""
         return self.images([image], [target])[0]
@@ -386,18 +404,3 @@ def explainer_for(path):
         fail(f"{path} is an export: a SavedModel holds no gradients, so its decisions cannot be explained",
              "Pass the run folder the export was made from with --explain", model=path)
     return Explainer(load_checkpoint(open_run(path).best_or_last()))
-
-
-def write_explanation(folder, source, image, heat, what):
-    """Write `image` with `heat` over it as `folder/<stem>_why_<what>.png`; returns the path."""
-    import os
-
-    from PIL import Image
-
-    from shared.io import write_bytes
-    from shared.reports.draw import png_bytes
-
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(what))
-    path = os.path.join(folder, f"{os.path.splitext(os.path.basename(source))[0]}_why_{safe}.png")
-    write_bytes(path, png_bytes(Image.fromarray(heat_overlay(image, heat))))
-    return path

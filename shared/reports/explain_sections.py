@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 
-from shared.explain import heat_overlay
 from shared.reports.plots import image_grid
 
 
@@ -42,7 +41,7 @@ def add_why_section(report, explainer, cases, title, note, computed=None):
         image, _, caption, correct = case[:4]
         mark = case[4] if len(case) > 4 else (lambda picture, _: picture)
         image = np.kron(image, np.ones((factor, factor, 1), np.uint8))  # pixels as blocks, the heat smooth
-        images += [mark(image, factor), mark(heat_overlay(image, explainer.shown(heat)), factor)]
+        images += [mark(image, factor), mark(explainer.overlay(image, heat), factor)]
         captions += [caption, f"why ({explainer.method}, {explainer.level})"]
         colours += ["#1b7f3b" if correct else "#b00020"] * 2
     report.figure(title, image_grid(images, captions, columns=6, colors=colours), "why_it_decided")

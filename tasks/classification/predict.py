@@ -12,7 +12,7 @@ image made the model choose its top class (a LayerCAM heat map, `shared.explain`
 import numpy as np
 
 from shared.config import positive_int
-from shared.explain import class_score, explainer_for, write_explanation
+from shared.explain import class_score, explainer_for
 from shared.predict_inputs import expand_images, load_predictor, predict_all, predict_parser
 from tasks.classification.inference import make_classify
 
@@ -40,8 +40,7 @@ def main(argv=None):
         answer = {"image": path, "top": ranked}
         if explainer is not None:
             heat = explainer.image(image, class_score(int(top[0])))
-            answer["explanation"] = write_explanation(args.explain, path, image, explainer.shown(heat),
-                                                      names[int(top[0])])
+            answer["explanation"] = explainer.write(args.explain, path, image, heat, names[int(top[0])])
         return answer
 
     return predict_all(paths, handle, args.json)

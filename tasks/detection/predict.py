@@ -11,7 +11,7 @@ import os
 
 from PIL import Image
 
-from shared.explain import box_score, explainer_for, write_explanation
+from shared.explain import box_score, explainer_for
 from shared.io import write_bytes
 from shared.predict_inputs import expand_images, load_predictor, predict_all, predict_parser
 from shared.reports.draw import draw_boxes, png_bytes
@@ -55,8 +55,8 @@ def main(argv=None):
             heats = explainer.images([image] * len(best), [box_score(int(classes[j]), boxes[j]) for j in best])
             for j, heat in zip(best, heats):
                 shown = draw_boxes(image, boxes[j:j + 1], classes[j:j + 1], names, scores[j:j + 1])
-                detections[j]["explanation"] = write_explanation(args.output, path, shown, explainer.shown(heat),
-                                                                 f"{j}_{names[int(classes[j])]}")
+                detections[j]["explanation"] = explainer.write(args.output, path, shown, heat,
+                                                               f"{j}_{names[int(classes[j])]}")
         return {"image": path, "width": image.shape[1], "height": image.shape[0], "drawn": target,
                 "detections": detections}
 

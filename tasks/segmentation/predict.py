@@ -13,7 +13,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from shared.explain import explainer_for, region_score, write_explanation
+from shared.explain import explainer_for, region_score
 from shared.io import write_bytes
 from shared.predict_inputs import expand_images, load_predictor, predict_all, predict_parser
 from shared.reports.draw import overlay, png_bytes
@@ -53,8 +53,9 @@ def main(argv=None):
                   "pixel_share": shares}
         if explainer is not None:
             found = [int(k) for k in np.argsort(-counts) if counts[k] and k != 0][:MAX_EXPLAINED]
-            answer["explanations"] = {names[k]: write_explanation(args.output, path, image, explainer.shown(
-                explainer.image(image, region_score(k))), names[k]) for k in found}
+            answer["explanations"] = {names[k]: explainer.write(args.output, path, image,
+                                                                explainer.image(image, region_score(k)), names[k])
+                                      for k in found}
         return answer
 
     return predict_all(paths, handle, os.path.join(args.output, "summary.json"),
