@@ -138,7 +138,7 @@ def pointing_verdict(record):
     if peak < 0.5 or times < 1.5:
         return (f"Overall the heat maps put {mass:.2f} of their mass on the region, {times:.1f} times an even "
                 f"spread, and {peak:.0%} of their peaks fall inside: on this data they say little about what "
-                "decided; read them with care (`evaluate --explain-levels` explains at other levels; `bench/explain_levels.py` "
-                "scores each choice).")
+                "decided; read them with care (`evaluate --explain-levels` explains at other levels; "
+                "`bench/explain_levels.py` scores each choice).")
     return (f"Overall the heat maps put {mass:.2f} of their mass on the region, {times:.1f} times an even spread, "
             f"and {peak:.0%} of their peaks fall inside.")
