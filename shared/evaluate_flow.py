@@ -87,19 +87,18 @@ class Evaluation:
     dataset: object  # the split's set, in the model's class order
     info: dict  # what the data reader reported (how it split, counts, skipped files...)
     started: float = dataclasses.field(default_factory=time.perf_counter)
-    explain_seconds: float = None  # what `explain` took
+    explainer: object = None  # the model's `Explainer` when the report explains
+    explain_seconds: float = 0.0  # what explaining took (building the explainer, then `explain`)
 
-    def explain(self, report, add, options=True):
-        """The explanation sections: `add(explainer) -> pointing game record` (a task's own sections, given
-        the model's `Explainer`; `options`: True, or a dict of `Explainer` arguments, `level` and `method`)
-        and the record kept in the report with the seconds it all took."""
-        from shared.explain import Explainer
-
+    def explain(self, report, add):
+        """The explanation sections, when the evaluation was opened to explain: `add(explainer) -> pointing
+        game record` (a task's own sections), and the record kept in the report with the seconds it took."""
+        if self.explainer is None:
+            return
         started = time.perf_counter()
-        explainer = Explainer(self.model, **(options if isinstance(options, dict) else {}))
-        report.record("explained_with", explainer.describe())
-        report.record("pointing_game", add(explainer))
-        self.explain_seconds = time.perf_counter() - started
+        report.record("explained_with", self.explainer.describe())
+        report.record("pointing_game", add(self.explainer))
+        self.explain_seconds += time.perf_counter() - started
 
     def subtitle(self, extra=""):
         return (f"data {self.spec}, split {self.split} ({len(self.dataset)} images{extra}), "
@@ -110,7 +109,7 @@ class Evaluation:
                 "counts": self.info["counts"], "skipped": self.info["skipped"], **more}
 
 
-def open_evaluation(run, load, data=None, split=None, loaded=None):
+def open_evaluation(run, load, data=None, split=None, loaded=None, explain=False):
     """Open `run` for evaluation.
 
     Args:
@@ -120,6 +119,8 @@ def open_evaluation(run, load, data=None, split=None, loaded=None):
         data: data to score (default: the run's own).
         split: "train", "val" or "test" (default: test, else val).
         loaded: `(splits, info)` training already holds in memory, or None.
+        explain: whether the report explains (`Evaluation.explain`): True, or a dict of
+            `shared.explain.Explainer` arguments (`level`, `method`), checked here before any scoring.
     """
     started = time.perf_counter()
     config = run.config()
@@ -136,7 +137,14 @@ def open_evaluation(run, load, data=None, split=None, loaded=None):
     if len(dataset) == 0:
         fail(f"Split `{split}` of {spec} has no images", "Choose another --split", split=split)
     dataset = align_classes(dataset, model, spec)
-    return Evaluation(run, model, checkpoint, spec, split, dataset, info, started)
+    evaluation = Evaluation(run, model, checkpoint, spec, split, dataset, info, started)
+    if explain:
+        from shared.explain import Explainer
+
+        building = time.perf_counter()
+        evaluation.explainer = Explainer(model, **(explain if isinstance(explain, dict) else {}))
+        evaluation.explain_seconds = time.perf_counter() - building
+    return evaluation
 
 
 def sized_reader(read, config, data=None, images=None):
@@ -208,7 +216,7 @@ def _add_timing(report, evaluation):
     """What the evaluation took (reading, scoring, the report's figures; not writing it) and, of that,
     the explanation sections."""
     seconds = time.perf_counter() - evaluation.started
-    explain = evaluation.explain_seconds
+    explain = evaluation.explain_seconds if evaluation.explainer is not None else None
     report.record("timing", {"seconds": seconds, "explanation_seconds": explain})
     report.text("Evaluation time", f"{seconds:.1f} s on this machine" + (
         "" if explain is None else f", of which the explanation sections {explain:.1f} s "

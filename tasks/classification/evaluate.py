@@ -57,7 +57,7 @@ def load_for_evaluation(config):
 def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=None, explain=True):
     """Score a run's best checkpoint on a split and write the report (`explain`: with the sections that
     show why it decided; or a dict of `shared.explain.Explainer` options). Returns (paths, metrics)."""
-    ev = open_evaluation(run, load_for_evaluation(run.config()), data, split, loaded)
+    ev = open_evaluation(run, load_for_evaluation(run.config()), data, split, loaded, explain)
     model, imageset = ev.model, ev.dataset
     labels, probabilities = predict_split(model, imageset, batch_size)
     names = model.class_names
@@ -85,9 +85,7 @@ def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=
                   confusion_matrix_figure(metrics["confusion_normalized"], names, normalized=True),
                   "confusion_normalized")
     _add_worst_grid(report, imageset, labels, probabilities, names)
-    if explain:
-        ev.explain(report, lambda explainer: _add_explanations(report, explainer, imageset, labels, probabilities,
-                                                               names), explain)
+    ev.explain(report, lambda explainer: _add_explanations(report, explainer, imageset, labels, probabilities, names))
     report.text("Data", f"{ev.info['split']}. Counts: {ev.info['counts']}.")
     return finish_report(report, ev, stats, output), metrics
 

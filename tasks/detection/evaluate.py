@@ -49,7 +49,8 @@ def predict_split(model, dataset, score_threshold=EVAL_SCORE_THRESHOLD):
 def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=None, explain=True):
     """Score the run's best checkpoint; write report and COCO files (`explain`: with the sections that show
     why it decided; or a dict of `shared.explain.Explainer` options). Returns (paths, metrics)."""
-    ev = open_evaluation(run, sized_reader(load_detection_data, run.config(), data, images), data, split, loaded)
+    ev = open_evaluation(run, sized_reader(load_detection_data, run.config(), data, images), data, split, loaded,
+                         explain)
     model, dataset = ev.model, ev.dataset
     names = model.class_names
     detections = predict_split(model, dataset)
@@ -93,9 +94,7 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
                   note="Rows: truth; columns: prediction. The background row holds false detections; "
                        "the background column, missed objects.")
     hardest = _add_examples(report, dataset, detections, names)
-    if explain:
-        ev.explain(report, lambda explainer: _add_explanations(report, explainer, dataset, detections, hardest),
-                   explain)
+    ev.explain(report, lambda explainer: _add_explanations(report, explainer, dataset, detections, hardest))
     fixes = [("Annotation fixes made while reading", ["fix", "count"], list(ev.info["fixes"].items()))]
     paths = finish_report(report, ev, stats, output, fixes if ev.info["fixes"] else ())
     folder = os.path.dirname(paths["html"])

@@ -46,7 +46,8 @@ def score_split(model, dataset):
 def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=None, explain=True):
     """Score the run's best checkpoint and write the report (`explain`: with the sections that show why it
     decided). Returns (paths, scores)."""
-    ev = open_evaluation(run, sized_reader(load_segmentation_data, run.config(), data, images), data, split, loaded)
+    ev = open_evaluation(run, sized_reader(load_segmentation_data, run.config(), data, images), data, split, loaded,
+                         explain)
     model, dataset = ev.model, ev.dataset
     names = model.class_names
     maps, matrix, per_image = score_split(model, dataset)
@@ -81,8 +82,7 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
         captions += [f"{dataset.name(i)}", "truth", f"prediction (IoU {per_image[i]:.2f})"]
     report.figure("Worst images first, then typical ones: image, truth, prediction", image_grid(
         grid, captions, columns=6), "examples")
-    if explain:
-        ev.explain(report, lambda explainer: _add_explanations(report, explainer, dataset, order), explain)
+    ev.explain(report, lambda explainer: _add_explanations(report, explainer, dataset, order))
     classes = ("Class table (the model's)", ["id", "name", "colour"],
                [[c["id"], c["name"], str(tuple(c["colour"]))] for c in table])
     return finish_report(report, ev, stats, output, [classes]), scores

@@ -40,6 +40,9 @@ def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
     assert trident(["classification", "evaluate", "--run", str(run), "--data", other, "--explain-levels", "P1",
                     "--explain-method", "gradcam"]) == 0
     assert read_json(run / "evaluation" / "other-test" / "report.json")["classification"]["images"] == 6
+    assert trident(["classification", "evaluate", "--run", str(run), "--explain-levels", "P7",
+                    "--output", str(tmp_path / "no-report")]) == 1  # refused before scoring, nothing written
+    assert "no pyramid level P7" in capsys.readouterr().err and not (tmp_path / "no-report").exists()
 
     out = tmp_path / "exports"
     assert trident(["classification", "export", "--run", str(run), "--output-dir", str(out), "--name", "m",
