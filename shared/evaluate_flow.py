@@ -38,8 +38,9 @@ def evaluate_parser(task, doc, coco_images=True):
     parser.add_argument("--no-explain", dest="explain", action="store_false",
                         help="leave out the heat maps, the backbone's feature maps and the pointing game")
     parser.add_argument("--explain-levels", type=levels_list, metavar="P1,P2,...",
-                        help="pyramid levels whose heat maps are multiplied (default: the shallow ones, see "
-                             "shared/explain.py); the pointing game tells how well a choice suits the data")
+                        help="pyramid levels whose heat maps are multiplied (default: every level from the "
+                             "shallowest through the deepest one at least 8 cells across, at least three); the "
+                             "report's pointing game tells how well a choice suits the data")
     parser.add_argument("--explain-method", choices=("layercam", "gradcam"), default="layercam")
     return parser
 
