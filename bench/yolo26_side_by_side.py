@@ -4,6 +4,9 @@ Ultralytics' YOLO26n, one image at a time, on the same letterboxed images and ma
     .venv/bin/python bench/yolo26_side_by_side.py --run RUN --export saved_models/NAME \
         --yolo-python /path/to/python-with-ultralytics [--yolo-model yolo26n.yaml] [--yolo-threads N] [--rounds 3]
 
+Give `--run` and `--export` again (in pairs) to time several detectors in the same turns, e.g. two
+heads trained on the same data; the images are the first run's.
+
 Ultralytics lives in its own Python (it brings PyTorch), so its side runs in a child process
 (`bench/_ultralytics_child.py`) that stays loaded and times its images whenever the parent asks:
 the runtimes take turns, round after round, so that machine drift falls on all of them. Each
@@ -50,21 +53,28 @@ def main():
     from tasks.detection.benchmark import SPEC, prepare
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", required=True)
-    parser.add_argument("--export", required=True, help="an export of the run with the tflite format")
+    parser.add_argument("--run", required=True, action="append", help="a detection run (repeat to time several)")
+    parser.add_argument("--export", required=True, action="append",
+                        help="an export of the run with the tflite format (one per --run, in the same order)")
     parser.add_argument("--yolo-python", required=True, help="a Python with `ultralytics` installed")
     parser.add_argument("--yolo-model", default="yolo26n.yaml")
     parser.add_argument("--yolo-threads", help="PyTorch threads for YOLO26n (default: Ultralytics' own choice)")
     parser.add_argument("--images", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if len(args.run) != len(args.export):
+        parser.error("give one --export for each --run")
 
-    run = open_run(args.run)
-    model = load_checkpoint(run.best_or_last())
-    export = _matching_export(args.export, model)
+    exports = []
+    for path, export in zip(args.run, args.export):
+        model = load_checkpoint(open_run(path).best_or_last())
+        exports.append((_matching_export(export, model), model.image_size))
+    if len({size for _, size in exports}) > 1:
+        parser.error("the detectors side by side need the same input size")
+    run = open_run(args.run[0])
     splits, _ = run_splits(run, lambda val, test: SPEC.load(run.config(), val, test))
     part = "test" if len(splits["test"]) else "val"
-    images, _ = prepare(splits[part], model.image_size, args.images)
+    images, _ = prepare(splits[part], exports[0][1], args.images)
     del model
     stack = os.path.join(tempfile.mkdtemp(prefix="trident-yolo-"), "images.npy")
     np.save(stack, images)
@@ -72,10 +82,13 @@ def main():
                               *([args.yolo_threads] if args.yolo_threads else [])],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     ready = json.loads(child.stdout.readline())
-    tflite = os.path.join(export, "model.tflite")
-    runtimes = {"Trident SavedModel": _saved_model(export)}
-    if os.path.isfile(tflite):
-        runtimes["Trident TFLite"] = _tflite(tflite)[0]
+    runtimes = {}
+    for export, _ in exports:
+        label = f" ({'/'.join(os.path.normpath(export).split(os.sep)[-2:])})" if len(exports) > 1 else ""  # NAME/VERSION
+        runtimes["Trident SavedModel" + label] = _saved_model(export)
+        tflite = os.path.join(export, "model.tflite")
+        if os.path.isfile(tflite):
+            runtimes["Trident TFLite" + label] = _tflite(tflite)[0]
     for answer in runtimes.values():  # warm-up
         for image in images[:3]:
             answer(image[None])

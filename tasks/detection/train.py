@@ -32,6 +32,8 @@ def get_args_parser():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(parser)
     parser.add_argument("--width", type=positive_int, default=64, help="channels of the neck and head")
+    parser.add_argument("--head", choices=("lean", "full"), default="lean",
+                        help="detection head: lean (under half the multiply-adds) or full")
     parser.add_argument("--max-boxes", type=positive_int, default=100, help="objects per image kept for training")
     parser.set_defaults(batch_size=16, lr=2e-3, weight_decay=5e-4, epochs=30)
     return parser
@@ -49,7 +51,7 @@ def build_model(config, info):
     backbone = build_backbone(config["backbone"], weights=config["backbone_weights"],
                               input_channels=channels_of(config))
     model = build_detector(backbone, len(info["class_names"]), config["image_size"], info["class_names"],
-                           width=config["width"])
+                           width=config["width"], head=config["head"])
     model.compile(optimizer=build_optimizer(config))
     return model
 

@@ -32,3 +32,22 @@ def test_the_decoder_is_a_serializable_layer_configured_explicitly():
     for key, value in decoder(raw).items():
         np.testing.assert_array_equal(value.numpy(), rebuilt(raw)[key].numpy())
     assert int(decoder(raw)["num_detections"][0]) == 7  # threshold 0: every slot filled
+
+
+def test_the_lean_head_is_the_cheaper_one_and_saved_models_without_a_head_setting_load_as_full():
+    import pytest
+
+    from shared.errors import TridentError
+
+    sizes = {}
+    for head in ("lean", "full"):
+        model = build_detector(build_backbone("lenet5"), 3, 32, None, width=48, head=head)
+        sizes[head] = sum(layer.count_params() for layer in model.layers if layer.name.startswith("head"))
+        assert model.get_layer("head0_box_b_conv").filters == (24 if head == "lean" else 48)
+        assert model.get_layer("head0_cls_b_conv").kernel_size == ((1, 1) if head == "lean" else (3, 3))
+    assert sizes["lean"] < 0.5 * sizes["full"]
+    old = model.get_config()
+    del old["head"]  # saved before the head was a setting
+    assert ObjectDetector.from_config(old).head == "full"
+    with pytest.raises(TridentError, match="Unknown detection head 'tiny'"):
+        build_detector(build_backbone("lenet5"), 3, 32, None, width=16, head="tiny")
