@@ -38,7 +38,7 @@ class BenchmarkSpec:
     prepare: `(split, size, limit) -> (uint8 images [N, S, S, 3], truths)`.
     score: `(list of answer dicts, one per image, truths) -> {metric: value}`; the first is the headline.
     difference: `(served, expected, image) -> float`, as the export's check uses it.
-    export: `(run, folder) -> export version folder`, writing every format, the run's record left alone.
+    export: `(run, folder, formats) -> export version folder`, writing `formats`, the run's record left alone.
     serve: `(model, manifest) -> serve(images) -> dict`, the task's inference function at the export's
         own settings (its `trident.json`: a detector's score threshold, say), the Keras reference row.
     stages: optional `(model, split, calls) -> [(stage, median ms)]`, where one image's time goes.
@@ -97,10 +97,11 @@ def benchmark_run(run, spec, export=None, images=200, latency_images=30, max_bat
         fail(f"Run {run.path} has neither a validation nor a test split to benchmark on",
              "Train with --val-fraction above 0", run=run.path)
     inputs, truths = spec.prepare(splits[part], model.image_size, images)
+    refused = {}
     if export:
         export = _matching_export(export, model)
     else:
-        export = spec.export(run, os.path.join(output, "export"))
+        export, refused = _fresh_export(spec, run, os.path.join(output, "export"))
     from shared.export import read_export_manifest
 
     serve = tf.function(spec.serve(model, read_export_manifest(export)))
@@ -127,8 +128,26 @@ def benchmark_run(run, spec, export=None, images=200, latency_images=30, max_bat
                      "images_per_s_at_batch": _throughput(answer, inputs, batch),
                      "megabytes": size / 1e6, "max_abs_diff_vs_keras": float(parity)})
     stages = spec.stages(model, splits[part], latency_images) if spec.stages else []
-    paths = _write(output, run, export, rows, stages)
+    paths = _write(output, run, export, rows, stages, refused)
     return rows, paths
+
+
+def _fresh_export(spec, run, folder):
+    """A fresh export with every format the model converts to, and `{format: why}` for those it does not
+    (a refused format is left out and the export written again without it)."""
+    from shared.export import FORMATS
+    from shared.portable import FormatRefused
+
+    formats, refused = list(FORMATS), {}
+    while True:
+        try:
+            return spec.export(run, folder, tuple(formats)), refused
+        except FormatRefused as error:
+            if error.format not in formats:
+                raise
+            print(f"Benchmarking without {error.format}: {error}")
+            refused[error.format] = str(error)
+            formats.remove(error.format)
 
 
 def _matching_export(path, model):
@@ -231,7 +250,7 @@ def _difference(value):
     return f"{value:.2g}" if np.isfinite(value) else "other answers"  # e.g. int8 keeping other boxes
 
 
-def _write(output, run, export, rows, stages):
+def _write(output, run, export, rows, stages, refused):
     metric = [k for k in rows[0] if k not in ("format", "images", "split")][0]
     header = ["format", metric, "ms / image (batch 1)", "images/s (batch)", "MB", "max difference from Keras"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -244,6 +263,9 @@ def _write(output, run, export, rows, stages):
     text = (f"# Benchmark of {os.path.basename(run.path)}\n\n{first['images']} images of the {first['split']} "
             f"split at the model's size, every runtime on one CPU process in turn; export {export}.\n\n"
             f"{table}\n")
+    if refused:
+        text += "\nNot benchmarked, as the model does not convert to them:\n\n" + "".join(
+            f"- {name}: {why}\n" for name, why in refused.items())
     if stages:
         text += ("\n## Where one image's time goes\n\nThe Keras model's stages, each timed alone (median ms of "
                  "single-image calls):\n\n| stage | ms |\n|---|---|\n"
@@ -251,7 +273,7 @@ def _write(output, run, export, rows, stages):
     os.makedirs(output, exist_ok=True)
     paths = {"json": os.path.join(output, "benchmark.json"), "md": os.path.join(output, "benchmark.md"),
              "table": table}
-    write_json(paths["json"], {"run": run.path, "export": export, "rows": rows,
+    write_json(paths["json"], {"run": run.path, "export": export, "rows": rows, "refused": refused,
                                "stages_ms": {name: ms for name, ms in stages}})
     write_text(paths["md"], text)
     return paths

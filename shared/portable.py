@@ -23,7 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from shared.errors import fail
+from shared.errors import TridentError, fail
+from shared.int8_convert import quantize_in_child
 from shared.io import write_bytes
 
 ONNX_OPSET = 17
@@ -59,14 +60,10 @@ def write_tflite_int8(folder, model, serve, compare, tolerance, final, calibrati
         fail(f"No training image to calibrate the int8 TFLite model on; nothing was written to {final}",
              "Keep the run's data in place, or export without tflite_int8 in --format")
 
-    def calibrate(converter):
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([image[None]] for image in images)
-
     def network_only(converter, source):
         """int8 for the network's own operations; decoding, NMS and other post-processing stay float
-        (quantized, a detector's box arithmetic collapsed and its NMS divided by zero)."""
-        calibrate(converter)
+        (quantized, a detector's box arithmetic collapsed and its NMS divided by zero). The quantizer
+        runs in a child process (`shared.int8_convert`): it can crash the process that runs it."""
         float_model = tf.lite.Interpreter(model_content=tf.lite.TFLiteConverter.from_saved_model(source).convert())
         names = {t["index"]: t["name"] for t in float_model.get_tensor_details()}
         inside, outside, kinds = set(), [], set()
@@ -77,13 +74,10 @@ def write_tflite_int8(folder, model, serve, compare, tolerance, final, calibrati
                 inside.add(op["op_name"])
             else:
                 outside += produced
-        options = tf.lite.experimental.QuantizationDebugOptions(
-            denylisted_nodes=outside, denylisted_ops=sorted((kinds - inside) | POST_PROCESSING_OPS))
-        debugger = tf.lite.experimental.QuantizationDebugger(
-            converter=converter, debug_dataset=converter.representative_dataset, debug_options=options)
-        return debugger.get_nondebug_quantized_model()
+        return quantize_in_child(source, converter.target_spec.supported_ops, images, outside,
+                                 sorted((kinds - inside) | POST_PROCESSING_OPS))
 
-    converted, ops = _tflite_bytes(folder, model, serve, final, network_only)
+    converted, ops = _tflite_bytes(folder, model, serve, final, network_only, "TFLite int8", "tflite_int8")
     path = os.path.join(folder, "model_int8.tflite")
     write_bytes(path, converted)
     runner, outputs = _tflite_runner(path)
@@ -101,10 +95,12 @@ POST_PROCESSING_OPS = {"DIV", "MAXIMUM", "SQUARED_DIFFERENCE", "SUM", "NON_MAX_S
                        "NON_MAX_SUPPRESSION_V5", "WHILE", "IF"}
 
 
-def _tflite_bytes(folder, model, serve, final, convert=lambda converter, source: converter.convert()):
+def _tflite_bytes(folder, model, serve, final, convert=lambda converter, source: converter.convert(),
+                  runtime="TFLite", fmt="tflite"):
     """The TFLite flat buffer of `serve`'s numeric outputs at `[1, S, S, 3]`, and which ops it needs.
 
-    `convert(converter, source SavedModel folder) -> bytes` may set the converter up first."""
+    `convert(converter, source SavedModel folder) -> bytes` may set the converter up first; a
+    refusal names `runtime` and the `--format` entry `fmt`."""
     size = model.image_size
     # The converter freezes a Keras model's weights when they come through an ExportArchive
     # (a plain tf.saved_model.save of Keras 3 variables left them unread: NaN outputs).
@@ -129,7 +125,7 @@ def _tflite_bytes(folder, model, serve, final, convert=lambda converter, source:
                 reason = (lines or [str(error).strip().splitlines()[0]])[0][:300]
     finally:
         shutil.rmtree(source, ignore_errors=True)
-    _refused("TFLite", reason, final)
+    _refused(runtime, reason, final, fmt)
 
 
 def _tflite_runner(path):
@@ -155,7 +151,7 @@ def write_onnx(folder, model, serve, compare, tolerance, final):
         session = onnx_session(path)
     except Exception as error:  # tf2onnx and onnxruntime raise many kinds; their first line names the op
         _refused("ONNX", str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__,
-                 final)
+                 final, "onnx")
     names = [output.name for output in session.get_outputs()]
 
     def answer(image):
@@ -196,9 +192,18 @@ def _checked(runtime, answer, compare, size, tolerance, final):
     return float(difference)
 
 
-def _refused(runtime, reason, final):
-    fail(f"The model does not convert to {runtime} ({reason}); nothing was written to {final}",
-         f"Export without {runtime.lower()} in --format (the SavedModel alone), or report the operation named above")
+def _refused(runtime, reason, final, fmt):
+    raise FormatRefused(f"The model does not convert to {runtime} ({reason}); nothing was written to {final}. "
+                        f"Export without {fmt} in --format (the SavedModel alone), or report the operation "
+                        "named above.", fmt)
+
+
+class FormatRefused(TridentError):
+    """An export format the model does not convert to; `format` names it (a `--format` entry)."""
+
+    def __init__(self, message, fmt):
+        super().__init__(message)
+        self.format = fmt
 
 
 PORTABLE = {"tflite": write_tflite, "tflite_int8": write_tflite_int8, "onnx": write_onnx}

@@ -13,7 +13,6 @@ import numpy as np
 from shared.benchmark_flow import BenchmarkSpec, benchmark_main, benchmark_parser
 from shared.data.classification import load_classification_data
 from shared.data.preprocess import uint8_at_size
-from shared.export import FORMATS
 from tasks.classification.export import export_run, probability_difference
 from tasks.classification.inference import make_classify
 
@@ -31,7 +30,7 @@ SPEC = BenchmarkSpec(
     task="classification",
     load=lambda config, val, test: load_classification_data(config["data"], config["seed"], val, test),
     prepare=prepare, score=score, difference=probability_difference,
-    export=lambda run, folder: export_run(run, folder, "model", formats=FORMATS, record=False)[0],
+    export=lambda run, folder, formats: export_run(run, folder, "model", formats=formats, record=False)[0],
     serve=lambda model, manifest: make_classify(model))
 
 

@@ -14,7 +14,6 @@ import numpy as np
 from shared.benchmark_flow import BenchmarkSpec, benchmark_main, benchmark_parser
 from shared.data.detection import load_detection_data
 from shared.data.preprocess import uint8_at_size
-from shared.export import FORMATS
 from tasks.detection.evaluate import EVAL_SCORE_THRESHOLD
 from tasks.detection.export import detection_difference, export_run
 from tasks.detection.inference import detect_with
@@ -82,8 +81,8 @@ SPEC = BenchmarkSpec(
     load=lambda config, val, test: load_detection_data(config["data"], config["seed"], val, test,
                                                        config.get("images"), config["image_size"]),
     prepare=prepare, score=score, difference=detection_difference,
-    export=lambda run, folder: export_run(run, folder, "model", confidence=EVAL_SCORE_THRESHOLD,
-                                          formats=FORMATS, record=False)[0],
+    export=lambda run, folder, formats: export_run(run, folder, "model", confidence=EVAL_SCORE_THRESHOLD,
+                                          formats=formats, record=False)[0],
     serve=serve, stages=stages)
 
 

@@ -14,7 +14,6 @@ from PIL import Image
 from shared.benchmark_flow import BenchmarkSpec, benchmark_main, benchmark_parser
 from shared.data.preprocess import uint8_at_size
 from shared.data.segmentation import load_segmentation_data
-from shared.export import FORMATS
 from tasks.segmentation.export import export_run, segmentation_difference
 from tasks.segmentation.inference import make_segment
 from tasks.segmentation.metrics import confusion_matrix, scores_from_confusion
@@ -39,7 +38,7 @@ SPEC = BenchmarkSpec(
     load=lambda config, val, test: load_segmentation_data(config["data"], config["seed"], val, test,
                                                           config.get("images"), config["image_size"]),
     prepare=prepare, score=score, difference=segmentation_difference,
-    export=lambda run, folder: export_run(run, folder, "model", formats=FORMATS, record=False)[0],
+    export=lambda run, folder, formats: export_run(run, folder, "model", formats=formats, record=False)[0],
     serve=lambda model, manifest: make_segment(model))
 
 
