@@ -48,7 +48,7 @@ class DetectionDecoder(keras.layers.Layer):
     def boxes_and_logits(self, raw):
         """`(boxes [B, A, 4] xyxy, logits [B, A, C], anchor points [A, 2])` from the raw output."""
         points, strides = anchor_points(self.image_size, self.image_size, self.strides)
-        distances = tf.nn.softplus(raw[..., :4]) * strides
+        distances = stable_softplus(raw[..., :4]) * strides
         return decode_distances(distances, points), raw[..., 4:], points
 
     def call(self, raw):
@@ -108,3 +108,10 @@ class DetectionDecoder(keras.layers.Layer):
             "image_size", "strides", "num_classes", "score_threshold", "iou_threshold", "max_detections",
             "multi_label")})
         return config
+
+
+def stable_softplus(x):
+    """`softplus(x)` as `max(x, 0) + softplus(-|x|)`, which no runtime overflows: TFLite's own softplus
+    gives inf above about 88 (one raccoon photo drove a raw distance there), and inf boxes broke int8
+    calibration; softplus of a non-positive number is finite everywhere."""
+    return tf.maximum(x, 0.0) + tf.nn.softplus(-tf.abs(x))

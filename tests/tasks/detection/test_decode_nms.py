@@ -102,3 +102,12 @@ def test_two_answers_differ_by_their_boxes_but_not_by_a_tie_broken_the_other_way
     # A moved box with its own score, another class, a missing detection: no partner.
     for other in ([((30, 30, 38, 38), rows[0][1], 0)] + rows[1:], [(rows[0][0], rows[0][1], 1)] + rows[1:], rows[1:]):
         assert detection_difference(answer(other), expected, None) == float("inf")
+
+
+def test_box_distances_stay_finite_however_large_the_raw_output():
+    from tasks.detection.decoder import stable_softplus
+
+    raw = np.array([-100.0, -5.0, 0.0, 5.0, 88.0, 100.0, 1000.0], np.float32)
+    got = stable_softplus(raw).numpy()
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, np.logaddexp(0.0, raw.astype(np.float64)), rtol=1e-6, atol=1e-7)
