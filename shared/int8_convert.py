@@ -1,8 +1,8 @@
 """Quantize a SavedModel to int8 TFLite in a process of its own: `python -m shared.int8_convert WORK`.
 
-TensorFlow's int8 quantizer can end the process that runs it (on some trained detectors it
-prints "scale out of expressed type range" and then faults), which would take an export's other
-formats down with it. `quantize_in_child` runs it here instead and turns a crash into an
+TensorFlow's int8 quantizer can end the process that runs it (given an infinity in its
+calibration ranges it printed "scale out of expressed type range" and then faulted), which
+would take an export's other formats down with it. `quantize_in_child` runs it here instead and turns a crash into an
 exception the export reports like any other refusal.
 
 WORK holds `options.json` (`source` SavedModel, `ops` set names, `nodes` and `kinds` kept

@@ -66,9 +66,9 @@ class DetectionDecoder(keras.layers.Layer):
             top_scores, top_index = tf.math.top_k(best, k=min(1000, num_anchors))
             top_boxes = tf.gather(boxes, top_index, batch_dims=1)
             top_classes = tf.gather(classes, top_index, batch_dims=1)
-        shifted = top_boxes
-        if self.num_classes > 1:  # each class in its own region, so one class-agnostic NMS keeps them apart
-            shifted = shifted + tf.cast(top_classes, tf.float32)[..., None] * (2.0 * self.image_size)
+        # Shift each class to its own region so one class-agnostic NMS keeps classes apart.
+        offset = tf.cast(top_classes, tf.float32)[..., None] * (2.0 * self.image_size)
+        shifted = top_boxes + offset
         yxyx = tf.stack([shifted[..., 1], shifted[..., 0], shifted[..., 3], shifted[..., 2]], axis=-1)
         selected, count = self._suppressed(yxyx, top_scores)
         keep = tf.range(self.max_detections)[None, :] < count[:, None]
