@@ -68,12 +68,15 @@ def run_trident(data, budget, runs_dir):
     return coco, state["train_images_per_second"], speed, model.count_params(), state["epochs_done"]
 
 
-def run_keras_cv(splits, budget, lr=1e-3):
+def run_keras_cv(splits, budget, lr=1e-3, backbone=None):
+    """keras-cv's YOLOV8 detector trained in `budget` seconds: on its own xs backbone from scratch, or on
+    `backbone` (a keras.Model with keras-cv's `pyramid_level_inputs`, e.g. a pretrained one)."""
     import keras_cv
 
     set_seed(0)
-    backbone = keras_cv.models.YOLOV8Backbone(stackwise_channels=[32, 64, 128, 256], stackwise_depth=[1, 2, 2, 1],
-                                              include_rescaling=True, activation="swish")
+    backbone = backbone or keras_cv.models.YOLOV8Backbone(stackwise_channels=[32, 64, 128, 256],
+                                                          stackwise_depth=[1, 2, 2, 1], include_rescaling=True,
+                                                          activation="swish")
     model = keras_cv.models.YOLOV8Detector(
         num_classes=len(splits["train"].class_names), bounding_box_format="xyxy", backbone=backbone, fpn_depth=1,
         prediction_decoder=keras_cv.layers.MultiClassNonMaxSuppression(

@@ -5,12 +5,15 @@
     .venv/bin/python bench/real_data.py --only bccd --no-reference
 
 Trident runs exactly the command a new user types (no flag but --data and --time-budget),
-then `evaluate --run` on the run's test split (its val split where the data has no test).
+then `evaluate --run` on the run's test split (its val split where the data has no test);
+`--scratch` adds the from-scratch default of before (the same command with `--backbone compact`).
 The reference trains in the same budget on the same train split and is scored on the same
-images: for classification a textbook CNN at the data's own size and keras.applications'
-MobileNetV3Small; for detection keras-cv's YOLOV8 (xs); for segmentation keras-cv's
-DeepLabV3Plus (as bench/detection_raccoon.py and bench/segmentation_isbi.py build them).
-Budgets: 5 minutes for classification, 10 for detection and segmentation.
+images, with the same ImageNet weights Trident's default fine-tunes: for classification the
+Keras transfer-learning guide's recipe, for detection keras-cv's YOLOV8 and for segmentation
+keras-cv's DeepLabV3Plus on that backbone (`--scratch-reference`: the from-scratch references,
+a textbook CNN and MobileNetV3Small, YOLOV8 xs, DeepLabV3Plus on a small ResNetV2; see
+bench/real_data_reference.py). Budgets: 5 minutes for classification, 10 for detection and
+segmentation.
 Each set's row is also appended to `--results` (JSON lines) so sets can run one at a time.
 """
 
@@ -73,6 +76,10 @@ def main():
     parser.add_argument("--only", choices=sorted(SETS), nargs="*", help="run these sets only")
     parser.add_argument("--datasets", default=ROOT, help="folder holding the real data sets")
     parser.add_argument("--no-reference", action="store_true", help="skip the reference models")
+    parser.add_argument("--scratch", action="store_true",
+                        help="also run Trident's from-scratch default (--backbone compact) on each set")
+    parser.add_argument("--scratch-reference", action="store_true",
+                        help="references from random weights instead of the pretrained ones")
     parser.add_argument("--budget-scale", type=float, default=1.0, help="multiply every budget (quick checks)")
     parser.add_argument("--reuse-run", help="with one --only set: evaluate this finished default run instead of "
                         "training again (to add the reference alone, on a quiet machine)")
@@ -89,10 +96,14 @@ def main():
         data = os.path.join(args.datasets, folder)
         row = {"set": name, "task": task, "budget": budget, "extra": args.extra}
         row.update(trident_default(task, data, budget, os.path.join(work, name), args.reuse_run, args.extra.split()))
+        if args.scratch:
+            scratch = trident_default(task, data, budget, os.path.join(work, name + "-scratch"), None,
+                                      args.extra.split() + ["--backbone", "compact"])
+            row["scratch"] = {key: scratch[key] for key in ("metric", "images_per_second", "epochs")}
         if not args.no_reference:
             from real_data_reference import reference
 
-            row["reference"] = reference(task, data, row.pop("info"), budget)
+            row["reference"] = reference(task, data, row.pop("info"), budget, not args.scratch_reference)
         row.pop("info", None)
         with open(args.results, "a") as f:
             f.write(json.dumps(row) + "\n")
@@ -103,11 +114,11 @@ def main():
             r = json.loads(line)
             ref = r.get("reference") or {}
             label = r["set"] + (f" ({r['extra']})" if r.get("extra") else "")
-            rows.append([label, f"{METRIC[r['task']]} ({r['split']}, {r['count']})", r["metric"],
-                         ref.get("metric", "-"), ref.get("model", "-"), r["train_seconds"], r["images_per_second"],
-                         r["epochs"], r["defaults"]])
-    _common.table(["set", "metric (split, images)", "Trident default", "reference", "reference model",
-                   "train s", "train images/s", "epochs", "defaults chosen"], rows)
+            rows.append([label, f"{METRIC[r['task']]} ({r['split']}, {r['count']})",
+                         (r.get("scratch") or {}).get("metric", "-"), r["metric"], ref.get("metric", "-"),
+                         ref.get("model", "-"), r["train_seconds"], r["images_per_second"], r["epochs"], r["defaults"]])
+    _common.table(["set", "metric (split, images)", "Trident from scratch", "Trident default", "reference",
+                   "reference model", "train s", "train images/s", "epochs", "defaults chosen"], rows)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,34 @@
 """The references of bench/real_data.py: what a competent Keras user writes without Trident.
 
-Each trains from scratch in the same budget on the same train split as Trident's default
-run (the split is re-derived with the same seed and fractions, and checked against the
-run's recorded fingerprint) and is scored on the same images.
+Each trains in the same budget on the same train split as Trident's default run (the split is
+re-derived with the same seed and fractions, and checked against the run's recorded
+fingerprint) and is scored on the same images. Two kinds:
+
+- pretrained (the default): the same ImageNet weights Trident fine-tunes (EfficientNet-Lite0,
+  converted from its package), in the plain Keras recipes: for classification the Keras
+  transfer-learning guide's two phases (the frozen network with a new head, then everything at
+  a rate of 1e-5, batch norm kept in inference mode); for detection keras-cv's YOLOV8 detector
+  and for segmentation keras-cv's DeepLabV3Plus, each on that backbone.
+- scratch (`--scratch-reference`): a textbook CNN and MobileNetV3Small for classification,
+  keras-cv's YOLOV8 xs and DeepLabV3Plus on a small ResNetV2, all from random weights.
 """
+
 
 def _same_splits(load, data, info):
     splits, again = load(data)
     if again["fingerprint"] != info["fingerprint"]:
         raise SystemExit(f"The split of {data} differs from the run's; the comparison would not be fair")
     return splits
+
+
+def pretrained_backbone():
+    """EfficientNet-Lite0 with its ImageNet weights, marked with the layer names keras-cv's models tap."""
+    from shared.backbones import build_backbone
+
+    backbone = build_backbone("efficientnet_lite0", weights="imagenet")
+    backbone.pyramid_level_inputs = {level: tensor._keras_history.operation.name
+                                     for level, tensor in backbone.pyramid_outputs.items()}
+    return backbone
 
 
 def textbook_cnn(size, classes):
@@ -33,7 +52,30 @@ def mobilenet(size, classes):
                                                include_preprocessing=True)
 
 
-def classification_reference(data, info, budget, size):
+def transfer_guide(size, classes, splits, budget, split):
+    """The Keras guide's recipe: train a new head on the frozen network for half the budget, then fine-tune
+    everything at 1e-5 for the other half (batch norm stays in inference mode throughout)."""
+    import keras
+
+    from shared.callbacks import TimeBudget
+    from shared.data.pipeline import image_dataset
+
+    base = pretrained_backbone()
+    base.trainable = False
+    inputs = keras.Input((size, size, 3))
+    features = base(inputs, training=False)["P5"]
+    x = keras.layers.Dropout(0.2)(keras.layers.GlobalAveragePooling2D()(features))
+    model = keras.Model(inputs, keras.layers.Dense(classes, activation="softmax")(x))
+    train = image_dataset(splits["train"], size, 32, training=True)
+    for rate, trainable in ((1e-3, False), (1e-5, True)):
+        base.trainable = trainable
+        model.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        model.fit(train, epochs=1000, verbose=2, callbacks=[TimeBudget(budget / 2)])
+    return model.evaluate(image_dataset(splits[split], size, 32), verbose=0)[1]
+
+
+def classification_reference(data, info, budget, size, pretrained=True):
     import keras
 
     from shared.callbacks import TimeBudget
@@ -44,6 +86,11 @@ def classification_reference(data, info, budget, size):
     splits = _same_splits(lambda d: load_classification_data(d, 0, 0.1, 0.2), data, info)
     split = "test" if len(splits["test"]) else "val"
     classes = len(splits["train"].class_names)
+    if pretrained:
+        set_seed(0)
+        accuracy = transfer_guide(size, classes, splits, budget, split)
+        print(f"reference EfficientNet-Lite0 (ImageNet), Keras transfer-learning guide: accuracy {accuracy:.4f}")
+        return {"model": f"EfficientNet-Lite0 ImageNet, Keras guide's fine-tune at {size} px", "metric": float(accuracy)}
     best = None
     for name, build in (("textbook CNN", textbook_cnn), ("MobileNetV3Small", mobilenet)):
         set_seed(0)
@@ -59,33 +106,37 @@ def classification_reference(data, info, budget, size):
     return best
 
 
-def detection_reference(data, info, budget):
+def detection_reference(data, info, budget, pretrained=True):
     from detection_raccoon import run_keras_cv
 
     from shared.data.detection import load_detection_data
 
     splits = _same_splits(lambda d: load_detection_data(d, 0), data, info)
-    coco, images_per_second, _, params, epochs = run_keras_cv(splits, budget)
-    return {"model": "keras-cv YOLOV8 xs at 320 px", "metric": coco["AP50"], "AP": coco["AP"],
+    coco, images_per_second, _, params, epochs = run_keras_cv(splits, budget,
+                                                              backbone=pretrained_backbone() if pretrained else None)
+    model = "keras-cv YOLOV8 on EfficientNet-Lite0 (ImageNet)" if pretrained else "keras-cv YOLOV8 xs"
+    return {"model": f"{model} at 320 px", "metric": coco["AP50"], "AP": coco["AP"],
             "images_per_second": images_per_second, "epochs": epochs}
 
 
-def segmentation_reference(data, info, budget, size):
+def segmentation_reference(data, info, budget, size, pretrained=True):
     from segmentation_isbi import run_keras_cv
 
     from shared.data.segmentation import load_segmentation_data
 
     splits = _same_splits(lambda d: load_segmentation_data(d, 0), data, info)
-    scores, images_per_second, _ = run_keras_cv(splits, budget, size=size, batch=8)
-    return {"model": f"keras-cv DeepLabV3Plus at {size} px", "metric": scores["mean_iou"],
+    scores, images_per_second, _ = run_keras_cv(splits, budget, size=size, batch=8,
+                                                backbone=pretrained_backbone() if pretrained else None)
+    model = "keras-cv DeepLabV3Plus on EfficientNet-Lite0 (ImageNet)" if pretrained else "keras-cv DeepLabV3Plus"
+    return {"model": f"{model} at {size} px", "metric": scores["mean_iou"],
             "images_per_second": images_per_second}
 
 
-def reference(task, data, info, budget):
+def reference(task, data, info, budget, pretrained=True):
     size = info["defaults"].get("image_size", {}).get("value") or (320 if task == "detection" else 128)
     if task == "classification":
-        return classification_reference(data, info, budget, size)
+        return classification_reference(data, info, budget, size, pretrained)
     if task == "detection":
-        return detection_reference(data, info, budget)
-    return segmentation_reference(data, info, budget, size)
+        return detection_reference(data, info, budget, pretrained)
+    return segmentation_reference(data, info, budget, size, pretrained)
 

@@ -76,12 +76,15 @@ def run_trident(data, budget, runs_dir, test):
     return score(lambda x: model(x, training=False), test), state["train_images_per_second"], model.count_params()
 
 
-def run_keras_cv(splits, budget, lr=2e-3, size=SIZE, batch=8):
+def run_keras_cv(splits, budget, lr=2e-3, size=SIZE, batch=8, backbone=None):
+    """keras-cv's DeepLabV3Plus trained in `budget` seconds: on a small ResNetV2 from scratch, or on
+    `backbone` (a keras.Model with keras-cv's `pyramid_level_inputs`, e.g. a pretrained one)."""
     import keras_cv
 
     set_seed(0)
-    backbone = keras_cv.models.ResNetV2Backbone(stackwise_filters=[24, 48, 96, 192], stackwise_blocks=[2, 2, 2, 2],
-                                                stackwise_strides=[1, 2, 2, 2], include_rescaling=True)
+    backbone = backbone or keras_cv.models.ResNetV2Backbone(stackwise_filters=[24, 48, 96, 192],
+                                                            stackwise_blocks=[2, 2, 2, 2],
+                                                            stackwise_strides=[1, 2, 2, 2], include_rescaling=True)
     pyramid = keras_cv.layers.SpatialPyramidPooling(dilation_rates=[6, 12, 18], num_channels=96)
     model = keras_cv.models.DeepLabV3Plus(backbone=backbone, num_classes=len(splits["train"].class_names),
                                           spatial_pyramid_pooling=pyramid)

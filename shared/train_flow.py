@@ -71,12 +71,8 @@ def resolve_config(spec, args):
         fail("--val-fraction and --test-fraction together take all the data, leaving none to train on",
              "Keep their sum below 1, e.g. --val-fraction 0.1 --test-fraction 0.2",
              val_fraction=config["val_fraction"], test_fraction=config["test_fraction"])
-    config["name"] = config["name"] or f"{spec.task}-{slug(config['data'])}-{config['backbone']}"
-    name = config["name"]
-    if name in (".", "..") or os.path.basename(name) != name or (os.altsep and os.altsep in name):
-        fail(f"--name {name} is not a plain folder name: the run folder must stay inside --runs-dir",
-             "Give a name without slashes or '..', e.g. --name flowers-v2 (use --runs-dir to choose the parent)",
-             name=name)
+    if config["name"]:
+        check_name(config["name"])
     parse_duration(config["time_budget"])  # fail early on a bad budget or backup interval
     _backup_seconds(config)
     if (config.get("image_size") or 0) > MAX_IMAGE_SIZE:
@@ -87,6 +83,13 @@ def resolve_config(spec, args):
     return config, explicit
 
 
+def check_name(name):
+    if name in (".", "..") or os.path.basename(name) != name or (os.altsep and os.altsep in name):
+        fail(f"--name {name} is not a plain folder name: the run folder must stay inside --runs-dir",
+             "Give a name without slashes or '..', e.g. --name flowers-v2 (use --runs-dir to choose the parent)",
+             name=name)
+
+
 MAX_IMAGE_SIZE = 2048  # far above any size chosen from data; memory for activations grows with its square
 
 
@@ -95,6 +98,8 @@ def settle_defaults(spec, config, explicit, splits, info):
     probe = None if spec.flip_probe is None else (lambda: spec.flip_probe(splits, config["seed"]))
     reasons, profile = choose_defaults(spec.task, config, explicit, splits, config["data"] in spec.builtins,
                                        flip=probe)
+    # The run's default name holds the backbone the data chose.
+    config["name"] = config["name"] or f"{spec.task}-{slug(config['data'])}-{config['backbone']}"
     info["defaults"] = {key: {"value": config[key], "reason": why} for key, why in reasons.items()}
     info["profile"] = profile
     for key, entry in info["defaults"].items():

@@ -10,21 +10,16 @@ content changed is refused, naming the files.
 
 import concurrent.futures
 import dataclasses
-import hashlib
 import os
 
 import numpy as np
 
 from shared.errors import fail
-from shared.io import read_json, write_json
+from shared.io import file_digest, read_json, write_json
 
 
 def _sha1(path):
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_digest(path, "sha1")
 
 
 def _rel(path, root):

@@ -16,7 +16,7 @@ def test_pyramid_levels_have_their_stride(name):
         assert tensor.shape[-1] == backbone.level_channels(level)
 
 
-@pytest.mark.parametrize("name", ["lenet5", "alexnet", "compact"])
+@pytest.mark.parametrize("name", ["lenet5", "alexnet", "compact", "efficientnet_lite0"])
 def test_own_families_take_any_channel_count_and_round_trip_config(name):
     backbone = build_backbone(name, input_channels=1)
     features = backbone(np.zeros((2, 32, 32, 1), np.float32))

@@ -82,8 +82,35 @@ def test_choose_defaults_leaves_user_choices_alone_and_explains_its_own():
     assert profile["short_side"] == 24
     assert config["image_size"] == 32 and config["batch_size"] == 32 and config["epochs"] == 1000
     assert "flip" not in config["augment"].split(",") and "no flip" in reasons["augment"]
-    assert set(reasons) == {"image_size", "epochs", "augment", "channels"}
+    assert set(reasons) == {"backbone", "backbone_weights", "image_size", "epochs", "augment", "channels"}
     assert config["channels"] == 3  # these halves are in colour
+    assert config["backbone"] == "compact" and "small images" in reasons["backbone"]  # 24 px
+    assert config["backbone_weights"] is None and config.get("lr") is None  # no rate chosen from scratch
+
+
+def test_photographs_get_the_pretrained_backbone_its_size_and_rate():
+    from shared.defaults import PRETRAINED_BACKBONE, PRETRAINED_LR, backbone_for, weights_for
+
+    photos = {"images": 10, "short_side": 300, "long_side": 400, "gray_fraction": 0.0}
+    assert backbone_for(photos, builtin=False)[0] == PRETRAINED_BACKBONE
+    assert backbone_for(photos, builtin=True)[0] == "compact"
+    assert backbone_for({**photos, "short_side": 20}, builtin=False)[0] == "compact"
+    assert backbone_for({**photos, "gray_fraction": 1.0}, builtin=False)[0] == "compact"
+    assert backbone_for({**photos, "gray_fraction": 0.5}, builtin=False)[0] == PRETRAINED_BACKBONE
+    assert weights_for("efficientnet_lite2")[0] == "imagenet" and weights_for("compact")[0] is None
+    assert weights_for("mobilenet_v3_small")[0] is None  # its ImageNet file is not installed with Trident
+    assert image_size_for("classification", photos, pretrained=True)[0] == 224
+    assert image_size_for("classification", {**photos, "short_side": 64}, pretrained=True)[0] == 128
+    rng = np.random.default_rng(0)
+    splits = {"train": ImageSet(images=rng.integers(0, 255, (16, 64, 64, 3)).astype(np.uint8),
+                                labels=np.arange(16) % 2, class_names=["a", "b"])}
+    for explicit, backbone, weights, lr in [(set(), "auto", "auto", PRETRAINED_LR), ({"lr"}, "auto", "auto", 5e-3),
+                                            (set(), "auto", "none", 5e-3), (set(), "compact", "auto", 5e-3)]:
+        config = {"image_size": None, "batch_size": 8, "epochs": 1, "augment": "none", "seed": 0, "lr": 5e-3,
+                  "backbone": backbone, "backbone_weights": weights}
+        reasons, _ = choose_defaults("classification", config, explicit, splits, False)
+        assert config["lr"] == lr, (explicit, backbone, weights)
+        assert ("backbone" in reasons) == (backbone == "auto") and config["channels"] == 3
 
 
 def test_grayscale_data_gives_a_one_channel_backbone_unless_weights_are_given():

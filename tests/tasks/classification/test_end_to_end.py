@@ -198,3 +198,27 @@ def test_grayscale_data_trains_the_papers_lenet5_on_one_channel_and_exports_it(t
     assert model.inputs[0].shape[-1] == 3  # RGB in, gray inside
     assert trident(["classification", "export", "--run", str(run), "--output-dir", str(out), "--name", "g"]) == 0
     assert read_json(out / "g" / "1" / "assets.extra" / "trident.json")["max_abs_diff"] <= 1e-4
+
+
+def test_photographs_fine_tune_the_pretrained_backbone_end_to_end(tmp_path, capsys, monkeypatch):
+    """The default on colour images of 40 px: EfficientNet-Lite0 with ImageNet weights, its choice
+    explained; resumed, evaluated, and exported in every float format that answers like Keras."""
+    monkeypatch.setenv("TRIDENT_CACHE", str(tmp_path / "cache"))
+    data = write_class_folders(tmp_path / "photos", per_class=4, size=40)
+    runs = tmp_path / "runs"
+    args = ["--data", data, "--batch-size", "2", "--runs-dir", str(runs), "--verbose", "0", "--val-fraction", "0.25",
+            "--test-fraction", "0.25", "--image-size", "32", "--augment", "none", "--epochs", "2"]
+    assert trident(["classification", "train", *args, "--time-budget", "0.000001"]) == 0
+    run = runs / "classification-photos-efficientnet_lite0"  # the default name holds the chosen backbone
+    assert read_json(run / "state.json")["epoch"] == 1
+    assert trident(["classification", "train", *args]) == 0
+    assert "Resuming" in capsys.readouterr().out and read_json(run / "state.json")["epoch"] == 2
+    chosen = read_json(run / "data.json")["defaults"]
+    assert chosen["backbone"]["value"] == "efficientnet_lite0" and "ImageNet" in chosen["backbone"]["reason"]
+    assert chosen["backbone_weights"]["value"] == "imagenet" and chosen["lr"]["value"] == 1e-3
+    assert "efficientnet_lite0" in (run / "report.md").read_text()
+    assert trident(["classification", "evaluate", "--run", str(run)]) == 0
+    out = tmp_path / "exports"
+    assert trident(["classification", "export", "--run", str(run), "--output-dir", str(out), "--name", "m",
+                    "--format", "saved_model,tflite,onnx"]) == 0
+    portable_match_saved_model(out / "m" / "1", ["probabilities", "class_ids"], atol=1e-4)

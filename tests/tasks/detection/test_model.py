@@ -1,12 +1,14 @@
 import numpy as np
+import pytest
 
 from shared.backbones import build_backbone
 from tasks.detection.model import ObjectDetector, build_detector
 from tests.helpers import run_task_test
 
 
-def test_fit_config_and_save_round_trip(tmp_path):  # lenet5's detector round-trips in the end-to-end test
-    model = build_detector(build_backbone("compact"), 2, 32, ["cat", "dog"], width=8, max_detections=5)
+@pytest.mark.parametrize("backbone", ["compact", "efficientnet_lite0"])
+def test_fit_config_and_save_round_trip(backbone, tmp_path):  # lenet5's detector round-trips in the end-to-end test
+    model = build_detector(build_backbone(backbone), 2, 32, ["cat", "dog"], width=8, max_detections=5)
     model.compile()
     images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
     targets = {"boxes": np.array([[[2, 2, 20, 20], [-1, -1, -1, -1]], [[8, 4, 30, 28], [1, 1, 9, 9]]], np.float32),
