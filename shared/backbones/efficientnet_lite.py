@@ -20,7 +20,7 @@ import math
 import keras
 
 from shared.backbones.base import Backbone, image_input
-from shared.backbones.imagenet import imagenet_state_dict, keras_arrays, load_into, package_file
+from shared.backbones.imagenet import checked_weights_file, keras_arrays, load_into, package_file
 from shared.backbones.torch_legacy import read_state_dict
 from shared.errors import fail
 from shared.layers.norm import FusedBatchNorm
@@ -74,7 +74,7 @@ class EfficientNetLite(Backbone):
         if variant not in VARIANTS:
             fail(f"Unknown EfficientNet-Lite variant {variant}", f"Use one of {', '.join(VARIANTS)}",
                  variant=variant)
-        state = imagenet_state_dict(variant, input_channels) if imagenet else None
+        checked = checked_weights_file(variant, input_channels) if imagenet else None
 
         # === Functional model ===
         inputs = image_input(input_channels)
@@ -100,8 +100,8 @@ class EfficientNetLite(Backbone):
         self.input_channels = input_channels
         self.bn_momentum = bn_momentum
         self.drop_connect_rate = drop_connect_rate
-        if state is not None:
-            load_into(self, state, variant)
+        if checked is not None:
+            load_into(self, checked, variant)
 
     @property
     def family(self):

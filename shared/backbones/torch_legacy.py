@@ -97,22 +97,19 @@ def _parse(stream):
     if not isinstance(state, dict):
         raise ValueError("the pickled object is not a state dict")
     keys = pickle.load(stream)
+    # Each storage's element type, from the tensors that point at it.
+    dtypes = {ref.key: np.dtype(STORAGE_DTYPES[ref.dtype]) for ref in state.values() if isinstance(ref, _TensorRef)}
     storages = {}
-    for key in keys:
+    for key in map(str, keys):
+        if key not in dtypes:
+            raise ValueError(f"storage {key} belongs to no tensor")
         (count,) = struct.unpack("<q", stream.read(8))
-        dtype = _dtype_of(state, str(key))
-        raw = stream.read(count * np.dtype(dtype).itemsize)
-        if len(raw) != count * np.dtype(dtype).itemsize:
-            raise ValueError(f"storage {key} is cut short ({len(raw)} of {count * np.dtype(dtype).itemsize} bytes)")
-        storages[str(key)] = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))
+        size = count * dtypes[key].itemsize
+        raw = stream.read(size)
+        if len(raw) != size:
+            raise ValueError(f"storage {key} is cut short ({len(raw)} of {size} bytes)")
+        storages[key] = np.frombuffer(raw, dtype=dtypes[key].newbyteorder("<"))
     return {name: _materialise(ref, storages) for name, ref in state.items()}
-
-
-def _dtype_of(state, key):
-    for ref in state.values():
-        if isinstance(ref, _TensorRef) and ref.key == key:
-            return STORAGE_DTYPES[ref.dtype]
-    raise ValueError(f"storage {key} belongs to no tensor")
 
 
 def _materialise(ref, storages):
