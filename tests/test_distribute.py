@@ -167,13 +167,17 @@ def _worker_folders(scratch):
     return [name for name in os.listdir(scratch) if name.startswith("trident-worker-")]
 
 
-def test_mirrored_over_two_logical_cpus_trains_evaluates_and_exports_detection_and_segmentation(tmp_path):
-    # Classification runs the same MultiWorkerFit path in the two-worker tests above.
-    done = subprocess.run([sys.executable, "-m", "tests.mirrored_tasks", str(tmp_path), "detection", "segmentation"],
-                          cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+def test_mirrored_over_two_logical_cpus_trains_evaluates_and_exports_each_task_and_a_pretrained_backbone(tmp_path):
+    # Classification from scratch runs the same MultiWorkerFit path in the two-worker tests above;
+    # "pretrained" is classification fine-tuning ImageNet EfficientNet-Lite0 (frozen batch norm and stem).
+    names = ("detection", "segmentation", "pretrained")
+    done = subprocess.run([sys.executable, "-m", "tests.mirrored_tasks", str(tmp_path), *names],
+                          cwd=ROOT, env=dict(ENV, TRIDENT_CACHE=str(tmp_path / "cache")), capture_output=True,
+                          text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert done.stdout.count("strategy: mirrored, 2 replicas on 1 machine(s)") == 2
-    assert done.stdout.count("Validation: ") == 2  # each training's closing evaluation
-    for task in ("detection", "segmentation"):
+    assert done.stdout.count("strategy: mirrored, 2 replicas on 1 machine(s)") == 3
+    assert done.stdout.count("Validation: ") == 3  # each training's closing evaluation
+    assert "batch_norm: frozen" in done.stdout and "freeze: P2" in done.stdout
+    for task in names:
         for action in ("train", "export"):
             assert f"{task} {action}: exit 0" in done.stdout

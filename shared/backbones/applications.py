@@ -124,6 +124,7 @@ class ApplicationBackbone(Backbone):
         return {
             "name": self.name,
             "trainable": self.trainable,
+            **self.freeze_settings(),
             "family": self.family,
             "input_channels": self.input_channels,
             "bn_momentum": self.bn_momentum,

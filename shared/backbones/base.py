@@ -2,6 +2,8 @@
 
 import keras
 
+from shared.errors import fail
+
 
 @keras.saving.register_keras_serializable(package="trident")
 class Backbone(keras.Model):
@@ -10,12 +12,35 @@ class Backbone(keras.Model):
     Level `Pn` is 2**n times smaller than the input. Inputs are `float32` images in
     0..255; each family scales them itself, so tasks never preprocess. Subclasses
     build their graph, then call `super().__init__(inputs, pyramid)`, and return
-    their constructor arguments from `get_config()`.
+    their constructor arguments (and `freeze_settings()`) from `get_config()`.
+
+    Two settings keep pretrained weights as they came while the rest trains; they are
+    constructor arguments, so a checkpoint rebuilds the backbone frozen the same way:
+    - `frozen_bn=True`: every batch-norm layer keeps its statistics, scale and shift and runs
+      in inference mode.
+    - `frozen_to="P2"`: every layer that computes level P2 (and the levels below it) is frozen;
+      besides keeping generic low-level filters, no gradient flows through the largest maps.
     """
 
-    def __init__(self, inputs, pyramid, **kwargs):
+    def __init__(self, inputs, pyramid, frozen_bn=False, frozen_to=None, **kwargs):
         super().__init__(inputs=inputs, outputs=dict(pyramid), **kwargs)
         self.pyramid_outputs = dict(pyramid)
+        self.frozen_bn = bool(frozen_bn)
+        self.frozen_to = frozen_to or None
+        if self.frozen_to is not None:
+            if self.frozen_to not in self.pyramid_outputs:
+                fail(f"Cannot freeze the backbone up to level {self.frozen_to}: it has levels "
+                     f"{', '.join(self.pyramid_levels)}", "Pick one of those levels, or none", frozen_to=frozen_to)
+            for layer in keras.Model(inputs, self.pyramid_outputs[self.frozen_to]).layers:
+                layer.trainable = False
+        if self.frozen_bn:
+            for layer in self._flatten_layers(include_self=False):
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.trainable = False
+
+    def freeze_settings(self):
+        """The freezing constructor arguments, for a subclass's `get_config`."""
+        return {"frozen_bn": self.frozen_bn, "frozen_to": self.frozen_to}
 
     @property
     def pyramid_levels(self):

@@ -55,6 +55,7 @@ class LeNet5(Backbone):
         return {
             "name": self.name,
             "trainable": self.trainable,
+            **self.freeze_settings(),
             "input_channels": self.input_channels,
             "activation": self.activation,
             "as_drawn": self.as_drawn,
@@ -109,6 +110,7 @@ class AlexNet(Backbone):
         return {
             "name": self.name,
             "trainable": self.trainable,
+            **self.freeze_settings(),
             "input_channels": self.input_channels,
             "width": self.width,
             "as_drawn": self.as_drawn,

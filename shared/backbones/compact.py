@@ -72,6 +72,7 @@ class CompactResNet(Backbone):
         return {
             "name": self.name,
             "trainable": self.trainable,
+            **self.freeze_settings(),
             "input_channels": self.input_channels,
             "widths": self.widths,
             "depths": self.depths,

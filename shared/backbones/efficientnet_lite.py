@@ -111,6 +111,7 @@ class EfficientNetLite(Backbone):
         return {
             "name": self.name,
             "trainable": self.trainable,
+            **self.freeze_settings(),
             "variant": self.variant,
             "input_channels": self.input_channels,
             "bn_momentum": self.bn_momentum,

@@ -10,7 +10,6 @@ epoch; raise --epochs to train a finished run further; --restart starts over.
 
 import argparse
 
-from shared.backbones import build_backbone
 from shared.backbones.classic import as_drawn
 from shared.config import add_training_args, fraction, parse_args, positive_int
 from shared.data.augment import build_augmenter, parse_augment
@@ -18,7 +17,7 @@ from shared.data.builtin import BUILTIN
 from shared.data.classification import load_classification_data
 from shared.data.flip_probe import flip_probe
 from shared.data.pipeline import image_dataset
-from shared.defaults import channels_of
+from shared.defaults import configured_backbone
 from shared.train_flow import TaskSpec, train_task
 from shared.training import build_optimizer
 from tasks.classification.model import build_classifier, head_settings
@@ -39,8 +38,7 @@ def load(config):
 
 
 def build_model(config, info):
-    backbone = build_backbone(config["backbone"], weights=config["backbone_weights"], input_channels=channels_of(config),
-                              **as_drawn(config["backbone"], config["image_size"]))
+    backbone = configured_backbone(config, **as_drawn(config["backbone"], config["image_size"]))
     model = build_classifier(backbone, len(info["class_names"]), config["image_size"], info["class_names"],
                              pooling=config["pooling"], head_units=config["head_units"], dropout=config["dropout"])
     model.compile(optimizer=build_optimizer(config))

@@ -15,12 +15,11 @@ import argparse
 
 
 from shared.training import build_optimizer
-from shared.backbones import build_backbone
 from shared.config import add_training_args, parse_args, positive_int
 from shared.data.augment import BOX_ONLY, parse_augment
 from shared.data.detection import load_detection_data
 from shared.data.detection_pipeline import build_box_augmenter, detection_dataset
-from shared.defaults import channels_of
+from shared.defaults import configured_backbone
 from shared.errors import fail
 from shared.train_flow import TaskSpec, train_task
 from tasks.detection.inspect import box_sections
@@ -48,8 +47,7 @@ def load(config):
 
 
 def build_model(config, info):
-    backbone = build_backbone(config["backbone"], weights=config["backbone_weights"],
-                              input_channels=channels_of(config))
+    backbone = configured_backbone(config)
     model = build_detector(backbone, len(info["class_names"]), config["image_size"], info["class_names"],
                            width=config["width"], head=config["head"])
     model.compile(optimizer=build_optimizer(config))

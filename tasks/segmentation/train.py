@@ -14,12 +14,11 @@ import argparse
 
 
 from shared.training import build_optimizer
-from shared.backbones import build_backbone
 from shared.config import add_training_args, non_negative_float, parse_args, positive_int
 from shared.data.augment import parse_augment
 from shared.data.segmentation import load_segmentation_data
 from shared.data.segmentation_pipeline import segmentation_dataset
-from shared.defaults import channels_of
+from shared.defaults import configured_backbone
 from shared.train_flow import TaskSpec, train_task
 from tasks.segmentation.losses import SegmentationLoss
 from tasks.segmentation.metrics import MeanIoU
@@ -52,8 +51,7 @@ def build_model(config, info):
     if config["class_weights"] and len(config["class_weights"]) != len(names):
         fail(f"--class-weights needs one weight per class ({len(names)}: {', '.join(names)})",
              "Give exactly that many numbers", class_weights=config["class_weights"])
-    backbone = build_backbone(config["backbone"], weights=config["backbone_weights"],
-                              input_channels=channels_of(config))
+    backbone = configured_backbone(config)
     model = SemanticSegmenter(backbone, len(names), config["image_size"], names,
                               [c["colour"] for c in info["class_table"]], head=config["head"], width=config["width"],
                               subpixel=config["subpixel"])

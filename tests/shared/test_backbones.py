@@ -26,6 +26,45 @@ def test_own_families_take_any_channel_count_and_round_trip_config(name):
         k: v.shape for k, v in features.items()}
 
 
+@pytest.mark.parametrize("name", ["compact", "efficientnet_lite0"])
+def test_frozen_batch_norm_keeps_its_statistics_while_the_rest_trains_and_survives_a_checkpoint(name, tmp_path):
+    import keras
+
+    backbone = build_backbone(name, frozen_bn=True)
+    norms = [layer for layer in backbone._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and not any(layer.trainable for layer in norms)
+    inputs = keras.Input((32, 32, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(backbone(inputs)["P5"])
+    model = keras.Model(inputs, keras.layers.Dense(2)(pooled))
+    model.compile(keras.optimizers.Adam(1e-2), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    before = {v.path: np.array(v) for v in backbone.weights}
+    rng = np.random.default_rng(0)
+    model.fit(rng.uniform(0, 255, (4, 32, 32, 3)).astype(np.float32), np.array([0, 1, 0, 1]), batch_size=2,
+              verbose=0)
+    moved = {v.path for v in backbone.weights if not np.array_equal(before[v.path], np.array(v))}
+    frozen = {v.path for layer in norms for v in layer.weights}
+    assert moved and not moved & frozen  # convolutions learn; scale, shift and statistics stay
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.models.load_model(tmp_path / "model.keras").layers[1]
+    assert reloaded.frozen_bn and not any(layer.trainable for layer in reloaded._flatten_layers()
+                                          if isinstance(layer, keras.layers.BatchNormalization))
+
+
+@pytest.mark.parametrize("name", ["compact", "efficientnet_lite0"])
+def test_freezing_up_to_a_level_freezes_exactly_the_layers_that_compute_it(name):
+    import keras
+
+    backbone = build_backbone(name, frozen_to="P2")
+    below = {layer.name for layer in keras.Model(backbone.input, backbone.pyramid_outputs["P2"]).layers}
+    weighted = [layer for layer in backbone.layers if layer.weights]
+    assert {layer.name for layer in weighted if not layer.trainable} == below & {layer.name for layer in weighted}
+    assert any(layer.trainable for layer in weighted)  # P3 and deeper learn
+    rebuilt = type(backbone).from_config(backbone.get_config())
+    assert rebuilt.frozen_to == "P2" and len(rebuilt.trainable_weights) == len(backbone.trainable_weights)
+    with pytest.raises(TridentError, match="Pick one of those levels"):
+        build_backbone(name, frozen_to="P7")
+
+
 def test_weights_saved_alone_load_into_a_fresh_build(tmp_path):
     images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
     first = build_backbone("compact")

@@ -82,7 +82,10 @@ def test_choose_defaults_leaves_user_choices_alone_and_explains_its_own():
     assert profile["short_side"] == 24
     assert config["image_size"] == 32 and config["batch_size"] == 32 and config["epochs"] == 1000
     assert "flip" not in config["augment"].split(",") and "no flip" in reasons["augment"]
-    assert set(reasons) == {"backbone", "backbone_weights", "image_size", "epochs", "augment", "channels"}
+    assert set(reasons) == {"backbone", "backbone_weights", "batch_norm", "freeze", "image_size", "epochs", "augment",
+                            "channels"}
+    assert config["batch_norm"] == "train" and "random weights" in reasons["batch_norm"]
+    assert config["freeze"] == "none" and "every layer learns" in reasons["freeze"]
     assert config["channels"] == 3  # these halves are in colour
     assert config["backbone"] == "compact" and "small images" in reasons["backbone"]  # 24 px
     assert config["backbone_weights"] is None and config.get("lr") is None  # no rate chosen from scratch
@@ -110,7 +113,20 @@ def test_photographs_get_the_pretrained_backbone_its_size_and_rate():
                   "backbone": backbone, "backbone_weights": weights}
         reasons, _ = choose_defaults("classification", config, explicit, splits, False)
         assert config["lr"] == lr, (explicit, backbone, weights)
+        pretrained = backbone == "auto" and weights == "auto"
+        assert config["batch_norm"] == ("frozen" if pretrained else "train"), (explicit, backbone, weights)
+        assert config["freeze"] == ("P2" if pretrained else "none"), (explicit, backbone, weights)
         assert ("backbone" in reasons) == (backbone == "auto") and config["channels"] == 3
+
+
+def test_pretrained_backbones_freeze_what_their_task_does_not_need_to_relearn():
+    from shared.defaults import batch_norm_for, freeze_for
+
+    for task in ("classification", "detection"):
+        assert batch_norm_for(task, True)[0] == "frozen" and freeze_for(task, True)[0] == "P2"
+    assert batch_norm_for("segmentation", True)[0] == "train" and freeze_for("segmentation", True)[0] == "none"
+    for task in ("classification", "detection", "segmentation"):
+        assert batch_norm_for(task, False)[0] == "train" and freeze_for(task, False)[0] == "none"
 
 
 def test_grayscale_data_gives_a_one_channel_backbone_unless_weights_are_given():
