@@ -175,11 +175,12 @@ def freeze_for(task, pretrained):
 def configured_backbone(config, **kwargs):
     """The backbone `config` describes (name, weights, channels, what is frozen), plus `kwargs`.
 
-    Runs from before `--batch-norm` and `--freeze` existed record neither: nothing is frozen."""
+    Runs from before `--batch-norm` and `--freeze` existed record neither, and a config whose
+    `auto` values were never settled (`choose_defaults`) names no level: nothing is frozen."""
     frozen_to = config.get("freeze")
     return build_backbone(config["backbone"], weights=config["backbone_weights"], input_channels=channels_of(config),
                           frozen_bn=config.get("batch_norm") == "frozen",
-                          frozen_to=None if frozen_to in (None, "none") else frozen_to, **kwargs)
+                          frozen_to=None if frozen_to in (None, "none", "auto") else frozen_to, **kwargs)
 
 
 def channels_of(config):
