@@ -48,9 +48,9 @@ def main():
     args = parser.parse_args()
     for level in args.levels.split(","):
         model, one_batch, batch = model_for(args.task, None if level == "none" else level)
-        model.fit(one_batch.repeat(2), verbose=0)
+        model.fit(one_batch.repeat(2), verbose=0, shuffle=False)
         start = time.perf_counter()
-        model.fit(one_batch.repeat(args.steps), verbose=0)
+        model.fit(one_batch.repeat(args.steps), verbose=0, shuffle=False)
         seconds = time.perf_counter() - start
         print(f"{args.task} frozen to {level}: {len(model.trainable_weights)} trainable tensors, "
               f"{args.steps * batch / seconds:.1f} images/s")

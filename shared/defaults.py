@@ -32,18 +32,14 @@ PRETRAINED_BACKBONE = "efficientnet_lite0"
 # for grayscale data: on ISBI's electron-microscope slices fine-tuned EfficientNet-Lite0 reached test
 # mean IoU 0.708 in 10 minutes against 0.766 for compact from scratch on one channel.
 SMALL_IMAGE = 32
-# Per task, what of a pretrained backbone stays as it came: (batch norm, layers frozen up to this
-# level). Classification and detection read P3 and deeper: their batch norm keeps ImageNet's
-# statistics and the stem and stages to P2 keep their filters; besides keeping what the weights
-# learned, no gradient through the largest maps trains faster (2-core CPU, EfficientNet-Lite0, one
-# training step at batch 16 and 320 px: 17.1 images/s against 9.4 with every layer learning;
-# classification at 192 px about 1.35 times faster). Measured, default command, test split:
-# raccoon AP50 0.882 -> 0.961, bccd 0.736 -> 0.815, weather4 0.947 -> 0.960.
-# Segmentation's decoder takes its detail from P2, and aerial tiles are far from ImageNet's
-# statistics: everything learns (dubai_aerial test mean IoU 0.477, against 0.414 frozen to P2 and
-# 0.419 frozen to P1, batch norm frozen in both).
-PRETRAINED_FROZEN = {"classification": ("frozen", "P2"), "detection": ("frozen", "P2"),
-                     "segmentation": ("train", "none")}
+# What of a pretrained backbone stays as it came: (batch-norm mode, layers frozen up to this level).
+# A task whose head reads P3 and deeper keeps ImageNet's batch-norm statistics and the filters of the
+# stem and stages to P2; besides keeping what the weights learned, no gradient through the largest
+# maps trains faster (2-core CPU, EfficientNet-Lite0, one training step at batch 16 and 320 px: 17.1
+# images/s against 9.4 with every layer learning; classification at 192 px about 1.35 times faster).
+# Measured, default command, test split: raccoon AP50 0.882 -> 0.961, bccd 0.736 -> 0.815, weather4
+# 0.947 -> 0.960. A task that measures otherwise says so in its `TaskSpec.pretrained_frozen`.
+PRETRAINED_FROZEN = ("frozen", "P2")
 # Peak learning rate of a pretrained network (the random-start default, 2e-3, unlearns ImageNet's features).
 PRETRAINED_LR = 1e-3
 # With a time budget and no --epochs, the budget ends training and the learning-rate
@@ -82,7 +78,7 @@ def batch_size_for(default, train_count):
                    f"per epoch (at least {MIN_STEPS_PER_EPOCH} wanted)")
 
 
-def choose_defaults(task, config, explicit, splits, builtin, flip=None):
+def choose_defaults(task, config, explicit, splits, builtin, flip=None, pretrained_frozen=PRETRAINED_FROZEN):
     """Fill the settings the user left open; return `{key: reason}` for each one chosen.
 
     Args:
@@ -93,6 +89,7 @@ def choose_defaults(task, config, explicit, splits, builtin, flip=None):
         builtin: bool, the data is a built-in set with tuned defaults.
         flip: callable `() -> dict` measuring whether mirroring keeps labels (see
             `shared.data.flip_probe`), or None when flips are always safe for the task.
+        pretrained_frozen: `(batch-norm mode, freeze level)` for `auto` with pretrained weights.
     """
     reasons = {}
     profile = size_profile(splits["train"], seed=config["seed"])
@@ -103,9 +100,9 @@ def choose_defaults(task, config, explicit, splits, builtin, flip=None):
         config["backbone_weights"], reasons["backbone_weights"] = weights_for(config["backbone"])
     pretrained = config["backbone_weights"] not in (None, "none")
     if config.get("batch_norm", "auto") == "auto":
-        config["batch_norm"], reasons["batch_norm"] = batch_norm_for(task, pretrained)
+        config["batch_norm"], reasons["batch_norm"] = batch_norm_for(pretrained, pretrained_frozen[0])
     if config.get("freeze", "auto") == "auto":
-        config["freeze"], reasons["freeze"] = freeze_for(task, pretrained)
+        config["freeze"], reasons["freeze"] = freeze_for(pretrained, pretrained_frozen[1])
     if pretrained and "lr" not in explicit:
         config["lr"] = PRETRAINED_LR
         reasons["lr"] = "fine-tuning pretrained weights: a lower peak rate keeps what they learned"
@@ -148,28 +145,24 @@ def weights_for(backbone):
     return None, f"{backbone} has no ImageNet weights installed with Trident: it trains from scratch"
 
 
-def batch_norm_for(task, pretrained):
-    """`(mode, reason)` for `--batch-norm auto`."""
+def batch_norm_for(pretrained, mode=PRETRAINED_FROZEN[0]):
+    """`(mode, reason)` for `--batch-norm auto`; `mode` is the task's choice for pretrained weights."""
     if not pretrained:
         return "train", "random weights: batch norm learns the data's statistics"
-    if PRETRAINED_FROZEN[task][0] == "frozen":
+    if mode == "frozen":
         return "frozen", ("pretrained weights: their batch-norm statistics, gathered over a million images, "
                           "stay as they are rather than follow batches of a few dozen")
-    return "train", ("pretrained weights, segmented pixel by pixel: batch norm follows the data's own statistics "
-                     "(measured better on aerial tiles)")
+    return mode, "pretrained weights, but this task measured better with batch norm following its data's statistics"
 
 
-def freeze_for(task, pretrained):
-    """`(level or "none", reason)` for `--freeze auto`."""
-    level = PRETRAINED_FROZEN[task][1] if pretrained else "none"
+def freeze_for(pretrained, level=PRETRAINED_FROZEN[1]):
+    """`(level or "none", reason)` for `--freeze auto`; `level` is the task's choice for pretrained weights."""
+    if not pretrained:
+        return "none", "random weights: every layer learns"
     if level != "none":
-        return level, (f"pretrained weights: the layers up to {level} (edges, colours, textures), below the levels "
-                       "the head reads, keep their ImageNet filters; no gradient through the largest maps trains "
-                       "faster")
-    if pretrained:
-        return "none", ("pretrained weights, segmented pixel by pixel: the decoder's detail comes from P2, so every "
-                        "layer learns")
-    return "none", "random weights: every layer learns"
+        return level, (f"pretrained weights: the layers up to {level} (edges, colours, textures) keep their "
+                       "ImageNet filters; no gradient through the largest maps trains faster")
+    return "none", "pretrained weights, but this task measured better with every layer learning"
 
 
 def configured_backbone(config, **kwargs):

@@ -12,7 +12,7 @@ import os
 from typing import Callable
 
 from shared.config import parse_duration
-from shared.defaults import choose_defaults
+from shared.defaults import PRETRAINED_FROZEN, choose_defaults
 from shared.distribute import (make_distribution, scaled_for_replicas, shard, sync_batch_norm_for,
                                synchronize_batch_norm)
 from shared.errors import fail
@@ -42,6 +42,7 @@ class TaskSpec:
         (see `shared.inspect_flow.build_report`).
     resolve: `config -> None` filling the task's own settings left open (e.g. the head a
         backbone implies), so the saved config holds what the model uses.
+    pretrained_frozen: `(--batch-norm, --freeze)` that `auto` means with pretrained weights.
     """
 
     task: str
@@ -57,6 +58,7 @@ class TaskSpec:
     flip_probe: Callable = None
     inspect: Callable = None
     resolve: Callable = None
+    pretrained_frozen: tuple = PRETRAINED_FROZEN
 
 
 def resolve_config(spec, args):
@@ -97,7 +99,7 @@ def settle_defaults(spec, config, explicit, splits, info):
     """Fill the settings the user left open from the data; record the reasons in `info`."""
     probe = None if spec.flip_probe is None else (lambda: spec.flip_probe(splits, config["seed"]))
     reasons, profile = choose_defaults(spec.task, config, explicit, splits, config["data"] in spec.builtins,
-                                       flip=probe)
+                                       flip=probe, pretrained_frozen=spec.pretrained_frozen)
     # The run's default name holds the backbone the data chose.
     config["name"] = config["name"] or f"{spec.task}-{slug(config['data'])}-{config['backbone']}"
     info["defaults"] = {key: {"value": config[key], "reason": why} for key, why in reasons.items()}

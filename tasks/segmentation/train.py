@@ -83,8 +83,12 @@ def pixel_sections(config):
     return counter, counter.section
 
 
+# A pretrained backbone keeps every layer learning: the decoder takes its detail from P2, and aerial
+# tiles are far from ImageNet's statistics (dubai_aerial, default command, test mean IoU: 0.477 with
+# every layer learning, 0.414 frozen to P2 and 0.419 frozen to P1, batch norm frozen in both).
 SPEC = TaskSpec("segmentation", load, build_model, datasets, evaluate, monitor="val_mean_iou", mode="max",
-                default_image_size=lambda data: 128, builtins=("shapes",), inspect=pixel_sections)
+                default_image_size=lambda data: 128, builtins=("shapes",), inspect=pixel_sections,
+                pretrained_frozen=("train", "none"))
 
 
 def main(argv=None):

@@ -121,12 +121,18 @@ def test_photographs_get_the_pretrained_backbone_its_size_and_rate():
 
 def test_pretrained_backbones_freeze_what_their_task_does_not_need_to_relearn():
     from shared.defaults import batch_norm_for, freeze_for
+    from tasks.classification.train import SPEC as classification
+    from tasks.detection.train import SPEC as detection
+    from tasks.segmentation.train import SPEC as segmentation
 
-    for task in ("classification", "detection"):
-        assert batch_norm_for(task, True)[0] == "frozen" and freeze_for(task, True)[0] == "P2"
-    assert batch_norm_for("segmentation", True)[0] == "train" and freeze_for("segmentation", True)[0] == "none"
-    for task in ("classification", "detection", "segmentation"):
-        assert batch_norm_for(task, False)[0] == "train" and freeze_for(task, False)[0] == "none"
+    for spec in (classification, detection):
+        assert batch_norm_for(True, spec.pretrained_frozen[0])[0] == "frozen"
+        assert freeze_for(True, spec.pretrained_frozen[1])[0] == "P2"
+    assert batch_norm_for(True, segmentation.pretrained_frozen[0])[0] == "train"
+    assert freeze_for(True, segmentation.pretrained_frozen[1])[0] == "none"
+    for spec in (classification, detection, segmentation):
+        assert batch_norm_for(False, spec.pretrained_frozen[0])[0] == "train"
+        assert freeze_for(False, spec.pretrained_frozen[1])[0] == "none"
 
 
 def test_grayscale_data_gives_a_one_channel_backbone_unless_weights_are_given():
