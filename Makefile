@@ -55,6 +55,7 @@ demo: $(INSTALLED)
 # Two test processes (pytest-xdist): much of a tiny test's time is single-threaded graph tracing,
 # so two of them share the 2 cores well (measured: 780 s in one process, 474 s in two).
 test: $(TEST_INSTALLED)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 2 tests
 
 clean:

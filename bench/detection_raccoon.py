@@ -25,7 +25,8 @@ from shared.data.detection import load_detection_data
 from shared.data.detection_pipeline import build_box_augmenter, detection_dataset
 from shared.io import read_json
 from shared.training import set_seed
-from tasks.detection import evaluate, train
+from shared.actions import train
+from tasks.detection.task import TASK
 from tasks.detection.metrics import coco_evaluate, coco_ground_truth, coco_results
 
 DEFAULT = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets", "raccoon")
@@ -57,9 +58,10 @@ def ms_per_image(model, image):
 
 
 def run_trident(data, budget, runs_dir):
-    run = train.main(["--data", data, "--image-size", str(SIZE), "--epochs", "1000", "--time-budget", f"{budget}s",
+    run = train.main(TASK, ["--data", data, "--image-size", str(SIZE), "--epochs", "1000",
+                            "--time-budget", f"{budget}s",
                       "--runs-dir", runs_dir, "--name", "raccoon", "--restart", "--verbose", "2"])
-    _, coco = evaluate.evaluate_run(run)
+    _, coco = TASK.evaluate(run)
     state = read_json(run.file("state.json"))
     from shared.task_model import load_checkpoint
 
@@ -124,7 +126,8 @@ def main():
                          ("keras-cv YOLOV8Detector (xs)", run_keras_cv(splits, args.budget))):
         coco, images_per_second, ms, params, epochs = result
         rows.append([name, coco["AP50"], coco["AP"], images_per_second, ms, params, epochs])
-    _common.table(["model", "AP50", "AP@[.50:.95]", "train images/s", "inference ms/image", "parameters", "epochs"], rows)
+    _common.table(["model", "AP50", "AP@[.50:.95]", "train images/s", "inference ms/image", "parameters", "epochs"],
+                  rows)
     print(f"budget {args.budget:.0f} s each, {SIZE} px, test images {len(splits['test'])}")
 
 

@@ -12,7 +12,8 @@ import tempfile
 import _common
 
 from shared.io import read_json
-from tasks.detection import evaluate, train
+from shared.actions import train
+from tasks.detection.task import TASK
 
 
 def main():
@@ -20,9 +21,9 @@ def main():
     parser.add_argument("--time-budget", default="10m")
     parser.add_argument("--runs-dir", default=tempfile.mkdtemp(prefix="trident-bench-"))
     args = parser.parse_args()
-    run = train.main(["--config", "tasks/detection/configs/shapes.yaml", "--time-budget", args.time_budget,
+    run = train.main(TASK, ["--config", "tasks/detection/configs/shapes.yaml", "--time-budget", args.time_budget,
                       "--runs-dir", args.runs_dir, "--name", "detection-shapes", "--restart", "--verbose", "2"])
-    paths, coco = evaluate.evaluate_run(run)
+    paths, coco = TASK.evaluate(run)
     state = read_json(run.file("state.json"))
     _common.table(["data", "AP@[.50:.95]", "AP50", "AP75", "train seconds", "epochs", "ended", "train images/s"],
                   [["shapes test (200 images)", coco["AP"], coco["AP50"], coco["AP75"], state["train_seconds"],

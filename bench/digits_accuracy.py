@@ -13,7 +13,8 @@ import tempfile
 import _common
 
 from shared.io import read_json
-from tasks.classification import evaluate, train
+from shared.actions import train
+from tasks.classification.task import TASK
 
 CONFIG = "tasks/classification/configs/digits.yaml"
 
@@ -25,9 +26,9 @@ def main():
     args = parser.parse_args()
     rows = []
     for seed in args.seeds:
-        run = train.main(["--config", CONFIG, "--runs-dir", args.runs_dir, "--name", f"digits-{seed}",
+        run = train.main(TASK, ["--config", CONFIG, "--runs-dir", args.runs_dir, "--name", f"digits-{seed}",
                           "--seed", str(seed), "--restart", "--verbose", "0"])
-        _, metrics = evaluate.evaluate_run(run)
+        _, metrics = TASK.evaluate(run)
         state = read_json(run.file("state.json"))
         rows.append([seed, metrics["accuracy"], state["train_seconds"], state["epochs_done"],
                      state["train_images_per_second"]])

@@ -35,7 +35,7 @@ def main():
     args = parser.parse_args()
     run = open_run(args.run)
     task = read_json(run.file("manifest.json"))["task"]
-    evaluate = importlib.import_module(f"tasks.{task}.evaluate")
+    evaluate = importlib.import_module(f"tasks.{task}.task").TASK
     model = load_checkpoint(run.best_or_last())
     default = default_levels(model.backbone.pyramid_levels, model.image_size)
     choices = ([tuple(choice.upper().split("X")) for choice in args.levels] if args.levels
@@ -44,7 +44,7 @@ def main():
     for method in args.methods:
         for levels in choices:
             output = tempfile.mkdtemp(prefix="trident-levels-")
-            evaluate.evaluate_run(run, output=output, explain={"level": levels, "method": method})
+            evaluate.evaluate(run, output=output, explain={"level": levels, "method": method})
             game = read_json(f"{output}/report.json")["pointing_game"]
             if game is None:
                 raise SystemExit(f"{args.run}: the data marks no objects, so there is no pointing game to compare")

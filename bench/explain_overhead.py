@@ -30,7 +30,7 @@ def timed(evaluate, run, output, explain=True):
     keras.backend.clear_session()
     gc.collect()
     start = time.perf_counter()
-    evaluate.evaluate_run(run, output=output, explain=explain)
+    evaluate.evaluate(run, output=output, explain=explain)
     return time.perf_counter() - start
 
 
@@ -41,7 +41,7 @@ def main():
     args = parser.parse_args()
     run = open_run(args.run)
     task = read_json(run.file("manifest.json"))["task"]
-    evaluate = importlib.import_module(f"tasks.{task}.evaluate")
+    evaluate = importlib.import_module(f"tasks.{task}.task").TASK
     output = tempfile.mkdtemp(prefix="trident-explain-")
     timed(evaluate, run, output)  # warm: imports, file caches
     rows, ratios, shares = [], [], []

@@ -99,7 +99,8 @@ def classification_reference(data, info, budget, size, pretrained=True):
         set_seed(0)
         accuracy = transfer_guide(size, classes, splits, budget, split)
         print(f"reference EfficientNet-Lite0 (ImageNet), Keras transfer-learning guide: accuracy {accuracy:.4f}")
-        return {"model": f"EfficientNet-Lite0 ImageNet, Keras guide's fine-tune at {size} px", "metric": float(accuracy)}
+        return {"model": f"EfficientNet-Lite0 ImageNet, Keras guide's fine-tune at {size} px",
+                "metric": float(accuracy)}
     best = None
     for name, build in (("textbook CNN", textbook_cnn), ("MobileNetV3Small", mobilenet)):
         set_seed(0)

@@ -27,7 +27,8 @@ from shared.data.segmentation_pipeline import segmentation_dataset
 from shared.errors import fail
 from shared.io import read_json
 from shared.training import set_seed
-from tasks.segmentation import train
+from shared.actions import train
+from tasks.segmentation.task import TASK
 from tasks.segmentation.metrics import confusion_matrix, scores_from_confusion
 
 DEFAULT = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets", "isbi2012_membrane")
@@ -66,7 +67,8 @@ def score(predict, test, size=SIZE):
 
 
 def run_trident(data, budget, runs_dir, test):
-    run = train.main(["--data", data, "--image-size", str(SIZE), "--epochs", "1000", "--time-budget", f"{budget}s",
+    run = train.main(TASK, ["--data", data, "--image-size", str(SIZE), "--epochs", "1000",
+                            "--time-budget", f"{budget}s",
                       "--batch-size", "8", "--val-fraction", "0.125", "--runs-dir", runs_dir, "--name", "isbi",
                       "--restart", "--verbose", "2"])
     from shared.task_model import load_checkpoint

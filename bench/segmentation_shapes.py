@@ -12,7 +12,8 @@ import tempfile
 import _common
 
 from shared.io import read_json
-from tasks.segmentation import evaluate, train
+from shared.actions import train
+from tasks.segmentation.task import TASK
 
 
 def main():
@@ -20,9 +21,9 @@ def main():
     parser.add_argument("--time-budget", default="10m")
     parser.add_argument("--runs-dir", default=tempfile.mkdtemp(prefix="trident-bench-"))
     args = parser.parse_args()
-    run = train.main(["--config", "tasks/segmentation/configs/shapes.yaml", "--time-budget", args.time_budget,
+    run = train.main(TASK, ["--config", "tasks/segmentation/configs/shapes.yaml", "--time-budget", args.time_budget,
                       "--runs-dir", args.runs_dir, "--name", "segmentation-shapes", "--restart", "--verbose", "2"])
-    paths, scores = evaluate.evaluate_run(run)
+    paths, scores = TASK.evaluate(run)
     state = read_json(run.file("state.json"))
     _common.table(["data", "mean IoU", "pixel accuracy", "train seconds", "epochs", "ended", "train images/s"],
                   [["shapes test (200 images)", scores["mean_iou"], scores["pixel_accuracy"], state["train_seconds"],

@@ -24,7 +24,8 @@ from shared.data.builtin import digits
 from shared.data.preprocess import resize_images
 from shared.io import read_json
 from shared.training import set_seed
-from tasks.classification import train
+from shared.actions import train
+from tasks.classification.task import TASK
 from tasks.classification.model import build_classifier
 
 
@@ -59,7 +60,7 @@ def textbook_lenet5(images, labels, args):
 
 
 def trident_fit(args, augment, runs_dir):
-    run = train.main(["--data", "digits", "--backbone", args.backbone, "--image-size", str(args.image_size),
+    run = train.main(TASK, ["--data", "digits", "--backbone", args.backbone, "--image-size", str(args.image_size),
                       "--batch-size", str(args.batch_size), "--epochs", str(args.epochs), "--augment", augment,
                       "--runs-dir", runs_dir, "--name", f"throughput-{augment}", "--restart", "--verbose", "0"])
     return read_json(run.file("state.json"))["train_images_per_second"]

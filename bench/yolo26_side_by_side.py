@@ -46,11 +46,12 @@ def per_image_median(answer, images):
 
 
 def main():
-    from shared.benchmark_flow import _matching_export, _saved_model, _tflite, cpu_threads
+    from shared.actions.benchmark import _matching_export, _saved_model, _tflite, cpu_threads
     from shared.data.recorded import run_splits
     from shared.runs import open_run
     from shared.task_model import load_checkpoint
-    from tasks.detection.benchmark import SPEC, prepare
+    from tasks.detection.benchmark import prepare
+    from tasks.detection.task import TASK
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", required=True, action="append", help="a detection run (repeat to time several)")
@@ -72,7 +73,9 @@ def main():
     if len({size for _, size in exports}) > 1:
         parser.error("the detectors side by side need the same input size")
     run = open_run(args.run[0])
-    splits, _ = run_splits(run, lambda val, test: SPEC.load(run.config(), val, test))
+    config = run.config()
+    splits, _ = run_splits(run, lambda val, test: TASK.read(config["data"], config["seed"], val, test,
+                                                            config.get("images"), config["image_size"]))
     part = "test" if len(splits["test"]) else "val"
     images, _ = prepare(splits[part], exports[0][1], args.images)
     del model
@@ -84,7 +87,8 @@ def main():
     ready = json.loads(child.stdout.readline())
     runtimes = {}
     for export, _ in exports:
-        label = f" ({'/'.join(os.path.normpath(export).split(os.sep)[-2:])})" if len(exports) > 1 else ""  # NAME/VERSION
+        # NAME/VERSION
+        label = f" ({'/'.join(os.path.normpath(export).split(os.sep)[-2:])})" if len(exports) > 1 else ""
         runtimes["Trident SavedModel" + label] = _saved_model(export)
         tflite = os.path.join(export, "model.tflite")
         if os.path.isfile(tflite):

@@ -99,7 +99,8 @@ def add_training_args(parser):
     parser.add_argument("--config", help="YAML file whose keys set defaults for these flags")
     add_data_args(parser)
     parser.add_argument("--backbone", default="auto",
-                        help="registered backbone name, or auto (photographs: efficientnet_lite0 with ImageNet weights; "
+                        help="registered backbone name, or auto (photographs: efficientnet_lite0 with ImageNet "
+                             "weights; "
                              "small images and built-in data: compact, from scratch)")
     parser.add_argument("--channels", default="auto", choices=("auto", "1", "3"), type=str,
                         help="input channels of the backbone: 1 (grayscale; models still take RGB images and "
@@ -145,17 +146,6 @@ def add_training_args(parser):
     parser.add_argument("--deterministic", action="store_true",
                         help="enable TensorFlow op determinism (bit-exact repeats, a little slower)")
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
-
-
-def inspect_args_parser(prog, doc):
-    """The flags of every task's `inspect`: the data and how `train` would split it."""
-    parser = argparse.ArgumentParser(prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", required=True, help="built-in name, a folder, a CSV, a COCO JSON or a dataset YAML")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--val-fraction", type=fraction, default=0.1)
-    parser.add_argument("--test-fraction", type=fraction, default=0.2)
-    parser.add_argument("--output", help="folder for the report (default: runs/inspect/<task>-<data>)")
-    return parser
 
 
 def parse_args(parser, argv=None):

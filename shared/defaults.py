@@ -11,20 +11,6 @@ import math
 from shared.backbones import PACKAGED_IMAGENET, build_backbone
 from shared.data.profile import size_profile
 
-# Per task: smallest and largest automatic image size, and which side of the image sets it
-# (classification and segmentation resize to a square; detection letterboxes the long side).
-SIZE_RULES = {
-    "classification": (32, 128, "short_side"),
-    "detection": (128, 320, "long_side"),
-    "segmentation": (64, 256, "short_side"),
-}
-# With ImageNet weights the network has learned its features at about 224 px: classification and
-# segmentation upsample smaller images to this much at least (the long-side rule of detection stays).
-PRETRAINED_SIZE_RULES = {
-    "classification": (128, 224, "short_side"),
-    "detection": (128, 320, "long_side"),
-    "segmentation": (128, 256, "short_side"),
-}
 # `--backbone auto` on photographs: ImageNet-pretrained, installed with Trident, int8-friendly.
 PRETRAINED_BACKBONE = "efficientnet_lite0"
 # Below this median short side a small network from scratch is the default (ImageNet's features
@@ -38,7 +24,7 @@ SMALL_IMAGE = 32
 # maps trains faster (2-core CPU, EfficientNet-Lite0, one training step at batch 16 and 320 px: 17.1
 # images/s against 9.4 with every layer learning; classification at 192 px about 1.35 times faster).
 # Measured, default command, test split: raccoon AP50 0.882 -> 0.961, bccd 0.736 -> 0.815, weather4
-# 0.947 -> 0.960. A task that measures otherwise says so in its `TaskSpec.pretrained_frozen`.
+# 0.947 -> 0.960. A task that measures otherwise says so in its `Task.pretrained_frozen`.
 PRETRAINED_FROZEN = ("frozen", "P2")
 # Peak learning rate of a pretrained network (the random-start default, 2e-3, unlearns ImageNet's features).
 PRETRAINED_LR = 1e-3
@@ -49,9 +35,14 @@ BUDGET_EPOCHS = 1000
 MIN_STEPS_PER_EPOCH = 8
 
 
-def image_size_for(task, profile, pretrained=False):
-    """`(size, reason)`: the data's own resolution, rounded to a multiple of 32 and bounded."""
-    low, high, side = (PRETRAINED_SIZE_RULES if pretrained else SIZE_RULES)[task]
+def image_size_for(rules, profile, pretrained=False):
+    """`(size, reason)`: the data's own resolution, rounded to a multiple of 32 and bounded.
+
+    Args:
+        rules: the task (`shared.task.Task`), whose `size_rules` (from scratch) and
+            `pretrained_size_rules` are `(smallest, largest, "short_side" or "long_side")`.
+    """
+    low, high, side = rules.pretrained_size_rules if pretrained else rules.size_rules
     if not profile.get("images"):
         return high, "no image could be measured; the task's usual size"
     native = profile[side]
@@ -78,20 +69,18 @@ def batch_size_for(default, train_count):
                    f"per epoch (at least {MIN_STEPS_PER_EPOCH} wanted)")
 
 
-def choose_defaults(task, config, explicit, splits, builtin, flip=None, pretrained_frozen=PRETRAINED_FROZEN):
+def choose_defaults(task, config, explicit, splits, builtin):
     """Fill the settings the user left open; return `{key: reason}` for each one chosen.
 
     Args:
-        task: str, the task name.
+        task: the `shared.task.Task` (its size rules, flip probe, pretrained freezing).
         config: dict, the merged configuration, updated in place.
         explicit: set of str, keys the user gave (flags or YAML).
         splits: dict of split name -> data set.
         builtin: bool, the data is a built-in set with tuned defaults.
-        flip: callable `() -> dict` measuring whether mirroring keeps labels (see
-            `shared.data.flip_probe`), or None when flips are always safe for the task.
-        pretrained_frozen: `(batch-norm mode, freeze level)` for `auto` with pretrained weights.
     """
     reasons = {}
+    pretrained_frozen = task.pretrained_frozen
     profile = size_profile(splits["train"], seed=config["seed"])
     train_count = len(splits["train"])
     if config.get("backbone", "auto") == "auto":
@@ -115,7 +104,7 @@ def choose_defaults(task, config, explicit, splits, builtin, flip=None, pretrain
         reasons["epochs"] = ("the time budget ends training; the learning rate decays with the clock so the run "
                              "ends on a low rate whatever its speed")
     if config["augment"] == "auto":
-        config["augment"], reasons["augment"] = augment_for(task, profile, flip)
+        config["augment"], reasons["augment"] = augment_for(task, profile, splits, config["seed"])
     if str(config.get("channels", "auto")) == "auto":
         config["channels"], reasons["channels"] = channels_for(profile, config.get("backbone_weights"))
     config["channels"] = int(config["channels"])
@@ -192,15 +181,15 @@ def channels_for(profile, weights):
     return 3, "colour images" if profile.get("gray_fraction", 0.0) == 0 else "some images are in colour"
 
 
-def augment_for(task, profile, flip):
-    """`(comma list, reason)` for `--augment auto`."""
+def augment_for(task, profile, splits, seed):
+    """`(comma list, reason)` for `--augment auto`; `task.flip_probe` measures whether mirroring
+    keeps labels (see `shared.data.flip_probe`), or is None where flips are always safe."""
     names, why = ["crop"], []
-    if flip is None:
+    measured = task.flip_probe(splits, seed)
+    if measured is None:
         names.insert(0, "flip")
-        why.append("flip: mirroring keeps every class" if task != "segmentation"
-                   else "flip: mirroring keeps region classes")
+        why.append(f"flip: {task.flip_reason}")
     else:
-        measured = flip()
         if measured.get("safe"):
             names.insert(0, "flip")
             if "why" in measured:

@@ -87,7 +87,7 @@ class Explainer:
         self.pyramid_levels = tuple(backbone.pyramid_levels)
         self.wired = keras.Model(model.inputs, [[self.pyramid[name] for name in self.pyramid_levels], model.outputs])
         self.model, self.method, self._compiled = model, method, {}
-        self.letterboxed = hasattr(model, "decoder")  # detectors see letterboxed images
+        self.letterboxed = model.sizing == "letterbox"
 
     def describe(self):
         """The method in words, e.g. "LayerCAM at P1, P2 and P3, multiplied"."""
@@ -197,7 +197,7 @@ class Explainer:
 
     def prepare(self, image):
         """`(inputs [1, S, S, 3], scale)` of an `[H, W, 3]` image (or `[B, S, S, 3]` of a batch of one
-        shape): letterboxed for a detector (scale: image to input pixels), else resized."""
+        shape): letterboxed for a model sized so (scale: image to input pixels), else resized."""
         batch = tf.constant(image if image.ndim == 4 else image[None])
         if self.letterboxed:
             inputs, scale = letterbox(batch, self.model.image_size)
@@ -396,7 +396,7 @@ def one_per_image(options):
 def explainer_for(path):
     """An `Explainer` for the run folder at `path` (its best checkpoint); exports are refused."""
     from shared.errors import fail
-    from shared.predict_inputs import model_kind
+    from shared.actions.predict import model_kind
     from shared.runs import open_run
     from shared.task_model import load_checkpoint
 

@@ -16,7 +16,6 @@ writes `<root>/<name>/<version>/` (versions count up, as TF Serving expects) wit
 reloaded SavedModel has matched the Keras model.
 """
 
-import argparse
 import os
 import time
 
@@ -34,50 +33,7 @@ RGB_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
 BYTES_SPEC = tf.TensorSpec([None], tf.string, name="image_bytes")
 
 
-def export_parser(task, doc, compare_images):
-    """The `export` flags every task has; `compare_images` is the task's default count."""
-    from shared.config import positive_int
-
-    parser = argparse.ArgumentParser(f"trident {task} export", description=doc,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", required=True, help="run folder written by `train`")
-    parser.add_argument("--output-dir", default="saved_models", help="root of exported models")
-    parser.add_argument("--name", help="model name (default: the run folder's name)")
-    parser.add_argument("--compare-images", type=positive_int, default=compare_images,
-                        help="held-out images the reloaded export is compared on (at least 1)")
-    parser.add_argument("--format", dest="formats", type=formats_list, default=("saved_model",),
-                        help="comma list of saved_model (always written), tflite (VERSION/model.tflite), tflite_int8 "
-                             "(VERSION/model_int8.tflite, calibrated on training images) and onnx "
-                             "(VERSION/model.onnx): the numeric outputs of serving_default for uint8 images at "
-                             "the model's size, each checked in its own runtime like the SavedModel")
-    return parser
-
-
 FORMATS = ("saved_model",) + tuple(PORTABLE)
-
-
-def formats_list(text):
-    """`--format` values: a comma list of `FORMATS`; the SavedModel is always among them."""
-    names = tuple(dict.fromkeys(part.strip().lower() for part in str(text).split(",") if part.strip()))
-    unknown = [name for name in names if name not in FORMATS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"{', '.join(unknown) or 'nothing'}: choose from {', '.join(FORMATS)}")
-    return ("saved_model",) + tuple(name for name in names if name != "saved_model")
-
-
-def export_main(parser, argv, export):
-    """An `export` command: parse, export, say what was checked.
-
-    `export(run, **flags) -> (path, manifest)` takes the flags under their own names.
-    """
-    from shared.runs import open_run
-
-    flags = vars(parser.parse_args(argv))
-    path, manifest = export(open_run(flags.pop("run")), **flags)
-    sizes = manifest.get("compared_sizes")
-    print(f"Exported {path}: reloaded and compared on {manifest['compared_images']} held-out images"
-          + (f" at sizes {sizes}" if sizes else "") + f", max |difference| {manifest['max_abs_diff']:.2e}")
-    return path
 
 
 def endpoints(outputs, sizes="any sizes"):
@@ -86,18 +42,6 @@ def endpoints(outputs, sizes="any sizes"):
                                f"(alpha dropped), B may be 0 -> {outputs}",
             "serve_bytes": f"image_bytes: string [B] (JPEG/PNG/BMP/GIF, {sizes}) -> the same outputs",
             "raw_outputs": "inputs: float32 [B, S, S, 3] at the training size, 0..255 -> the network's own outputs"}
-
-
-def open_export(run, load, limit):
-    """`(model, images)`: the run's best checkpoint and up to `limit` held-out images.
-
-    `load(config, val_fraction, test_fraction) -> (splits, info)` reads the run's data.
-    """
-    from shared.task_model import load_checkpoint
-
-    config = run.config()
-    model = load_checkpoint(run.best_or_last())
-    return model, held_out_images(run, lambda val, test: load(config, val, test), limit)
 
 
 def next_version(root, name):
@@ -306,7 +250,7 @@ def make_compare(model, serve, images, difference):
 
         worst = 0.0
         for image in images:
-            sized, _ = uint8_at_size(image, size, letterboxed=hasattr(model, "decoder"))  # detectors: letterboxed
+            sized, _ = uint8_at_size(image, size, letterboxed=model.sizing == "letterbox")
             worst = _worse(worst, difference(answer(sized), numpy(serve(tf.constant(sized[None]))), sized))
         return worst
 

@@ -54,7 +54,7 @@ def write_tflite_int8(folder, model, serve, compare, tolerance, final, calibrati
     the task's metric."""
     from shared.data.preprocess import uint8_at_size
 
-    size, letterboxed = model.image_size, hasattr(model, "decoder")
+    size, letterboxed = model.image_size, model.sizing == "letterbox"
     images = [uint8_at_size(image, size, letterboxed)[0] for image in compare.training(calibration)]
     if not images:
         fail(f"No training image to calibrate the int8 TFLite model on; nothing was written to {final}",
@@ -174,7 +174,7 @@ def onnx_session(path, threads=None):
 
 
 def _sized(model):
-    return "letterbox first, padding 114" if hasattr(model, "decoder") else "resize first"
+    return "letterbox first, padding 114" if model.sizing == "letterbox" else "resize first"
 
 
 def _measured(answer, compare, size):

@@ -25,6 +25,10 @@ class TaskModel(MultiWorkerFit, keras.Model):
     """
 
     config_keys = ()
+    # How an image of any size becomes the model's square input: "resize" (stretched), or
+    # "letterbox" (scaled to fit, padded with 114) where the task's outputs are in the image's
+    # own pixels. Every runtime of the model (evaluate, explain, export, benchmark) sizes the same.
+    sizing = "resize"
 
     def compile_defaults(self):
         """The task's `{"optimizer", "loss", "metrics"}` used where `compile` is given "auto"."""

@@ -9,17 +9,19 @@
     trident detection train --data shapes
     trident segmentation train --data shapes
 
-Each action is its task's own script (`python -m tasks.<task>.<action>` works the
-same); this file only maps names to modules and imports the one asked for.
+`python -m tasks.cli <task> <action>` works the same. Each task is one folder whose
+`task.py` defines its `TASK` (a `shared.task.Task`); each action is one module of
+`shared.actions` whose `main(task, argv)` runs it for any task. This file only maps names
+to modules and imports the ones asked for: adding a task is one line here.
 """
 
 import importlib
 import sys
 
 TASKS = {
-    "classification": "tasks.classification",
-    "detection": "tasks.detection",
-    "segmentation": "tasks.segmentation",
+    "classification": "tasks.classification.task",
+    "detection": "tasks.detection.task",
+    "segmentation": "tasks.segmentation.task",
 }
 ACTIONS = ("inspect", "train", "evaluate", "predict", "export", "benchmark")
 
@@ -37,11 +39,12 @@ def main(argv=None):
     if len(argv) < 2 or argv[0] not in TASKS or argv[1] not in ACTIONS:
         print(f"trident: unknown command `{' '.join(argv[:2])}`.\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(f"{TASKS[argv[0]]}.{argv[1]}")
+    task = importlib.import_module(TASKS[argv[0]]).TASK
+    action = importlib.import_module(f"shared.actions.{argv[1]}")
     from shared.errors import TridentError, system_failure
 
     try:
-        status = module.main(argv[2:])
+        status = action.main(task, argv[2:])
     except TridentError as error:
         print(f"trident {argv[0]} {argv[1]}: error: {error}", file=sys.stderr)
         return 1

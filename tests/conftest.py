@@ -69,20 +69,21 @@ def write_detection_data(root, fmt="voc", count=8, size=64, seed=0, empty=1):
         os.makedirs(os.path.join(root, "annotations"), exist_ok=True)
         for name, boxes, labels in items:
             objects = "".join(
-                f"<object><name>{SHAPE_CLASSES[l]}</name><bndbox><xmin>{b[0]:.2f}</xmin><ymin>{b[1]:.2f}</ymin>"
-                f"<xmax>{b[2]:.2f}</xmax><ymax>{b[3]:.2f}</ymax></bndbox></object>" for b, l in zip(boxes, labels))
+                f"<object><name>{SHAPE_CLASSES[lab]}</name><bndbox><xmin>{b[0]:.2f}</xmin><ymin>{b[1]:.2f}</ymin>"
+                f"<xmax>{b[2]:.2f}</xmax><ymax>{b[3]:.2f}</ymax></bndbox></object>" for b, lab in zip(boxes, labels))
             xml = (f"<annotation><filename>{name}</filename><size><width>{size}</width><height>{size}</height>"
                    f"<depth>3</depth></size>{objects}</annotation>")
             with open(os.path.join(root, "annotations", os.path.splitext(name)[0] + ".xml"), "w") as f:
                 f.write(xml)
         return root
     if fmt == "coco":
-        coco = {"images": [], "annotations": [], "categories": [{"id": 10 + k, "name": n} for k, n in enumerate(SHAPE_CLASSES)]}
+        coco = {"images": [], "annotations": [],
+                "categories": [{"id": 10 + k, "name": n} for k, n in enumerate(SHAPE_CLASSES)]}
         for i, (name, boxes, labels) in enumerate(items):
             coco["images"].append({"id": 100 + i, "file_name": name, "width": size, "height": size})
-            for b, l in zip(boxes, labels):
+            for b, lab in zip(boxes, labels):
                 coco["annotations"].append({"id": len(coco["annotations"]) + 1, "image_id": 100 + i,
-                                            "category_id": 10 + int(l), "iscrowd": 0,
+                                            "category_id": 10 + int(lab), "iscrowd": 0,
                                             "bbox": [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])]})
         path = os.path.join(root, "images", "annotations.json")
         with open(path, "w") as f:
@@ -91,9 +92,10 @@ def write_detection_data(root, fmt="voc", count=8, size=64, seed=0, empty=1):
     os.makedirs(os.path.join(root, "labels"), exist_ok=True)
     for name, boxes, labels in items:
         with open(os.path.join(root, "labels", os.path.splitext(name)[0] + ".txt"), "w") as f:
-            for b, l in zip(boxes, labels):
-                cx, cy, w, h = (b[0] + b[2]) / 2 / size, (b[1] + b[3]) / 2 / size, (b[2] - b[0]) / size, (b[3] - b[1]) / size
-                f.write(f"{l} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}\n")
+            for b, lab in zip(boxes, labels):
+                cx, cy = (b[0] + b[2]) / 2 / size, (b[1] + b[3]) / 2 / size
+                w, h = (b[2] - b[0]) / size, (b[3] - b[1]) / size
+                f.write(f"{lab} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}\n")
     with open(os.path.join(root, "data.yaml"), "w") as f:
         f.write(f"path: .\ntrain: images\nval: images\nnames: {list(SHAPE_CLASSES)}\n")
     return os.path.join(root, "data.yaml")

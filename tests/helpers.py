@@ -79,7 +79,7 @@ def same_answers(task, run, export, make_answer, paths, agree):
 
     from shared.data.images import read_image
     from shared.export import resolve_saved_model
-    from shared.predict_inputs import load_predictor
+    from shared.actions.predict import load_predictor
 
     on_run = load_predictor(str(run), task, make_answer)
     on_export = load_predictor(str(export), task, make_answer)
@@ -97,16 +97,16 @@ def same_answers(task, run, export, make_answer, paths, agree):
     return answers
 
 
-def evaluated_split(run, read, data, images=None):
+def evaluated_split(run, task, data, images=None):
     """The evaluation of `run` on other `data`, opened as `evaluate` opens it: `(model, dataset)`.
 
-    `read` is the task's data reader (`load_detection_data` or `load_segmentation_data`).
+    `task` is the run's `shared.task.Task`.
     """
-    from shared.evaluate_flow import open_evaluation, sized_reader
+    from shared.actions.evaluate import open_evaluation
     from shared.runs import open_run
 
     opened = open_run(str(run))
-    evaluation = open_evaluation(opened, sized_reader(read, opened.config(), data, images), data)
+    evaluation = open_evaluation(opened, task, data, images)
     return evaluation.model, evaluation.dataset
 
 

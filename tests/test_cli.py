@@ -12,6 +12,6 @@ def test_help_and_unknown_command(capsys):
 
 
 def test_cli_module_imports_no_task_or_tensorflow():
-    code = "import sys, tasks.cli; print('tensorflow' in sys.modules, 'tasks.classification.train' in sys.modules)"
+    code = "import sys, tasks.cli; print('tensorflow' in sys.modules, 'tasks.classification.task' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

@@ -12,11 +12,12 @@ def test_two_deterministic_runs_give_identical_weights(tmp_path):
     data = write_class_folders(tmp_path / "data")
     script = textwrap.dedent(f"""
         import numpy as np, keras
-        from tasks.classification import train
+        from shared.actions import train
+        from tasks.classification.task import TASK
         from shared.io import read_json
         weights, splits = [], []
         for name in ("a", "b"):
-            run = train.main(["--data", {str(data)!r}, "--backbone", "compact", "--image-size", "16",
+            run = train.main(TASK, ["--data", {str(data)!r}, "--backbone", "compact", "--image-size", "16",
                               "--batch-size", "2", "--epochs", "2", "--runs-dir", {str(tmp_path / "runs")!r},
                               "--name", name, "--verbose", "0", "--deterministic", "--seed", "7"])
             weights.append(keras.models.load_model(run.last_checkpoint).get_weights())

@@ -37,7 +37,8 @@ class CompactResNet(Backbone):
     ):
         widths, depths = list(widths), list(depths)
         if len(widths) != 4 or len(depths) != 4:
-            raise ValueError(f"widths and depths need four entries (P2..P5). Received: widths={widths}, depths={depths}")
+            raise ValueError("widths and depths need four entries (P2..P5). "
+                             f"Received: widths={widths}, depths={depths}")
 
         # === Functional model ===
         inputs = image_input(input_channels)

@@ -86,7 +86,7 @@ def read_csv(path, class_names=None):
         groups.setdefault(split, ([], []))
         groups[split][0].append(image)
         groups[split][1].append(index[label])
-    return {s: ImageSet(labels=np.array(l), class_names=names, paths=p) for s, (p, l) in groups.items()}
+    return {s: ImageSet(labels=np.array(lab), class_names=names, paths=p) for s, (p, lab) in groups.items()}
 
 
 def stratified_split(imageset, val_fraction, test_fraction, seed):

@@ -25,7 +25,8 @@ from shared.errors import fail, malformed
 class DetectionSet:
     """Images with boxes. Exactly one of `paths` and `images` (`uint8 [N, H, W, 3]`) is set."""
 
-    ITEM_FIELDS = ("boxes", "labels", "sizes", "paths", "images", "image_ids")  # one entry per image (not a dataclass field)
+    # One entry per image (not a dataclass field).
+    ITEM_FIELDS = ("boxes", "labels", "sizes", "paths", "images", "image_ids")
 
     class_names: list
     boxes: list
@@ -57,7 +58,7 @@ class DetectionSet:
 
     def relabel(self, remap, class_names):
         """This set with class `i` renamed to `remap[i]` of `class_names`; source category ids dropped."""
-        labels = [np.asarray(remap)[np.asarray(l, np.int64)] for l in self.labels]
+        labels = [np.asarray(remap)[np.asarray(lab, np.int64)] for lab in self.labels]
         return dataclasses.replace(self, labels=labels, class_names=list(class_names), coco_ids=None)
 
     def max_objects(self):
@@ -148,12 +149,14 @@ def read_coco(json_path, images_dir=None, class_names=None):
         seen_annotations, fixes = set(), FixCounter()
         for ann in coco["annotations"]:
             if ann.get("id") in seen_annotations:
-                fail(f"COCO file {json_path}: annotation id {ann['id']} appears twice", "Give each annotation its own id",
+                fail(f"COCO file {json_path}: annotation id {ann['id']} appears twice",
+                     "Give each annotation its own id",
                      annotation_id=ann["id"])
             seen_annotations.add(ann.get("id"))
             if ann["image_id"] not in image_index:
                 fail(f"COCO file {json_path}: annotation {ann.get('id')} names image id {ann['image_id']}, "
-                     "which is not in `images`", "Add the image entry or remove the annotation", image_id=ann["image_id"])
+                     "which is not in `images`", "Add the image entry or remove the annotation",
+                     image_id=ann["image_id"])
             if ann["category_id"] not in category_index:
                 fail(f"COCO file {json_path}: annotation {ann.get('id')} has category id {ann['category_id']}, "
                      "which is not in `categories`", f"Use one of {ids}", category_id=ann["category_id"])

@@ -18,9 +18,9 @@ def padded_targets(dataset, max_boxes):
     """Boxes and labels of every image padded with -1 to `[N, max_boxes, ...]` arrays."""
     boxes = np.full((len(dataset), max_boxes, 4), -1.0, np.float32)
     labels = np.full((len(dataset), max_boxes), -1, np.int32)
-    for i, (b, l) in enumerate(zip(dataset.boxes, dataset.labels)):
-        n = min(len(l), max_boxes)
-        boxes[i, :n], labels[i, :n] = b[:n], l[:n]
+    for i, (b, lab) in enumerate(zip(dataset.boxes, dataset.labels)):
+        n = min(len(lab), max_boxes)
+        boxes[i, :n], labels[i, :n] = b[:n], lab[:n]
     return boxes, labels
 
 
@@ -125,12 +125,12 @@ def detection_dataset(dataset, image_size, batch_size, max_boxes=None, training=
     max_boxes = max_boxes or dataset.max_objects()
     boxes, labels = padded_targets(dataset, max_boxes)
 
-    def place(image, b, l, long_side=None):
+    def place(image, b, lab, long_side=None):
         image, scale = letterbox(image[None], image_size)
         if long_side is not None:  # decoded at reduced scale: boxes are in the file's full-size pixels
             scale = image_size / long_side
-        b = tf.where(l[:, None] >= 0, b * scale, -1.0)
-        return image[0], b, l
+        b = tf.where(lab[:, None] >= 0, b * scale, -1.0)
+        return image[0], b, lab
 
     if dataset.images is not None:
         ds = tf.data.Dataset.from_tensor_slices((dataset.images, boxes, labels))
@@ -139,7 +139,7 @@ def detection_dataset(dataset, image_size, batch_size, max_boxes=None, training=
         long_sides = np.array([max(size) for size in dataset.sizes], np.float32)
         paths = tf.constant(list(dataset.paths), tf.string)
         ds = tf.data.Dataset.from_tensor_slices((paths, boxes, labels, long_sides))
-        ds = ds.map(lambda p, b, l, side: place(decode_image(tf.io.read_file(p), image_size, "long"), b, l, side),
+        ds = ds.map(lambda p, b, lab, side: place(decode_image(tf.io.read_file(p), image_size, "long"), b, lab, side),
                     num_parallel_calls=autotune)
     if len(dataset) * image_size * image_size * 3 * 4 <= CACHE_LIMIT_BYTES:
         ds = ds.cache()
@@ -147,7 +147,7 @@ def detection_dataset(dataset, image_size, batch_size, max_boxes=None, training=
         ds = ds.shuffle(min(len(dataset), 10000), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
     if training and augment:
-        ds = ds.map(lambda x, b, l: _apply_box_augment(augment, x, b, l, image_size), num_parallel_calls=autotune)
+        ds = ds.map(lambda x, b, lab: _apply_box_augment(augment, x, b, lab, image_size), num_parallel_calls=autotune)
     else:
-        ds = ds.map(lambda x, b, l: (x, {"boxes": b, "labels": l}))
+        ds = ds.map(lambda x, b, lab: (x, {"boxes": b, "labels": lab}))
     return ds.prefetch(autotune)

@@ -30,7 +30,8 @@ DEFAULT_COLOURS = [(0, 0, 0), (230, 25, 75), (60, 180, 75), (0, 130, 200), (245,
 class SegmentationSet:
     """Images with class-id masks, from files (`paths` + `mask_paths` or `mask_arrays`) or arrays."""
 
-    ITEM_FIELDS = ("paths", "mask_paths", "mask_arrays", "images", "masks")  # one entry per image (not a dataclass field)
+    # One entry per image (not a dataclass field).
+    ITEM_FIELDS = ("paths", "mask_paths", "mask_arrays", "images", "masks")
 
     class_names: list
     colours: list
@@ -403,7 +404,8 @@ def load_segmentation_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, im
     `load_classification_data`).
     """
     if not spec:
-        fail("No data given", "Pass --data shapes, an images/ + masks/ folder, a COCO JSON or a dataset YAML", data=spec)
+        fail("No data given", "Pass --data shapes, an images/ + masks/ folder, a COCO JSON or a dataset YAML",
+             data=spec)
     spec = str(spec)
     if spec == "shapes":
         splits, how = shapes_segmentation(image_size or 128), "built-in fixed split of shapes"

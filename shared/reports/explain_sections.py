@@ -58,9 +58,9 @@ def display_factor(image):
     return max(1, -(-DISPLAY_SIDE // max(1, min(image.shape[:2]))))
 
 
-def _layers(model):
-    """Every layer inside `model`, depth first, in the order they were added."""
-    for layer in getattr(model, "layers", []):
+def _layers(parent):
+    """Every layer inside `parent` (a model, or a layer holding others), depth first, in the order they were added."""
+    for layer in getattr(parent, "layers", []):
         yield layer
         yield from _layers(layer)
 

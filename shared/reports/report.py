@@ -10,7 +10,8 @@ from shared.io import atomic_path, write_json, write_text
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#1d232a;line-height:1.45}
-h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #dde;padding-bottom:.2em}
+h1{font-size:1.6em;margin-bottom:.2em}
+h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #dde;padding-bottom:.2em}
 .sub{color:#667;margin-top:0}
 .cards{display:flex;flex-wrap:wrap;gap:.8em;margin:1.2em 0}
 .card{background:#f4f6fa;border-radius:8px;padding:.7em 1em;min-width:9em}

@@ -1,21 +1,12 @@
-"""Evaluate a trained classifier and write its report.
-
-    trident classification evaluate --run runs/classification-digits-compact
-    trident classification evaluate --run RUN --data other_images/ --split test
-
-Writes report.json, report.md and a self-contained report.html into
-RUN/evaluation/<data>-<split>/ and prints where they are.
-"""
+"""A classifier's evaluation: accuracy, per-class scores, confusions, worst errors and why, in one report."""
 
 import os
 
 import numpy as np
 import tensorflow as tf
 
-from shared.config import positive_int
-from shared.data.classification import load_classification_data
 from shared.data.pipeline import image_dataset
-from shared.evaluate_flow import evaluate_main, evaluate_parser, finish_report, open_evaluation
+from shared.actions.evaluate import finish_report, open_evaluation
 from shared.reports import Report
 from shared.explain import class_score, pointing
 from shared.reports.explain_sections import (add_backbone_section, add_pointing_section, add_why_section,
@@ -24,12 +15,6 @@ from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, image_grid
 from tasks.classification.inference import make_classify
 from tasks.classification.metrics import classification_metrics, worst_errors
-
-
-def get_args_parser():
-    parser = evaluate_parser("classification", __doc__, coco_images=False)
-    parser.add_argument("--batch-size", type=positive_int, default=32)
-    return parser
 
 
 def predict_split(model, imageset, batch_size):
@@ -48,16 +33,10 @@ def predict_split(model, imageset, batch_size):
     return np.concatenate(labels), np.concatenate(probabilities)
 
 
-def load_for_evaluation(config):
-    """`(spec, val, test, other) -> (splits, info)` for `open_evaluation`."""
-    return lambda spec, val, test, other: load_classification_data(spec, seed=config["seed"], val_fraction=val,
-                                                                  test_fraction=test, unsplit_as_test=other)
-
-
-def evaluate_run(run, data=None, split=None, output=None, batch_size=32, loaded=None, explain=True):
+def evaluate_run(task, run, data=None, split=None, output=None, batch_size=32, loaded=None, explain=True):
     """Score a run's best checkpoint on a split and write the report (`explain`: with the sections that
     show why it decided; or a dict of `shared.explain.Explainer` options). Returns (paths, metrics)."""
-    ev = open_evaluation(run, load_for_evaluation(run.config()), data, split, loaded, explain)
+    ev = open_evaluation(run, task, data, None, split, loaded, explain)
     model, imageset = ev.model, ev.dataset
     labels, probabilities = predict_split(model, imageset, batch_size)
     names = model.class_names
@@ -134,11 +113,3 @@ def _add_worst_grid(report, imageset, labels, probabilities, names, limit=24):
                 for i in worst]
     report.figure("Worst misclassified images (most confident errors first)",
                   image_grid(images, captions, colors=["#b00020"] * len(images)), "worst_errors")
-
-
-def main(argv=None):
-    return evaluate_main(get_args_parser(), argv, evaluate_run, "accuracy {accuracy:.4f} on {images} images")
-
-
-if __name__ == "__main__":
-    main()

@@ -14,22 +14,21 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from shared.data.classification import load_classification_data
-from shared.export import endpoints, export_main, export_parser, export_verified, make_compare, open_export
+from shared.actions.export import open_export
+from shared.export import endpoints, export_verified, make_compare
 from tasks.classification.inference import make_classify
 
 
-def get_args_parser():
-    return export_parser("classification", __doc__, compare_images=8)
+
 
 
 def probability_difference(served, expected, image):
     return float(np.abs(served["probabilities"] - expected["probabilities"]).max())
 
 
-def export_run(run, output_dir="saved_models", name=None, compare_images=8, formats=("saved_model",), record=True):
-    model, images = open_export(run, lambda config, val, test: load_classification_data(
-        config["data"], config["seed"], val, test), compare_images)
+def export_run(task, run, output_dir="saved_models", name=None, compare_images=8, formats=("saved_model",),
+               record=True):
+    model, images = open_export(run, task, compare_images)
     classify = make_classify(model)
     manifest = {"task": "classification", "run": run.path, "class_names": model.class_names,
                 "image_size": model.image_size,
@@ -37,11 +36,3 @@ def export_run(run, output_dir="saved_models", name=None, compare_images=8, form
     return export_verified(output_dir, name or os.path.basename(run.path), model, classify, manifest,
                            make_compare(model, tf.function(classify), images, probability_difference),
                            labels=model.class_names, run=run if record else None, formats=formats)
-
-
-def main(argv=None):
-    return export_main(get_args_parser(), argv, export_run)
-
-
-if __name__ == "__main__":
-    main()

@@ -32,7 +32,8 @@ class ImageClassifier(TaskModel):
                  head_units=(), dropout=0.0, **kwargs):
         # === Layers ===
         level = backbone.pyramid_levels[-1]
-        pool = keras.layers.GlobalAveragePooling2D(name="pool") if pooling == "avg" else keras.layers.Flatten(name="pool")
+        pool = (keras.layers.GlobalAveragePooling2D(name="pool") if pooling == "avg"
+                else keras.layers.Flatten(name="pool"))
         hidden = [keras.layers.Dense(units, activation="relu", name=f"hidden{i}") for i, units in enumerate(head_units)]
         output = keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")
 

@@ -12,39 +12,28 @@ image made the model choose its top class (a LayerCAM heat map, `shared.explain`
 import numpy as np
 
 from shared.config import positive_int
-from shared.explain import class_score, explainer_for
-from shared.predict_inputs import expand_images, load_predictor, predict_all, predict_parser
-from tasks.classification.inference import make_classify
+from shared.explain import class_score
 
 
-def get_args_parser():
-    parser = predict_parser("classification", __doc__)
+def add_arguments(parser):
     parser.add_argument("--top-k", type=positive_int, default=5)
     parser.add_argument("--json", help="also write the predictions to this JSON file")
     parser.add_argument("--explain", metavar="FOLDER", help="write heat maps of why the top class won (run folders)")
-    return parser
 
 
-def main(argv=None):
-    args = get_args_parser().parse_args(argv)
-    paths = expand_images(args.images)
-    predictor = load_predictor(args.model, "classification", make_classify, args.trust_model)
+def predictions(options, predictor, explainer):
+    """`predict`'s handler: print and return the top classes of an image (see `shared.task.Task.predictions`)."""
     names = predictor.class_names
-    explainer = explainer_for(args.model) if args.explain else None
 
     def handle(path, image):
         probabilities = predictor.answer(image[None])["probabilities"][0]
-        top = np.argsort(-probabilities)[: args.top_k]
+        top = np.argsort(-probabilities)[: options["top_k"]]
         ranked = [{"class": names[i], "probability": float(probabilities[i])} for i in top]
         print(f"{path}: " + ", ".join(f"{r['class']} {r['probability']:.3f}" for r in ranked))
         answer = {"image": path, "top": ranked}
         if explainer is not None:
             heat = explainer.image(image, class_score(int(top[0])))
-            answer["explanation"] = explainer.write(args.explain, path, image, heat, names[int(top[0])])
+            answer["explanation"] = explainer.write(options["explain"], path, image, heat, names[int(top[0])])
         return answer
 
-    return predict_all(paths, handle, args.json)
-
-
-if __name__ == "__main__":
-    main()
+    return handle, options["json"], None

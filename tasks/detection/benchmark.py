@@ -11,11 +11,8 @@ score 0.001 as COCO evaluation does (a given --export keeps its own threshold).
 
 import numpy as np
 
-from shared.benchmark_flow import BenchmarkSpec, benchmark_main, benchmark_parser
-from shared.data.detection import load_detection_data
 from shared.data.preprocess import uint8_at_size
 from tasks.detection.evaluate import EVAL_SCORE_THRESHOLD
-from tasks.detection.export import detection_difference, export_run
 from tasks.detection.inference import detect_with
 from tasks.detection.metrics import coco_evaluate, coco_ground_truth, coco_results
 
@@ -47,7 +44,7 @@ def stages(model, split, calls):
     of the decoder (top-k, gathers)."""
     import tensorflow as tf
 
-    from shared.benchmark_flow import median_ms
+    from shared.actions.benchmark import median_ms
     from shared.data.letterbox import letterbox
 
     decoder = model.decoder(score_threshold=EVAL_SCORE_THRESHOLD, iou_threshold=0.6, max_detections=100)
@@ -74,21 +71,3 @@ def serve(model, manifest):
     return detect_with(model, model.decoder(score_threshold=manifest.get("score_threshold", EVAL_SCORE_THRESHOLD),
                                             iou_threshold=manifest.get("iou_threshold", 0.6),
                                             max_detections=manifest.get("max_detections", 100)))
-
-
-SPEC = BenchmarkSpec(
-    task="detection",
-    load=lambda config, val, test: load_detection_data(config["data"], config["seed"], val, test,
-                                                       config.get("images"), config["image_size"]),
-    prepare=prepare, score=score, difference=detection_difference,
-    export=lambda run, folder, formats: export_run(run, folder, "model", confidence=EVAL_SCORE_THRESHOLD,
-                                          formats=formats, record=False)[0],
-    serve=serve, stages=stages)
-
-
-def main(argv=None):
-    return benchmark_main(benchmark_parser("detection", __doc__), argv, SPEC)
-
-
-if __name__ == "__main__":
-    main()

@@ -53,7 +53,8 @@ def complete_iou(a, b, eps=1e-7):
     enclose_w = tf.maximum(a[..., 2], b[..., 2]) - tf.minimum(a[..., 0], b[..., 0])
     enclose_h = tf.maximum(a[..., 3], b[..., 3]) - tf.minimum(a[..., 1], b[..., 1])
     diagonal = enclose_w**2 + enclose_h**2 + eps
-    centre = ((a[..., 0] + a[..., 2] - b[..., 0] - b[..., 2]) ** 2 + (a[..., 1] + a[..., 3] - b[..., 1] - b[..., 3]) ** 2) / 4
+    centre = ((a[..., 0] + a[..., 2] - b[..., 0] - b[..., 2]) ** 2
+              + (a[..., 1] + a[..., 3] - b[..., 1] - b[..., 3]) ** 2) / 4
     wa, ha = a[..., 2] - a[..., 0], a[..., 3] - a[..., 1] + eps
     wb, hb = b[..., 2] - b[..., 0], b[..., 3] - b[..., 1] + eps
     v = (4 / math.pi**2) * (tf.atan(wb / hb) - tf.atan(wa / ha)) ** 2

@@ -14,9 +14,7 @@ import os
 import numpy as np
 
 from shared.data.boxes import box_iou
-from shared.data.detection import load_detection_data
-from shared.evaluate_flow import (answers, evaluate_main, evaluate_parser, finish_report, open_evaluation,
-                                  sized_reader)
+from shared.actions.evaluate import answers, finish_report, open_evaluation
 from shared.explain import box_score, one_per_image, pointing
 from shared.io import write_json
 from shared.reports import Report
@@ -33,10 +31,6 @@ EVAL_SCORE_THRESHOLD = 0.001  # COCO practice: keep low-score detections, the PR
 DISPLAY_THRESHOLD = 0.25
 
 
-def get_args_parser():
-    return evaluate_parser("detection", __doc__)
-
-
 def predict_split(model, dataset, score_threshold=EVAL_SCORE_THRESHOLD):
     """Per image `(boxes [n, 4] in original pixels, scores [n], classes [n])`, by the export's own function."""
     results = []
@@ -46,11 +40,10 @@ def predict_split(model, dataset, score_threshold=EVAL_SCORE_THRESHOLD):
     return results
 
 
-def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=None, explain=True):
+def evaluate_run(task, run, data=None, images=None, split=None, output=None, loaded=None, explain=True):
     """Score the run's best checkpoint; write report and COCO files (`explain`: with the sections that show
     why it decided; or a dict of `shared.explain.Explainer` options). Returns (paths, metrics)."""
-    ev = open_evaluation(run, sized_reader(load_detection_data, run.config(), data, images), data, split, loaded,
-                         explain)
+    ev = open_evaluation(run, task, data, images, split, loaded, explain)
     model, dataset = ev.model, ev.dataset
     names = model.class_names
     detections = predict_split(model, dataset)
@@ -59,7 +52,7 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
     coco = coco_evaluate(ground_truth, results)
     matches = [m for (boxes, scores, classes), gt_boxes, gt_labels in zip(detections, dataset.boxes, dataset.labels)
                for m in match_detections(gt_boxes, gt_labels, boxes, scores, classes)]
-    objects = int(sum(len(l) for l in dataset.labels))
+    objects = int(sum(len(lab) for lab in dataset.labels))
     f1 = f1_curve(matches, objects)
     best = int(np.argmax(f1["f1"]))
     confusion = confusion_with_background(matches, len(names), DISPLAY_THRESHOLD)
@@ -78,16 +71,19 @@ def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=No
     report.record("model", stats)
     report.record("data", ev.data_record(fixes=ev.info["fixes"]))
     report.table("COCO metrics (pycocotools)", ["metric", "value"], [[n, coco[n]] for n in STAT_NAMES],
-                 note="AP is averaged over IoU 0.50:0.95; every image of the split counts, with or without predictions.")
+                 note="AP is averaged over IoU 0.50:0.95; every image of the split counts, with or without "
+                      "predictions.")
     report.table("Per-class AP", ["class", "AP@[.50:.95]", "AP50", "objects"],
                  [[n, coco["per_class_ap"][n], coco["per_class_ap50"][n],
-                   int(sum((np.asarray(l) == k).sum() for l in dataset.labels))] for k, n in enumerate(names)])
+                   int(sum((np.asarray(lab) == k).sum() for lab in dataset.labels))] for k, n in enumerate(names)])
     if coco["pr_curves"]:
         report.figure("Precision-recall per class (IoU 0.50)",
-                      curves_figure(coco["pr_curves"], "recall", "precision", "precision-recall at IoU 0.50"), "pr_curves")
+                      curves_figure(coco["pr_curves"], "recall", "precision", "precision-recall at IoU 0.50"),
+                      "pr_curves")
     report.figure("F1, precision and recall against the score threshold",
                   curves_figure({k: (f1["thresholds"], f1[k]) for k in ("f1", "precision", "recall")},
-                                "score threshold", "value", f"best F1 {f1['f1'][best]:.3f} at {f1['thresholds'][best]:.2f}",
+                                "score threshold", "value",
+                                f"best F1 {f1['f1'][best]:.3f} at {f1['thresholds'][best]:.2f}",
                                 marker=f1["thresholds"][best]), "f1_curve")
     report.figure(f"Detection confusion matrix (IoU 0.50, score >= {DISPLAY_THRESHOLD})",
                   confusion_matrix_figure(confusion, names + ["background"]), "confusion",
@@ -154,7 +150,8 @@ def _add_explanations(report, explainer, dataset, detections, hardest):
         add_backbone_section(report, explainer, dataset.image(first), dataset.name(first), levels)
     return add_pointing_section(report, masses, "Pointing game: share of each true box's heat map inside the box",
                                 "boxes", f"{explainer.describe()}, of the detector's score for the box's "
-                                f"class, over one true box of each of the first {POINTING_IMAGES} images of the split (or "
+                                f"class, over one true box of each of the first {POINTING_IMAGES} images of the split "
+                                "(or "
                                 "all), of the class the fewest heat maps show so far.")
 
 
@@ -187,11 +184,3 @@ def _disagreements(gt_boxes, gt_labels, boxes, classes, iou=0.5):
     missed = [("missed", b, c) for b, c in truth if not any(c == d and box_iou(b, e) >= iou for e, d in found)]
     false = [("false", b, c) for b, c in found if not any(c == t and box_iou(b, g) >= iou for g, t in truth)]
     return missed + false
-
-
-def main(argv=None):
-    return evaluate_main(get_args_parser(), argv, evaluate_run, "AP {AP:.4f}  AP50 {AP50:.4f}  AP75 {AP75:.4f}")
-
-
-if __name__ == "__main__":
-    main()

@@ -15,19 +15,13 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from shared.config import positive_int
 from shared.data.boxes import box_iou
-from shared.data.detection import load_detection_data
-from shared.export import endpoints, export_main, export_parser, export_verified, make_compare, open_export
+from shared.actions.export import open_export
+from shared.export import endpoints, export_verified, make_compare
 from tasks.detection.inference import detect_with
 
 
-def get_args_parser():
-    parser = export_parser("detection", __doc__, compare_images=6)
-    parser.add_argument("--confidence", type=float, default=0.25, help="lowest score returned")
-    parser.add_argument("--iou", type=float, default=0.6, help="NMS IoU threshold")
-    parser.add_argument("--max-detections", type=positive_int, default=100)
-    return parser
+
 
 
 # Scores closer than this are tied. Which of two tied, overlapping boxes NMS keeps is arbitrary, and
@@ -65,10 +59,9 @@ def detection_difference(served, expected, image):
     return worst if ties <= max(1, count // 10) else float("inf")
 
 
-def export_run(run, output_dir="saved_models", name=None, confidence=0.25, iou=0.6, max_detections=100,
+def export_run(task, run, output_dir="saved_models", name=None, confidence=0.25, iou=0.6, max_detections=100,
                compare_images=6, formats=("saved_model",), record=True):
-    model, images = open_export(run, lambda config, val, test: load_detection_data(
-        config["data"], config["seed"], val, test, config.get("images"), config["image_size"]), compare_images)
+    model, images = open_export(run, task, compare_images)
     decoder = model.decoder(score_threshold=confidence, iou_threshold=iou, max_detections=max_detections)
     detect = detect_with(model, decoder)
     manifest = {
@@ -81,11 +74,3 @@ def export_run(run, output_dir="saved_models", name=None, confidence=0.25, iou=0
     return export_verified(output_dir, name or os.path.basename(run.path), model, detect, manifest,
                            make_compare(model, tf.function(detect), images, detection_difference),
                            labels=model.class_names, tolerance=1e-3, run=run if record else None, formats=formats)
-
-
-def main(argv=None):
-    return export_main(get_args_parser(), argv, export_run)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,24 +1,6 @@
-"""Inspect detection data: counts, sizes, broken files, duplicates, boxes per image and their sizes.
-
-    trident detection inspect --data voc_folder/
-    trident detection inspect --data annotations.json --images imgs/ --max-boxes 100
-
-Reads the data exactly as `train` would and writes report.{json,md,html}; exits with
-status 1 when it finds problems.
-"""
+"""Sections of the data inspection a detector needs: boxes per image, box sizes, fixes, crowded images."""
 
 import numpy as np
-
-from shared.config import inspect_args_parser
-from shared.data.detection import load_detection_data
-from shared.inspect_flow import inspect_data, print_findings
-
-
-def get_args_parser():
-    parser = inspect_args_parser("trident detection inspect", __doc__)
-    parser.add_argument("--images", help="image folder for a COCO JSON given as --data")
-    parser.add_argument("--max-boxes", type=int, default=100, help="objects per image the model keeps")
-    return parser
 
 
 def box_sections(max_boxes):
@@ -46,7 +28,8 @@ def box_sections(max_boxes):
         rel = np.array(relative) if relative else np.zeros(1)
         report.table("Boxes", ["measure", "value"], [
             ["objects", int(per_image.sum())], ["boxes per image (median / max)",
-                                                f"{np.median(per_image):.0f} / {per_image.max() if len(per_image) else 0}"],
+                                                f"{np.median(per_image):.0f} / "
+                                                f"{per_image.max() if len(per_image) else 0}"],
             ["images without objects", empty],
             ["box size / image size (sqrt of area; p10 / median / p90)",
              f"{np.percentile(rel, 10):.3f} / {np.median(rel):.3f} / {np.percentile(rel, 90):.3f}"],
@@ -65,16 +48,3 @@ def box_sections(max_boxes):
                                 "relative_size_median": float(np.median(rel)), "crowded": crowded})
 
     return extra
-
-
-def main(argv=None):
-    args = get_args_parser().parse_args(argv)
-    paths, findings = inspect_data(
-        "detection", args.data,
-        lambda spec: load_detection_data(spec, args.seed, args.val_fraction, args.test_fraction, args.images),
-        lambda part, i: [int(c) for c in part.labels[i]], box_sections(args.max_boxes), output=args.output)
-    return print_findings(paths, findings)
-
-
-if __name__ == "__main__":
-    main()

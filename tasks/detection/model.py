@@ -52,6 +52,7 @@ class ObjectDetector(TaskModel):
 
     config_keys = ("num_classes", "image_size", "class_names", "levels", "width", "head", "top_k", "box_weight",
                    "cls_weight", "score_threshold", "iou_threshold", "max_detections")
+    sizing = "letterbox"  # boxes come back in the image's own pixels
 
     def __init__(self, backbone, num_classes, image_size, class_names=None, levels=None, width=64,
                  head="lean", top_k=10, box_weight=7.5, cls_weight=1.0, score_threshold=0.05, iou_threshold=0.6,

@@ -11,40 +11,33 @@ import os
 
 from PIL import Image
 
-from shared.explain import box_score, explainer_for
+from shared.explain import box_score
 from shared.io import write_bytes
-from shared.predict_inputs import expand_images, load_predictor, predict_all, predict_parser
 from shared.reports.draw import draw_boxes, png_bytes
-from tasks.detection.inference import make_detect
 
 
 MAX_EXPLAINED = 5  # heat maps per image: the highest-scoring detections
 
 
-def get_args_parser():
-    parser = predict_parser("detection", __doc__, "folder for drawn images and detections.json")
+def add_arguments(parser):
+    parser.add_argument("--output", default="predictions", help="folder for drawn images and detections.json")
     parser.add_argument("--confidence", type=float, default=0.25, help="lowest score kept (run folders only; "
                         "an export keeps the threshold it was exported with)")
     parser.add_argument("--explain", action="store_true",
                         help="also write, for each of the best detections, a heat map of what made the detector "
                              "find it: OUTPUT/<stem>_why_<n>_<class>.png (run folders only)")
-    return parser
 
 
-def main(argv=None):
-    args = get_args_parser().parse_args(argv)
-    paths = expand_images(args.images)
-    predictor = load_predictor(args.model, "detection",
-                               lambda model: make_detect(model, score_threshold=args.confidence), args.trust_model)
-    detect, names = predictor.answer, predictor.class_names
-    explainer = explainer_for(args.model) if args.explain else None
-    os.makedirs(args.output, exist_ok=True)
+def predictions(options, predictor, explainer):
+    """`predict`'s handler: draw and return an image's detections (see `shared.task.Task.predictions`)."""
+    detect, names, output = predictor.answer, predictor.class_names, options["output"]
+    os.makedirs(output, exist_ok=True)
 
     def handle(path, image):
         out = detect(image[None])
         n = int(out["num_detections"][0])
         boxes, scores, classes = out["boxes"][0][:n], out["scores"][0][:n], out["classes"][0][:n]
-        target = os.path.join(args.output, os.path.splitext(os.path.basename(path))[0] + ".png")
+        target = os.path.join(output, os.path.splitext(os.path.basename(path))[0] + ".png")
         write_bytes(target, png_bytes(Image.fromarray(draw_boxes(image, boxes, classes, names, scores))))
         detections = [{"class": names[int(c)], "class_id": int(c), "score": float(s),
                        "box": [round(float(v), 2) for v in b]} for b, s, c in zip(boxes, scores, classes)]
@@ -55,14 +48,9 @@ def main(argv=None):
             heats = explainer.images([image] * len(best), [box_score(int(classes[j]), boxes[j]) for j in best])
             for j, heat in zip(best, heats):
                 shown = draw_boxes(image, boxes[j:j + 1], classes[j:j + 1], names, scores[j:j + 1])
-                detections[j]["explanation"] = explainer.write(args.output, path, shown, heat,
+                detections[j]["explanation"] = explainer.write(output, path, shown, heat,
                                                                f"{j}_{names[int(classes[j])]}")
         return {"image": path, "width": image.shape[1], "height": image.shape[0], "drawn": target,
                 "detections": detections}
 
-    return predict_all(paths, handle, os.path.join(args.output, "detections.json"),
-                       f"Drawn images and detections.json in {args.output}")
-
-
-if __name__ == "__main__":
-    main()
+    return handle, os.path.join(output, "detections.json"), f"Drawn images and detections.json in {output}"

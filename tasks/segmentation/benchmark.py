@@ -11,11 +11,7 @@ is written into RUN/benchmark/export first.
 import numpy as np
 from PIL import Image
 
-from shared.benchmark_flow import BenchmarkSpec, benchmark_main, benchmark_parser
 from shared.data.preprocess import uint8_at_size
-from shared.data.segmentation import load_segmentation_data
-from tasks.segmentation.export import export_run, segmentation_difference
-from tasks.segmentation.inference import make_segment
 from tasks.segmentation.metrics import confusion_matrix, scores_from_confusion
 
 
@@ -31,20 +27,3 @@ def score(answers, truths):
     matrix = sum(confusion_matrix(mask, answer["class_map"], len(names)) for answer, mask in zip(answers, masks))
     scores = scores_from_confusion(matrix, names)
     return {"mean_iou": scores["mean_iou"], "pixel_accuracy": scores["pixel_accuracy"]}
-
-
-SPEC = BenchmarkSpec(
-    task="segmentation",
-    load=lambda config, val, test: load_segmentation_data(config["data"], config["seed"], val, test,
-                                                          config.get("images"), config["image_size"]),
-    prepare=prepare, score=score, difference=segmentation_difference,
-    export=lambda run, folder, formats: export_run(run, folder, "model", formats=formats, record=False)[0],
-    serve=lambda model, manifest: make_segment(model))
-
-
-def main(argv=None):
-    return benchmark_main(benchmark_parser("segmentation", __doc__), argv, SPEC)
-
-
-if __name__ == "__main__":
-    main()

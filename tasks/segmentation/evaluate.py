@@ -11,9 +11,7 @@ import os
 
 import numpy as np
 
-from shared.data.segmentation import load_segmentation_data
-from shared.evaluate_flow import (answers, evaluate_main, evaluate_parser, finish_report, open_evaluation,
-                                  sized_reader)
+from shared.actions.evaluate import answers, finish_report, open_evaluation
 from shared.reports import Report
 from shared.explain import one_per_image, pointing, region_score
 from shared.reports.explain_sections import (add_backbone_section, add_pointing_section, add_why_section,
@@ -23,10 +21,6 @@ from shared.reports.draw import overlay
 from shared.reports.plots import confusion_matrix_figure, image_grid
 from tasks.segmentation.inference import make_segment
 from tasks.segmentation.metrics import confusion_matrix, scores_from_confusion
-
-
-def get_args_parser():
-    return evaluate_parser("segmentation", __doc__)
 
 
 def score_split(model, dataset):
@@ -43,11 +37,10 @@ def score_split(model, dataset):
     return maps, total, per_image
 
 
-def evaluate_run(run, data=None, images=None, split=None, output=None, loaded=None, explain=True):
+def evaluate_run(task, run, data=None, images=None, split=None, output=None, loaded=None, explain=True):
     """Score the run's best checkpoint and write the report (`explain`: with the sections that show why it
     decided). Returns (paths, scores)."""
-    ev = open_evaluation(run, sized_reader(load_segmentation_data, run.config(), data, images), data, split, loaded,
-                         explain)
+    ev = open_evaluation(run, task, data, images, split, loaded, explain)
     model, dataset = ev.model, ev.dataset
     names = model.class_names
     maps, matrix, per_image = score_split(model, dataset)
@@ -110,7 +103,8 @@ def _add_explanations(report, explainer, dataset, order):
                              "that class.", computed)
     if dataset:  # the worst image: the first case's, when it has a class in its truth
         add_backbone_section(report, explainer, dataset.image(int(order[0])), dataset.name(int(order[0])),
-                             levels if cases and _true_classes(dataset.mask(int(order[0])), model.num_classes) else None)
+                             levels if cases and _true_classes(dataset.mask(int(order[0])), model.num_classes)
+                             else None)
     return add_pointing_section(report, masses, "Pointing game: share of each class's heat map on its true pixels",
                                 "heat maps", f"{explainer.describe()}, over the first {POINTING_IMAGES} images "
                                 "of the split (or all), one class of each image's truth (the one the fewest "
@@ -120,11 +114,3 @@ def _add_explanations(report, explainer, dataset, order):
 
 def _true_classes(mask, num_classes):
     return [int(k) for k in np.unique(mask) if 0 < k < num_classes]
-
-
-def main(argv=None):
-    return evaluate_main(get_args_parser(), argv, evaluate_run, "mean IoU {mean_iou:.4f}  pixel accuracy {pixel_accuracy:.4f}")
-
-
-if __name__ == "__main__":
-    main()

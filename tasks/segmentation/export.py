@@ -14,13 +14,12 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from shared.data.segmentation import load_segmentation_data
-from shared.export import endpoints, export_main, export_parser, export_verified, make_compare, open_export
+from shared.actions.export import open_export
+from shared.export import endpoints, export_verified, make_compare
 from tasks.segmentation.inference import make_segment
 
 
-def get_args_parser():
-    return export_parser("segmentation", __doc__, compare_images=3)
+
 
 
 def with_second_sizes(images):
@@ -40,9 +39,9 @@ def segmentation_difference(served, expected, image):
     return float(np.abs(served["probabilities"] - expected["probabilities"]).max())
 
 
-def export_run(run, output_dir="saved_models", name=None, compare_images=3, formats=("saved_model",), record=True):
-    model, images = open_export(run, lambda config, val, test: load_segmentation_data(
-        config["data"], config["seed"], val, test, config.get("images"), config["image_size"]), compare_images)
+def export_run(task, run, output_dir="saved_models", name=None, compare_images=3, formats=("saved_model",),
+               record=True):
+    model, images = open_export(run, task, compare_images)
     images = images.replaced(with_second_sizes(images))
     segment = make_segment(model)
     manifest = {
@@ -55,11 +54,3 @@ def export_run(run, output_dir="saved_models", name=None, compare_images=3, form
                            make_compare(model, tf.function(segment, reduce_retracing=True), images,
                                         segmentation_difference),
                            labels=model.class_names, run=run if record else None, formats=formats)
-
-
-def main(argv=None):
-    return export_main(get_args_parser(), argv, export_run)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,24 +1,8 @@
-"""Inspect segmentation data: counts, sizes, broken files, duplicates, pixel share per class.
-
-    trident segmentation inspect --data masks_folder/
-    trident segmentation inspect --data set.yaml
-
-Reads the data exactly as `train` would (masks that are lossy or hold values outside the
-class table are refused, and reported) and writes report.{json,md,html}; exits with
-status 1 when it finds problems.
-"""
+"""Sections of the data inspection a segmenter needs: pixel share per class, masks holding each class."""
 
 import numpy as np
 
-from shared.config import inspect_args_parser
-from shared.data.segmentation import IGNORE, load_segmentation_data
-from shared.inspect_flow import inspect_data, print_findings
-
-
-def get_args_parser():
-    parser = inspect_args_parser("trident segmentation inspect", __doc__)
-    parser.add_argument("--images", help="image folder for a COCO JSON given as --data")
-    return parser
+from shared.data.segmentation import IGNORE
 
 
 class PixelCounts:
@@ -44,13 +28,15 @@ class PixelCounts:
         names = info["class_names"]
         if self.pixels is None:
             return
-        rows = [[name, int(self.pixels[k]), self.pixels[k] / total, int(self.present[k])] for k, name in enumerate(names)]
+        rows = [[name, int(self.pixels[k]), self.pixels[k] / total, int(self.present[k])]
+                for k, name in enumerate(names)]
         rows.append(["(ignored, 255)", self.ignored, self.ignored / total, "-"])
         report.table("Pixel share per class", ["class", "pixels", "share", "masks holding it"], rows)
         for k, name in enumerate(names):
             if 0 < self.present[k] < 0.25 * self.masks and self.pixels[k] / total < 0.01:
                 findings["warnings"].append(
-                    f"class {name} appears in only {self.present[k]} of {self.masks} masks ({self.pixels[k] / total:.2%} "
+                    f"class {name} appears in only {self.present[k]} of {self.masks} masks "
+                    f"({self.pixels[k] / total:.2%} "
                     "of the pixels): if it marks unannotated pixels, map its value to 255 (ignore) in a dataset YAML "
                     "(`mask_values:`, or `colors:` with `255: [r, g, b]`)")
         rare = [name for k, name in enumerate(names) if self.pixels[k] / total < 0.001]
@@ -58,17 +44,3 @@ class PixelCounts:
             findings["warnings"].append(f"class(es) covering under 0.1% of the pixels: {', '.join(rare)}")
         report.record("pixels", {row[0]: row[1] for row in rows})
         report.record("masks_holding", {name: int(self.present[k]) for k, name in enumerate(names)})
-
-
-def main(argv=None):
-    args = get_args_parser().parse_args(argv)
-    counter = PixelCounts()
-    paths, findings = inspect_data(
-        "segmentation", args.data,
-        lambda spec: load_segmentation_data(spec, args.seed, args.val_fraction, args.test_fraction, args.images),
-        counter, counter.section, output=args.output)
-    return print_findings(paths, findings)
-
-
-if __name__ == "__main__":
-    main()

@@ -45,7 +45,8 @@ class SegmentationLoss(keras.losses.Loss):
         intersection = tf.reduce_sum(onehot * masked, axis=[0, 1, 2])
         totals = tf.reduce_sum(onehot, axis=[0, 1, 2]) + tf.reduce_sum(masked, axis=[0, 1, 2])
         present = tf.cast(tf.reduce_sum(onehot, axis=[0, 1, 2]) > 0, tf.float32)
-        dice = tf.reduce_sum((1.0 - 2.0 * intersection / (totals + 1e-6)) * present) / tf.maximum(tf.reduce_sum(present), 1.0)
+        dice = (tf.reduce_sum((1.0 - 2.0 * intersection / (totals + 1e-6)) * present)
+                / tf.maximum(tf.reduce_sum(present), 1.0))
         return cross_entropy + self.dice_weight * dice
 
     def get_config(self):

@@ -65,7 +65,8 @@ class SemanticSegmenter(TaskModel):
         up = ResizeLike("bilinear", name="to_input_size")([logits, inputs])
         if subpixel:
             stride = 2 ** int(shallow[1:])  # the decoder runs at the shallow level's stride
-            detail = keras.layers.Conv2D(num_classes * stride**2, 1, kernel_initializer="zeros", name="logits_detail")(x)
+            detail = keras.layers.Conv2D(num_classes * stride**2, 1, kernel_initializer="zeros",
+                                         name="logits_detail")(x)
             detail = SubpixelLike(stride, name="detail_to_input_size")([detail, inputs])
             up = keras.layers.Add(name="logits_full")([up, detail])
         x = up

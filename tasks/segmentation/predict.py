@@ -13,35 +13,38 @@ import os
 import numpy as np
 from PIL import Image
 
-from shared.explain import explainer_for, region_score
+from shared.data.segmentation import DEFAULT_COLOURS
+from shared.explain import region_score
 from shared.io import write_bytes
-from shared.predict_inputs import expand_images, load_predictor, predict_all, predict_parser
 from shared.reports.draw import overlay, png_bytes
-from tasks.segmentation.inference import make_segment
 
 
 MAX_EXPLAINED = 5  # heat maps per image: the classes covering most pixels
 
 
-def get_args_parser():
-    parser = predict_parser("segmentation", __doc__, "folder for class maps, overlays and summary.json")
+def add_arguments(parser):
+    parser.add_argument("--output", default="predictions", help="folder for class maps, overlays and summary.json")
     parser.add_argument("--explain", action="store_true",
                         help="also write, per class found (background aside), a heat map of what made the model "
                              "paint it: OUTPUT/<stem>_why_<class>.png (run folders only)")
-    return parser
 
 
-def main(argv=None):
-    args = get_args_parser().parse_args(argv)
-    paths = expand_images(args.images)
-    predictor = load_predictor(args.model, "segmentation", make_segment, args.trust_model)
-    names, colours = predictor.class_names, predictor.colours
-    explainer = explainer_for(args.model) if args.explain else None
+def colours_of(predictor):
+    """The class colours of a run's model or an export's manifest (a foreign export: the default palette)."""
+    if predictor.model is not None:
+        return predictor.model.colours
+    return (predictor.manifest.get("colours")
+            or [DEFAULT_COLOURS[i % len(DEFAULT_COLOURS)] for i in range(len(predictor.class_names))])
+
+
+def predictions(options, predictor, explainer):
+    """`predict`'s handler: write an image's class map and overlay (see `shared.task.Task.predictions`)."""
+    names, colours, output = predictor.class_names, colours_of(predictor), options["output"]
     palette = [int(v) for colour in colours for v in colour]
 
     def handle(path, image):
         class_map = predictor.answer(image[None])["class_map"][0].astype(np.uint8)
-        stem = os.path.join(args.output, os.path.splitext(os.path.basename(path))[0])
+        stem = os.path.join(output, os.path.splitext(os.path.basename(path))[0])
         index_png = Image.fromarray(class_map, mode="P")
         index_png.putpalette(palette + [0] * (768 - len(palette)))
         write_bytes(f"{stem}_classes.png", png_bytes(index_png))
@@ -53,14 +56,9 @@ def main(argv=None):
                   "pixel_share": shares}
         if explainer is not None:
             found = [int(k) for k in np.argsort(-counts) if counts[k] and k != 0][:MAX_EXPLAINED]
-            answer["explanations"] = {names[k]: explainer.write(args.output, path, image,
+            answer["explanations"] = {names[k]: explainer.write(output, path, image,
                                                                 explainer.image(image, region_score(k)), names[k])
                                       for k in found}
         return answer
 
-    return predict_all(paths, handle, os.path.join(args.output, "summary.json"),
-                       f"Class maps, overlays and summary.json in {args.output}")
-
-
-if __name__ == "__main__":
-    main()
+    return handle, os.path.join(output, "summary.json"), f"Class maps, overlays and summary.json in {output}"

@@ -103,7 +103,8 @@ def test_lenet5_at_32_px_is_the_papers_network():
     from shared.backbones.classic import as_drawn
     from tasks.classification.model import build_classifier
 
-    assert as_drawn("lenet5", 32) == {"as_drawn": True} and as_drawn("lenet5", 28) == {} and as_drawn("lenet5", 64) == {}
+    assert as_drawn("lenet5", 32) == {"as_drawn": True}
+    assert as_drawn("lenet5", 28) == {} and as_drawn("lenet5", 64) == {}
     backbone = build_backbone("lenet5", input_channels=1, **as_drawn("lenet5", 32))
     levels = backbone(np.zeros((1, 32, 32, 1), np.float32))
     assert {name: tuple(level.shape[1:]) for name, level in levels.items()} == {

@@ -6,7 +6,7 @@ import types
 
 import pytest
 
-from shared.benchmark_flow import _fresh_export, _matching_export, _write
+from shared.actions.benchmark import _fresh_export, _matching_export, _write
 from shared.errors import TridentError
 
 
@@ -54,8 +54,8 @@ def test_a_fresh_export_leaves_out_the_formats_the_model_does_not_convert_to():
             raise FormatRefused("The model does not convert to TFLite int8 (quantizer stopped)", "tflite_int8")
         return folder + "/1"
 
-    spec = types.SimpleNamespace(export=export)
-    path, refused = _fresh_export(spec, "run", "out")
+    task = types.SimpleNamespace(benchmark_export=export)
+    path, refused = _fresh_export(task, "run", "out")
     assert path == "out/1" and asked == [("saved_model", "tflite", "tflite_int8", "onnx"),
                                          ("saved_model", "tflite", "onnx")]
     assert refused == {"tflite_int8": "The model does not convert to TFLite int8 (quantizer stopped)"}

@@ -75,8 +75,12 @@ def test_a_bad_yaml_value_fails_exactly_like_the_same_flag(tmp_path, capsys, key
 
 
 def test_yaml_values_are_converted_by_their_flag_and_choices_apply(tmp_path, capsys):
-    from tasks.classification.train import get_args_parser as classification_parser
-    from tasks.segmentation.train import get_args_parser as segmentation_parser
+    from shared.actions.train import get_args_parser
+    from tasks.classification.task import TASK as classification
+    from tasks.segmentation.task import TASK as segmentation
+
+    classification_parser = lambda: get_args_parser(classification)  # noqa: E731
+    segmentation_parser = lambda: get_args_parser(segmentation)  # noqa: E731
 
     config = tmp_path / "c.yaml"
     config.write_text("head_units: [64, 32]\ndropout: 0.25\nlr: 1e-3\nrestart: true\n")

@@ -86,7 +86,7 @@ def test_shapes_are_deterministic_with_exact_boxes():
     for boxes, labels, mask in zip(first["boxes"], first["labels"], first["masks"]):
         assert len(boxes) == len(labels) >= 1
         assert ((boxes >= 0) & (boxes <= 64)).all()
-        assert set(np.unique(mask)) <= {0} | {int(l) + 1 for l in labels}
+        assert set(np.unique(mask)) <= {0} | {int(lab) + 1 for lab in labels}
 
 
 def test_pipeline_letterboxes_boxes_and_pads_with_minus_one(tmp_path):
@@ -142,7 +142,8 @@ def test_yolo_yaml_in_the_images_train_labels_train_layout(tmp_path):
                 file = next(f for f in (source / kind).iterdir() if f.stem == name and (ext is None or f.suffix == ext))
                 shutil.copy(file, tmp_path / "set" / kind / split / file.name)
     (tmp_path / "set" / "data.yaml").write_text(
-        "path: .\ntrain: images/train\nval: images/val\nnames: {0: circle, 1: square, 2: triangle, 3: star, 4: cross}\n")
+        "path: .\ntrain: images/train\nval: images/val\n"
+        "names: {0: circle, 1: square, 2: triangle, 3: star, 4: cross}\n")
     splits, info = load_detection_data(str(tmp_path / "set" / "data.yaml"))
     assert info["counts"] == {"train": 5, "val": 3, "test": 0}
     flat = read_yolo(str(source / "images"), info["class_names"])

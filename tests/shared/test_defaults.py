@@ -9,6 +9,11 @@ from shared.config import add_training_args, parse_args
 from shared.data.flip_probe import flip_probe, object_crops
 from shared.data.imageset import ImageSet
 from shared.defaults import batch_size_for, choose_defaults, image_size_for
+from tasks.classification.task import TASK as CLASSIFICATION
+from tasks.detection.task import TASK as DETECTION
+from tasks.segmentation.task import TASK as SEGMENTATION
+
+TASKS = {task.name: task for task in (CLASSIFICATION, DETECTION, SEGMENTATION)}
 
 
 def test_only_flags_and_config_keys_count_as_chosen(tmp_path):
@@ -36,7 +41,7 @@ def test_fractions_outside_zero_to_one_are_refused():
     ("classification", 28, 32), ("classification", 100, 96), ("classification", 4000, 128),
     ("detection", 500, 320), ("detection", 150, 160), ("segmentation", 512, 256), ("segmentation", 20, 64)])
 def test_image_size_follows_the_data_within_the_task_bounds(task, side, expected):
-    size, why = image_size_for(task, {"images": 10, "short_side": side, "long_side": side})
+    size, why = image_size_for(TASKS[task], {"images": 10, "short_side": side, "long_side": side})
     assert size == expected and size % 32 == 0 and why
 
 
@@ -77,8 +82,7 @@ def test_choose_defaults_leaves_user_choices_alone_and_explains_its_own():
     rng = np.random.default_rng(0)
     splits = {"train": halves(120, rng, True), "val": halves(60, rng, True)}
     config = {"image_size": None, "batch_size": 32, "epochs": 10, "augment": "auto", "seed": 0, "time_budget": "5m"}
-    reasons, profile = choose_defaults("classification", config, {"batch_size"}, splits, False,
-                                       flip=lambda: flip_probe(splits["train"], splits["val"]))
+    reasons, profile = choose_defaults(CLASSIFICATION, config, {"batch_size"}, splits, False)
     assert profile["short_side"] == 24
     assert config["image_size"] == 32 and config["batch_size"] == 32 and config["epochs"] == 1000
     assert "flip" not in config["augment"].split(",") and "no flip" in reasons["augment"]
@@ -102,8 +106,8 @@ def test_photographs_get_the_pretrained_backbone_its_size_and_rate():
     assert backbone_for({**photos, "gray_fraction": 0.5}, builtin=False)[0] == PRETRAINED_BACKBONE
     assert weights_for("efficientnet_lite2")[0] == "imagenet" and weights_for("compact")[0] is None
     assert weights_for("mobilenet_v3_small")[0] is None  # its ImageNet file is not installed with Trident
-    assert image_size_for("classification", photos, pretrained=True)[0] == 224
-    assert image_size_for("classification", {**photos, "short_side": 64}, pretrained=True)[0] == 128
+    assert image_size_for(CLASSIFICATION, photos, pretrained=True)[0] == 224
+    assert image_size_for(CLASSIFICATION, {**photos, "short_side": 64}, pretrained=True)[0] == 128
     rng = np.random.default_rng(0)
     splits = {"train": ImageSet(images=rng.integers(0, 255, (16, 64, 64, 3)).astype(np.uint8),
                                 labels=np.arange(16) % 2, class_names=["a", "b"])}
@@ -111,7 +115,7 @@ def test_photographs_get_the_pretrained_backbone_its_size_and_rate():
                                             (set(), "auto", "none", 5e-3), (set(), "compact", "auto", 5e-3)]:
         config = {"image_size": None, "batch_size": 8, "epochs": 1, "augment": "none", "seed": 0, "lr": 5e-3,
                   "backbone": backbone, "backbone_weights": weights}
-        reasons, _ = choose_defaults("classification", config, explicit, splits, False)
+        reasons, _ = choose_defaults(CLASSIFICATION, config, explicit, splits, False)
         assert config["lr"] == lr, (explicit, backbone, weights)
         pretrained = backbone == "auto" and weights == "auto"
         assert config["batch_norm"] == ("frozen" if pretrained else "train"), (explicit, backbone, weights)
@@ -121,16 +125,13 @@ def test_photographs_get_the_pretrained_backbone_its_size_and_rate():
 
 def test_pretrained_backbones_freeze_what_their_task_does_not_need_to_relearn():
     from shared.defaults import batch_norm_for, freeze_for
-    from tasks.classification.train import SPEC as classification
-    from tasks.detection.train import SPEC as detection
-    from tasks.segmentation.train import SPEC as segmentation
 
-    for spec in (classification, detection):
+    for spec in (CLASSIFICATION, DETECTION):
         assert batch_norm_for(True, spec.pretrained_frozen[0])[0] == "frozen"
         assert freeze_for(True, spec.pretrained_frozen[1])[0] == "P2"
-    assert batch_norm_for(True, segmentation.pretrained_frozen[0])[0] == "train"
-    assert freeze_for(True, segmentation.pretrained_frozen[1])[0] == "none"
-    for spec in (classification, detection, segmentation):
+    assert batch_norm_for(True, SEGMENTATION.pretrained_frozen[0])[0] == "train"
+    assert freeze_for(True, SEGMENTATION.pretrained_frozen[1])[0] == "none"
+    for spec in (CLASSIFICATION, DETECTION, SEGMENTATION):
         assert batch_norm_for(False, spec.pretrained_frozen[0])[0] == "train"
         assert freeze_for(False, spec.pretrained_frozen[1])[0] == "none"
 
@@ -145,10 +146,10 @@ def test_grayscale_data_gives_a_one_channel_backbone_unless_weights_are_given():
     gray = ImageSet(images=rng.integers(0, 255, (40, 16, 16, 1)).repeat(3, -1).astype(np.uint8),
                     labels=np.arange(40) % 2, class_names=["a", "b"])
     config = {"image_size": 16, "batch_size": 8, "epochs": 1, "augment": "none", "seed": 0, "channels": "auto"}
-    reasons, _ = choose_defaults("classification", config, set(), {"train": gray, "val": gray}, False)
+    reasons, _ = choose_defaults(CLASSIFICATION, config, set(), {"train": gray, "val": gray}, False)
     assert config["channels"] == 1 and "grayscale" in reasons["channels"]
     config["channels"] = "3"
-    assert "channels" not in choose_defaults("classification", config, set(), {"train": gray, "val": gray}, False)[0]
+    assert "channels" not in choose_defaults(CLASSIFICATION, config, set(), {"train": gray, "val": gray}, False)[0]
     assert config["channels"] == 3
 
 
@@ -162,8 +163,9 @@ def test_object_crops_carry_their_labels():
 
 def test_a_single_class_detector_flips_with_the_reason_said():
     from shared.defaults import augment_for
-    from tasks.detection.train import object_flip_probe
 
     one_class = {"train": ImageSet(labels=np.zeros(3), class_names=["raccoon"], images=np.zeros((3, 8, 8, 3)))}
-    names, why = augment_for("detection", {"gray_fraction": 0.0}, lambda: object_flip_probe(one_class, 0))
+    names, why = augment_for(DETECTION, {"gray_fraction": 0.0}, one_class, 0)
     assert names.split(",")[0] == "flip" and "one class" in why
+    names, why = augment_for(SEGMENTATION, {"gray_fraction": 0.0}, one_class, 0)
+    assert names.split(",")[0] == "flip" and "region classes" in why

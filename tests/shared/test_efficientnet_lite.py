@@ -59,7 +59,8 @@ def test_a_state_dict_lands_in_keras_layouts(tmp_path):
     got = keras.Model(loaded.input, stem)(image)[0]
     np.testing.assert_allclose(np.asarray(got), expected, atol=1e-4)
     depthwise = loaded.get_layer("block0_dwconv").weights[0]
-    np.testing.assert_array_equal(np.asarray(depthwise), tensors["_blocks.0._depthwise_conv.weight"].transpose(2, 3, 0, 1))
+    np.testing.assert_array_equal(np.asarray(depthwise),
+                                  tensors["_blocks.0._depthwise_conv.weight"].transpose(2, 3, 0, 1))
 
 
 def test_a_state_dict_of_another_network_is_refused(tmp_path):

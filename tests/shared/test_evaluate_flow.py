@@ -9,7 +9,8 @@ from shared.data.detection import DetectionSet
 from shared.data.imageset import ImageSet
 from shared.data.segmentation import SegmentationSet
 from shared.errors import TridentError
-from shared.evaluate_flow import align_classes
+from shared.actions.evaluate import align_classes
+from tasks.segmentation.task import TASK as SEGMENTATION
 
 
 def model(names, colours=None):
@@ -25,7 +26,7 @@ def test_classes_are_matched_by_name_in_any_order_and_subset():
     assert align_classes(boxes, model(["cat", "dog"]), "d").labels[0].tolist() == [0, 1]
 
 
-def test_made_up_names_take_the_model_class_of_that_id_or_colour():
+def test_made_up_names_take_the_model_class_of_that_id_or_the_task_alias_of_that_colour():
     masks = np.array([[[0, 1], [255, 1]]], np.uint8)
     numbered = SegmentationSet(["class_0", "class_1"], [(0, 0, 0), (1, 1, 1)], images=np.zeros((1, 2, 2, 3)),
                                masks=masks)
@@ -34,7 +35,8 @@ def test_made_up_names_take_the_model_class_of_that_id_or_colour():
     np.testing.assert_array_equal(aligned.masks, masks)
     coloured = SegmentationSet(["#fa0000", "#000000"], [(250, 0, 0), (0, 0, 0)], images=np.zeros((1, 2, 2, 3)),
                                masks=masks)
-    aligned = align_classes(coloured, model(["background", "road"], [(0, 0, 0), (250, 0, 0)]), "d")
+    road = model(["background", "road"], [(0, 0, 0), (250, 0, 0)])
+    aligned = align_classes(coloured, road, "d", SEGMENTATION.class_aliases(road))
     np.testing.assert_array_equal(aligned.masks, [[[1, 0], [255, 0]]])  # 255 stays ignored
     assert aligned.colours == [(0, 0, 0), (250, 0, 0)]
 

@@ -6,9 +6,10 @@ import pytest
 
 from shared.backbones import build_backbone
 from shared.errors import TridentError
-from shared.evaluate_flow import evaluate_parser
+from shared.actions.evaluate import get_args_parser as evaluate_parser
 from shared.explain import Explainer, class_score, default_levels, heat_overlay, mass_inside, region_score
 from tasks.classification.model import build_classifier
+from tasks.classification.task import TASK as CLASSIFICATION
 from tasks.segmentation.model import SemanticSegmenter
 
 
@@ -50,7 +51,7 @@ def test_the_default_levels_run_through_the_deepest_eight_cells_across_and_numbe
 
 
 def test_evaluate_takes_the_levels_and_method_to_explain_with():
-    parser = evaluate_parser("classification", "", coco_images=False)
+    parser = evaluate_parser(CLASSIFICATION)
     flags = parser.parse_args(["--run", "r", "--explain-levels", "p3,P4", "--explain-method", "gradcam"])
     assert flags.explain_levels == ("P3", "P4") and flags.explain_method == "gradcam"
     with pytest.raises(SystemExit):

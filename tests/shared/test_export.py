@@ -112,7 +112,8 @@ def test_a_failed_write_at_any_step_of_an_export_keeps_no_export_and_the_old_rec
 
 
 def test_a_difference_that_is_not_a_number_counts_as_the_worst():
-    from shared.export import _worse, formats_list
+    from shared.actions.export import formats_list
+    from shared.export import _worse
 
     assert _worse(0.5, float("nan")) == float("inf") and _worse(0.5, 0.2) == 0.5
     assert formats_list("tflite") == ("saved_model", "tflite") and formats_list("saved_model") == ("saved_model",)

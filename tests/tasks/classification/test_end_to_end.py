@@ -11,6 +11,7 @@ import tensorflow as tf
 from shared.io import read_json
 from tasks.cli import main as trident
 from tasks.classification.inference import make_classify
+from tasks.classification.task import TASK as CLASSIFICATION
 from tests.conftest import tiny_train_args, write_class_folders
 from tests.helpers import benchmarked, odd_batches_answer, odd_format_images, portable_match_saved_model, same_answers
 
@@ -72,7 +73,7 @@ def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
     # export, serve_bytes, and evaluate (its accuracy on them is the share predicted "bars").
     odd = tmp_path / "odd" / "bars"
     odd.mkdir(parents=True)
-    answers = same_answers("classification", run, out / "m", make_classify, odd_format_images(odd), _agree)
+    answers = same_answers(CLASSIFICATION, run, out / "m", make_classify, odd_format_images(odd), _agree)
     assert trident(["classification", "evaluate", "--run", str(run), "--data", str(odd.parent),
                     "--output", str(tmp_path / "odd-report"), "--no-explain"]) == 0
     assert not (tmp_path / "odd-report" / "report_figures" / "why_it_decided.png").exists()  # left out as asked

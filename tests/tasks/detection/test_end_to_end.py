@@ -10,9 +10,9 @@ import tensorflow as tf
 
 from shared.io import read_json
 from tasks.cli import main as trident
-from shared.data.detection import load_detection_data
+from tasks.detection.task import TASK as DETECTION
 from shared.data.images import read_image
-from shared.predict_inputs import load_predictor
+from shared.actions.predict import load_predictor
 from tasks.detection.evaluate import EVAL_SCORE_THRESHOLD, predict_split
 from tasks.detection.inference import make_detect
 from tests.conftest import write_detection_data
@@ -68,11 +68,11 @@ def test_train_evaluate_export_predict(tmp_path):
     odd_batches_answer(exports / "d")
     (tmp_path / "odd").mkdir()
     odd = odd_format_images(tmp_path / "odd", (48, 70))
-    same_answers("detection", run, exports / "d", lambda model: make_detect(model, score_threshold=0.0), odd, _agree)
+    same_answers(DETECTION, run, exports / "d", lambda model: make_detect(model, score_threshold=0.0), odd, _agree)
     # evaluate reads the same files (through a COCO file) and detects as predict does at its settings.
-    model, dataset = evaluated_split(run, load_detection_data, _coco_over(odd, read_json(run / "data.json")),
+    model, dataset = evaluated_split(run, DETECTION, _coco_over(odd, read_json(run / "data.json")),
                                      str(tmp_path / "odd"))
-    on_run = load_predictor(str(run), "detection", lambda m: make_detect(
+    on_run = load_predictor(str(run), DETECTION, lambda m: make_detect(
         m, score_threshold=EVAL_SCORE_THRESHOLD, multi_label=True))
     for i, (boxes, scores, classes) in enumerate(predict_split(model, dataset)):
         n = len(scores)

@@ -9,7 +9,7 @@ from PIL import Image
 
 from shared.io import read_json
 from tasks.cli import main as trident
-from shared.data.segmentation import load_segmentation_data
+from tasks.segmentation.task import TASK as SEGMENTATION
 from tasks.segmentation.evaluate import score_split
 from tasks.segmentation.inference import make_segment
 from tests.conftest import tiny_train_args, write_class_folders, write_segmentation_data
@@ -50,13 +50,13 @@ def test_train_evaluate_export_predict(tmp_path):
     odd = tmp_path / "odd"
     (odd / "images").mkdir(parents=True)
     (odd / "masks").mkdir()
-    answers = same_answers("segmentation", run, exports / "s", make_segment, odd_format_images(odd / "images"),
+    answers = same_answers(SEGMENTATION, run, exports / "s", make_segment, odd_format_images(odd / "images"),
                            _agree)
     half = np.zeros((40, 52), np.uint8)
     half[20:] = 1
     for path in answers:
         Image.fromarray(half).save(odd / "masks" / (os.path.splitext(os.path.basename(path))[0] + ".png"))
-    model, dataset = evaluated_split(run, load_segmentation_data, str(odd))
+    model, dataset = evaluated_split(run, SEGMENTATION, str(odd))
     maps, _, _ = score_split(model, dataset)
     assert len(maps) == len(answers)
     by_name = {os.path.basename(path): answer["class_map"][0] for path, answer in answers.items()}
@@ -91,8 +91,8 @@ def _agree(a, b, what):
 def test_backbone_trained_in_classification_loads_into_segmentation(tmp_path, capsys):
     import keras
 
+    from shared.actions.train import get_args_parser
     from shared.backbones import build_backbone
-    from tasks.segmentation import train as segmentation_train
 
     runs = tmp_path / "runs"
     folders = write_class_folders(tmp_path / "cls")
@@ -103,9 +103,9 @@ def test_backbone_trained_in_classification_loads_into_segmentation(tmp_path, ca
             "--batch-size", "2", "--epochs", "1", "--width", "8", "--runs-dir", str(runs), "--verbose", "0"]
 
     # The segmenter the train script builds starts from the classifier's trained backbone, not a fresh one.
-    config = vars(segmentation_train.get_args_parser().parse_args(args))
-    _, info = segmentation_train.load(config)
-    segmenter = segmentation_train.build_model(config, info)
+    config = vars(get_args_parser(SEGMENTATION).parse_args(args))
+    _, info = SEGMENTATION.read(config["data"], image_size=config["image_size"])
+    segmenter = SEGMENTATION.build_model(config, info)
     classifier = keras.models.load_model(runs / "c" / "checkpoints" / "last.keras")
     trained, fresh = classifier.backbone.get_weights(), build_backbone("lenet5").get_weights()
     assert not all(np.array_equal(a, b) for a, b in zip(trained, fresh))

@@ -1,18 +1,22 @@
 """The `train` action every task shares: data, run folder, resume, fit, backbone, report.
 
-A task's `train.py` supplies what differs (how to load its data, build its model and
-datasets, which value picks the best checkpoint, how to evaluate) and calls
-`train_task`. The flow is the same for all tasks, so resume, budgets and run folders
-behave identically everywhere.
+    trident classification train --data photos/ --time-budget 5m
+    trident detection train --data annotations.json --images imgs/ --image-size 320
+    trident segmentation train --config my.yaml --epochs 40
+
+The task (`shared.task.Task`) supplies what differs: how its data is read, its model and
+datasets, which value picks the best checkpoint, how it evaluates. The flow is the same for
+all tasks, so resume, budgets and run folders behave identically everywhere. Re-running the
+same command after an interruption resumes from the last finished epoch; raise --epochs to
+train a finished run further; --restart starts over.
 """
 
-import dataclasses
+import argparse
 import math
 import os
-from typing import Callable
 
-from shared.config import parse_duration
-from shared.defaults import PRETRAINED_FROZEN, choose_defaults
+from shared.config import add_training_args, parse_args, parse_duration
+from shared.defaults import choose_defaults
 from shared.distribute import (make_distribution, scaled_for_replicas, shard, sync_batch_norm_for,
                                synchronize_batch_norm)
 from shared.errors import fail
@@ -22,53 +26,15 @@ from shared.task_model import load_checkpoint
 from shared.training import fit, save_backbone, set_seed
 
 
-@dataclasses.dataclass
-class TaskSpec:
-    """What one task plugs into `train_task`.
-
-    load: `config -> (splits, info)`.
-    build_model: `(config, info) -> compiled model` (fresh runs).
-    datasets: `(config, splits, info) -> (train_ds, val_ds)`.
-    evaluate: `(run, batch_size, (splits, info)) -> (report paths, one-line summary)` on
-        the val split already in memory.
-    monitor, mode: the logged value choosing `best.keras`, when there is a val split.
-    keep: "best" (`best.keras` is the best `monitor` epoch) or "last" (the last epoch, unless
-        early stopping is on: then the best).
-    default_image_size: `data -> int` for the built-in data sets (`builtins`); other
-        data gets a size from its own resolution (`shared.defaults`).
-    flip_probe: `(splits, seed) -> dict` measuring whether mirroring keeps labels, or
-        None when it always does for this task.
-    inspect: `config -> (per-item labels, extra sections)` for the data inspection
-        (see `shared.inspect_flow.build_report`).
-    resolve: `config -> None` filling the task's own settings left open (e.g. the head a
-        backbone implies), so the saved config holds what the model uses.
-    pretrained_frozen: `(--batch-norm, --freeze)` that `auto` means with pretrained weights.
-    """
-
-    task: str
-    load: Callable
-    build_model: Callable
-    datasets: Callable
-    evaluate: Callable
-    monitor: str = "val_loss"
-    mode: str = "min"
-    keep: str = "best"
-    default_image_size: Callable = lambda data: 128
-    builtins: tuple = ()
-    flip_probe: Callable = None
-    inspect: Callable = None
-    resolve: Callable = None
-    pretrained_frozen: tuple = PRETRAINED_FROZEN
-
-
-def resolve_config(spec, args):
+def resolve_config(task, args):
     """`(config, explicit keys)` from parsed arguments; the image size of built-in data is set here."""
     config = vars(args).copy()
     explicit = set(config.pop("explicit", ()))
     if not config.get("data"):
-        fail("No data given", f"Pass --data (see `trident {spec.task} train --help`)", data=None)
-    if config["data"] in spec.builtins and not config["image_size"]:
-        config["image_size"] = spec.default_image_size(config["data"])
+        fail("No data given", f"Pass --data (see `trident {task.name} train --help`)", data=None)
+    if config["data"] in task.builtins and not config["image_size"]:
+        config["image_size"] = task.default_image_size(config["data"])
+    task.check(config)
     if config["val_fraction"] + config["test_fraction"] >= 1.0:
         fail("--val-fraction and --test-fraction together take all the data, leaving none to train on",
              "Keep their sum below 1, e.g. --val-fraction 0.1 --test-fraction 0.2",
@@ -95,13 +61,11 @@ def check_name(name):
 MAX_IMAGE_SIZE = 2048  # far above any size chosen from data; memory for activations grows with its square
 
 
-def settle_defaults(spec, config, explicit, splits, info):
+def settle_defaults(task, config, explicit, splits, info):
     """Fill the settings the user left open from the data; record the reasons in `info`."""
-    probe = None if spec.flip_probe is None else (lambda: spec.flip_probe(splits, config["seed"]))
-    reasons, profile = choose_defaults(spec.task, config, explicit, splits, config["data"] in spec.builtins,
-                                       flip=probe, pretrained_frozen=spec.pretrained_frozen)
+    reasons, profile = choose_defaults(task, config, explicit, splits, config["data"] in task.builtins)
     # The run's default name holds the backbone the data chose.
-    config["name"] = config["name"] or f"{spec.task}-{slug(config['data'])}-{config['backbone']}"
+    config["name"] = config["name"] or f"{task.name}-{slug(config['data'])}-{config['backbone']}"
     info["defaults"] = {key: {"value": config[key], "reason": why} for key, why in reasons.items()}
     info["profile"] = profile
     for key, entry in info["defaults"].items():
@@ -129,14 +93,14 @@ def check_inside(config, splits):
              "meant to be there", outside=len(outside))
 
 
-def inspect_into_run(spec, config, splits, info, run):
+def inspect_into_run(task, config, splits, info, run):
     """The same inspection as `trident <task> inspect`, kept in the run; problems are printed."""
-    from shared.inspect_flow import build_report
+    from shared.actions.inspect import build_report
 
     from shared.data.recorded import data_root, record_splits
 
-    labels, extra = spec.inspect(config)
-    report, findings = build_report(spec.task, config["data"], splits, info, labels, extra)
+    labels, extra = task.inspect_sections(config)
+    report, findings = build_report(task, config["data"], splits, info, labels, extra)
     paths = report.write(run.file("inspection"))
     hashes = {entry["path"]: entry["sha1"] for entry in findings["files"] if "sha1" in entry}
     record_splits(run.file("splits.json"), splits, data_root(config["data"]), hashes)
@@ -146,29 +110,41 @@ def inspect_into_run(spec, config, splits, info, run):
         print(f"Data inspection: {paths['html']}")
 
 
-def train_task(spec, args):
+def get_args_parser(task):
+    parser = argparse.ArgumentParser(f"trident {task.name} train", description=task.description(__doc__),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_training_args(parser)
+    task.add_arguments(parser, "train")
+    return parser
+
+
+def main(task, argv=None):
+    return train_task(task, parse_args(get_args_parser(task), argv))
+
+
+def train_task(task, args):
     """Run the whole `train` action; returns the `Run`, or None on a multi-worker worker that is
     not the chief (it writes no run folder)."""
-    config, explicit = resolve_config(spec, args)
+    config, explicit = resolve_config(task, args)
     distribution = make_distribution(config.get("strategy") or "auto")  # before any other TensorFlow work
     if distribution.name != "one_device":
         print(f"strategy: {distribution.name}, {distribution.replicas} replicas on {distribution.workers} machine(s)"
               + ("" if distribution.is_chief else " (this one is not the chief: it writes no run folder)"))
     set_seed(config["seed"], config["deterministic"])
-    splits, info = spec.load(config)
-    if len(info["class_names"]) < 2 and spec.task != "detection":
+    splits, info = task.read(config["data"], config["seed"], config["val_fraction"], config["test_fraction"],
+                             config.get("images"), config["image_size"])
+    if len(info["class_names"]) < 2 and not task.one_class_ok:
         fail(f"Data {config['data']} has only one class ({', '.join(info['class_names'])}): there is nothing to tell "
-             "apart", "Add images of at least one more class (or, for segmentation, masks with a second value)",
+             "apart", task.second_class_fix,
              classes=info["class_names"])
     check_inside(config, splits)
-    settle_defaults(spec, config, explicit, splits, info)
+    settle_defaults(task, config, explicit, splits, info)
     _scale_for_replicas(config, explicit, info, distribution)
-    if spec.resolve is not None:
-        spec.resolve(config)
+    task.resolve(config)
     with distribution.scope():  # before the run folder exists: a size the backbone cannot take ends here
-        model = _build(spec, config, info)
+        model = _build(task, config, info)
     if not distribution.is_chief:
-        return _train_on_worker(spec, config, splits, info, model, distribution)
+        return _train_on_worker(task, config, splits, info, model, distribution)
     run, status = prepare_run(config["runs_dir"], config["name"], config, config["restart"])
     if status != "new" and read_json(run.file("data.json"))["fingerprint"] != info["fingerprint"]:
         fail(f"The data of run {run.path} changed since it started", "Add --restart to train again on the new data",
@@ -180,29 +156,29 @@ def train_task(spec, args):
               "or add --restart to start over.")
         return run
     write_json(run.file("data.json"), info)
-    if spec.inspect is not None:
-        inspect_into_run(spec, config, splits, info, run)
-    write_manifest(run, config["seed"], info["fingerprint"], spec.task)
+    inspect_into_run(task, config, splits, info, run)
+    write_manifest(run, config["seed"], info["fingerprint"], task.name)
     if info.get("skipped"):
         print(f"Skipped {len(info['skipped'])} unreadable image(s); they are listed in {run.file('data.json')}")
     if info.get("fixes"):
         print(f"Fixed while reading: {info['fixes']} (recorded in {run.file('data.json')})")
 
     resume = run.resume_point() if status == "resume" else None
-    model, summary = _fit(spec, config, splits, info, model, run, resume, distribution)
+    model, summary = _fit(task, config, splits, info, model, run, resume, distribution)
     save_backbone(model.backbone, run.backbone_weights)
     print(f"Training {summary['ended']} after {summary['epochs_done']} epochs, {summary['train_seconds']:.1f} s")
     if len(splits["val"]) > 0:
-        paths, line = spec.evaluate(run, config["batch_size"], (splits, info))
-        print(f"Validation: {line}. Report: {paths['html']}")
+        paths, metrics = task.evaluate(run, split="val", output=run.path, loaded=(splits, info),
+                                       batch_size=config["batch_size"])
+        print(f"Validation: {task.summary(metrics)}. Report: {paths['html']}")
     print(f"Run folder: {run.path}")
     return run
 
 
-def _fit(spec, config, splits, info, model, run, resume, distribution):
+def _fit(task, config, splits, info, model, run, resume, distribution):
     """Train `model` into `run`, or the checkpoint of `resume` (`Run.resume_point()`, None for a new
     run); returns `(model, summary)`."""
-    train_ds, val_ds = spec.datasets(config, splits, info)
+    train_ds, val_ds = task.datasets(config, splits, info)
     has_val = len(splits["val"]) > 0
     if resume is not None:
         checkpoint, initial_epoch, first_batch = resume
@@ -213,15 +189,15 @@ def _fit(spec, config, splits, info, model, run, resume, distribution):
     else:
         initial_epoch, first_batch = 0, 0
     synchronize_batch_norm(model, sync_batch_norm_for(distribution, config["batch_size"]))
-    monitor = spec.monitor if has_val else spec.monitor.replace("val_", "")
+    monitor = task.monitor if has_val else task.monitor.replace("val_", "")
     train_ds = shard(train_ds, distribution, len(splits["train"]), config["batch_size"])
     summary = fit(model, train_ds, shard(val_ds, distribution) if has_val else None, run,
-                  epochs=config["epochs"], monitor=monitor, mode=spec.mode, lr=config["lr"],
+                  epochs=config["epochs"], monitor=monitor, mode=task.mode, lr=config["lr"],
                   warmup_epochs=config["warmup_epochs"], initial_epoch=initial_epoch,
                   train_images=len(splits["train"]),
                   steps_per_epoch=math.ceil(len(splits["train"]) / config["batch_size"]),
                   time_budget=parse_duration(config["time_budget"]), early_stopping=config["early_stopping"],
-                  verbose=config["verbose"], keep="best" if config["early_stopping"] else spec.keep,
+                  verbose=config["verbose"], keep="best" if config["early_stopping"] else task.keep,
                   first_batch=first_batch, backup_every=_backup_seconds(config) if distribution.is_chief else None,
                   distribution=distribution)
     return model, summary
@@ -246,7 +222,7 @@ def _shape_of_steps(config):
     return [config["batch_size"], config["image_size"] or 0, config["epochs"], config["lr"]]
 
 
-def _train_on_worker(spec, config, splits, info, model, distribution):
+def _train_on_worker(task, config, splits, info, model, distribution):
     """A worker other than the chief: train in step with it, writing only to a temporary run
     folder that is removed at the end. The chief decides (after its own checks) whether the
     run is new, resumed or complete; resuming reads the chief's checkpoint, so the run folder
@@ -275,17 +251,17 @@ def _train_on_worker(spec, config, splits, info, model, distribution):
     scratch = tempfile.mkdtemp(prefix="trident-worker-")
     try:
         run, _ = prepare_run(scratch, config["name"], config, restart=True)
-        _, summary = _fit(spec, config, splits, info, model, run, resume, distribution)
+        _, summary = _fit(task, config, splits, info, model, run, resume, distribution)
         print(f"Worker: training {summary['ended']} after {summary['epochs_done']} epochs; the chief writes the run")
         return None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _build(spec, config, info):
+def _build(task, config, info):
     """The task's new model, or the project's error when the backbone cannot take the image size."""
     try:
-        return spec.build_model(config, info)
+        return task.build_model(config, info)
     except ValueError as error:
         if "negative" not in str(error) and "zero" not in str(error):
             raise

@@ -1,8 +1,13 @@
-"""Inputs for `predict`: image files and folders, and the model a path names.
+"""The `predict` action every task shares: image files and folders in, the task's answers out.
 
-`load_predictor` gives the same object for a run folder and an export: a function from
-uint8 images to the task's outputs (those of the export's `serving_default`) and the
-model's class table, so each task's `predict` is written once for both.
+    trident classification predict --model runs/classification-photos-efficientnet_lite0 a.jpg photos/
+    trident detection predict --model saved_models/detection-raccoon-efficientnet_lite0 photos/ --output out/
+    trident segmentation predict --model RUN tiles/ --explain
+
+`--model` is a run folder or an exported SavedModel: `load_predictor` gives the same object for
+both (a function from uint8 images to the task's outputs, those of the export's
+`serving_default`, and the model's class table), so each task's answer is written once for
+both. An unreadable image is reported and skipped; the others still get their answers.
 """
 
 import argparse
@@ -14,18 +19,30 @@ from shared.data.images import is_image_file, read_image
 from shared.errors import TridentError, fail
 
 
-def predict_parser(task, doc, output_help=None):
-    """The `predict` flags every task has: `--model`, the images, `--trust-model` and, given its help, `--output`."""
-    parser = argparse.ArgumentParser(f"trident {task} predict", description=doc,
+def get_args_parser(task):
+    """The `predict` flags every task has (`--model`, the images, `--trust-model`), then the task's own."""
+    parser = argparse.ArgumentParser(f"trident {task.name} predict", description=task.description(__doc__),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="run folder or SavedModel folder")
     parser.add_argument("images", nargs="+", help="image files or folders")
-    if output_help:
-        parser.add_argument("--output", default="predictions", help=output_help)
     parser.add_argument("--trust-model", action="store_true",
                         help="run a SavedModel that Trident did not export (a SavedModel is a program: it can "
                              "read and write files; only pass this for models you trust)")
+    task.add_arguments(parser, "predict")
     return parser
+
+
+def main(task, argv=None):
+    """The `predict` command: every image answered by the task (`task.predictions`)."""
+    from shared.explain import explainer_for
+
+    options = vars(get_args_parser(task).parse_args(argv))
+    paths = expand_images(options["images"])
+    predictor = load_predictor(options["model"], task, lambda model: task.answer(model, options),
+                               options["trust_model"])
+    explainer = explainer_for(options["model"]) if options.get("explain") else None
+    handle, json_path, done = task.predictions(options, predictor, explainer)
+    return predict_all(paths, handle, json_path, done)
 
 
 def expand_images(items):
@@ -57,11 +74,13 @@ def model_kind(path):
 
 @dataclasses.dataclass
 class Predictor:
-    """`answer(uint8 [1, H, W, 3]) -> {name: numpy array}` and the model's description."""
+    """`answer(uint8 [1, H, W, 3]) -> {name: numpy array}` and the model's description: its class
+    names, and the Keras model (a run folder) or the export's manifest (`assets.extra/trident.json`)."""
 
     answer: object
     class_names: list
-    colours: list = None
+    model: object = None
+    manifest: dict = None
     kind: str = "run"
 
 
@@ -69,8 +88,7 @@ def load_predictor(path, task, make_answer, trust=False):
     """The model at `path` (a run folder or an export) as a `Predictor`.
 
     Args:
-        task: "classification", "detection" or "segmentation"; an export of another task
-            is refused.
+        task: the `shared.task.Task`; an export of another task is refused.
         make_answer: `model -> end-to-end function`, the task's inference function (the
             one its export serves), used for run folders.
         trust: run a SavedModel without Trident's manifest. A SavedModel's graph can read
@@ -87,8 +105,7 @@ def load_predictor(path, task, make_answer, trust=False):
 
         model = load_checkpoint(open_run(path).best_or_last())
         function = tf.function(make_answer(model), reduce_retracing=True)
-        return Predictor(lambda images: numpy(function(tf.constant(images))), list(model.class_names),
-                         getattr(model, "colours", None))
+        return Predictor(lambda images: numpy(function(tf.constant(images))), list(model.class_names), model)
     from shared.export import read_export_manifest, resolve_saved_model
 
     folder = resolve_saved_model(path)
@@ -96,10 +113,10 @@ def load_predictor(path, task, make_answer, trust=False):
     if "class_names" not in manifest and not trust:
         fail(f"SavedModel {folder} was not exported by Trident (it has no assets.extra/trident.json); "
              "a SavedModel is a program that can read and write files, so it is not run",
-             f"Export the run with `trident {task} export`, or pass --trust-model if you trust where this "
+             f"Export the run with `trident {task.name} export`, or pass --trust-model if you trust where this "
              "model came from", model=path)
-    if manifest.get("task", task) != task:
-        fail(f"SavedModel {folder} is a {manifest['task']} model, not a {task} one",
+    if manifest.get("task", task.name) != task.name:
+        fail(f"SavedModel {folder} is a {manifest['task']} model, not a {task.name} one",
              f"Use `trident {manifest['task']} predict` for it", model=path)
     serve = tf.saved_model.load(folder).signatures.get("serving_default")
     if serve is None or "images" not in serve.structured_input_signature[1]:
@@ -107,12 +124,7 @@ def load_predictor(path, task, make_answer, trust=False):
              "Use a model exported by `trident export`, or one with the same endpoints", model=path)
     answer = lambda images: numpy(serve(images=tf.constant(images)))  # noqa: E731
     names = manifest.get("class_names") or _foreign_names(folder, answer)
-    colours = manifest.get("colours")
-    if task == "segmentation" and not colours:
-        from shared.data.segmentation import DEFAULT_COLOURS
-
-        colours = [DEFAULT_COLOURS[i % len(DEFAULT_COLOURS)] for i in range(len(names))]
-    return Predictor(answer, NumberedNames(names), colours, "saved_model")
+    return Predictor(answer, NumberedNames(names), manifest=manifest, kind="saved_model")
 
 
 def _foreign_names(folder, answer):

@@ -1,9 +1,13 @@
-"""The `evaluate` skeleton every task shares: open the run, pick the split, align classes, finish the report.
+"""The `evaluate` action every task shares: open the run, pick the split, align classes, finish the report.
 
-A task's `evaluate.py` keeps only what differs: how its data is read, how a split is
-scored, and its own report sections. `open_evaluation` gives it the model and the split
-(the run's own data read from its recorded splits, other data as it is);
-`finish_report` adds the sections every report has and writes it.
+    trident classification evaluate --run runs/classification-photos-efficientnet_lite0
+    trident detection evaluate --run RUN --data annotations.json --images imgs/ --split test
+
+Writes report.json/.md/.html into RUN/evaluation/<data>-<split>/ (or --output). The task's
+`evaluate` keeps only what differs: how a split is scored and its own report sections.
+`open_evaluation` gives it the model and the split (the run's own data read from its
+recorded splits, other data as it is); `finish_report` adds the sections every report has
+and writes it.
 """
 
 import argparse
@@ -24,13 +28,13 @@ from shared.task_model import load_checkpoint
 _NUMBERED = re.compile(r"^class_(\d+)$")
 
 
-def evaluate_parser(task, doc, coco_images=True):
-    """The `evaluate` flags every task has (`--images` where the task reads COCO JSON)."""
-    parser = argparse.ArgumentParser(f"trident {task} evaluate", description=doc,
+def get_args_parser(task):
+    """The `evaluate` flags every task has (`--images` where the task reads COCO JSON), then the task's own."""
+    parser = argparse.ArgumentParser(f"trident {task.name} evaluate", description=task.description(__doc__),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", required=True, help="run folder written by `train`")
     parser.add_argument("--data", help="data to score (default: the run's own data)")
-    if coco_images:
+    if task.coco_images:
         parser.add_argument("--images", help="image folder for a COCO JSON given as --data")
     parser.add_argument("--split", choices=("train", "val", "test"),
                         help="split to score (default: test, or val when there is no test split)")
@@ -42,6 +46,7 @@ def evaluate_parser(task, doc, coco_images=True):
                              "shallowest through the deepest one at least 8 cells across, at least three); the "
                              "report's pointing game tells how well a choice suits the data")
     parser.add_argument("--explain-method", choices=("layercam", "gradcam"), default="layercam")
+    task.add_arguments(parser, "evaluate")
     return parser
 
 
@@ -53,16 +58,14 @@ def levels_list(text):
     return tuple(names)
 
 
-def evaluate_main(parser, argv, evaluate, headline):
-    """An `evaluate` command: parse, score, print `headline` (formatted with the metrics) and the report's path.
-
-    `evaluate(run, **flags) -> (paths, metrics)` takes the flags under their own names.
-    """
-    flags = vars(parser.parse_args(argv))
+def main(task, argv=None):
+    """The `evaluate` command: parse, score with `task.evaluate` (the flags under their own names), print
+    the task's summary of the metrics and the report's path."""
+    flags = vars(get_args_parser(task).parse_args(argv))
     options = {"level": flags.pop("explain_levels"), "method": flags.pop("explain_method")}
     flags["explain"] = options if flags["explain"] else False
-    paths, metrics = evaluate(open_run(flags.pop("run")), **flags)
-    print(headline.format(**metrics))
+    paths, metrics = task.evaluate(open_run(flags.pop("run")), **flags)
+    print(task.summary(metrics))
     print(f"Report: {paths['html']}")
     return paths
 
@@ -110,14 +113,15 @@ class Evaluation:
                 "counts": self.info["counts"], "skipped": self.info["skipped"], **more}
 
 
-def open_evaluation(run, load, data=None, split=None, loaded=None, explain=False):
+def open_evaluation(run, task, data=None, images=None, split=None, loaded=None, explain=False):
     """Open `run` for evaluation.
 
     Args:
-        load: function `(spec, val_fraction, test_fraction, other) -> (splits, info)` reading
-            data the task's way (`other`: the data is not the run's own; unsplit data is
-            then scored whole).
+        task: the `shared.task.Task` whose `read` reads the data (data other than the run's own
+            with no splits of its own is scored whole).
         data: data to score (default: the run's own).
+        images: the image folder of a COCO JSON given as `data` (default: the run's own, for its
+            own data).
         split: "train", "val" or "test" (default: test, else val).
         loaded: `(splits, info)` training already holds in memory, or None.
         explain: whether the report explains (`Evaluation.explain`): True, or a dict of
@@ -132,12 +136,14 @@ def open_evaluation(run, load, data=None, split=None, loaded=None, explain=False
         splits, info = loaded
     else:
         other = is_other_data(data, config)
-        splits, info = run_splits(run, lambda val, test: load(spec, val, test, other), other)
+        folder = images or (config.get("images") if not data else None)
+        splits, info = run_splits(run, lambda val, test: task.read(
+            spec, config["seed"], val, test, folder, config.get("image_size"), unsplit_as_test=other), other)
     split = split or ("test" if len(splits["test"]) else "val")
     dataset = splits[split]
     if len(dataset) == 0:
         fail(f"Split `{split}` of {spec} has no images", "Choose another --split", split=split)
-    dataset = align_classes(dataset, model, spec)
+    dataset = align_classes(dataset, model, spec, task.class_aliases(model))
     evaluation = Evaluation(run, model, checkpoint, spec, split, dataset, info, started)
     if explain:
         from shared.explain import Explainer
@@ -148,29 +154,18 @@ def open_evaluation(run, load, data=None, split=None, loaded=None, explain=False
     return evaluation
 
 
-def sized_reader(read, config, data=None, images=None):
-    """`open_evaluation`'s `load` for a reader taking an image folder and the training size.
-
-    `read` is `load_detection_data` or `load_segmentation_data`; `images` is the folder of
-    a COCO JSON given as `data` (the run's own folder when `data` is the run's own data).
-    """
-    folder = images or (config.get("images") if not data else None)
-    return lambda spec, val, test, other: read(spec, config["seed"], val, test, folder, config["image_size"],
-                                               unsplit_as_test=other)
-
-
-def align_classes(dataset, model, spec):
+def align_classes(dataset, model, spec, aliases=None):
     """`dataset` relabelled into the model's class ids, matched by name.
 
     The one policy of every task: classes with the model's names take the model's ids
-    (any order, any subset); names a reader made up (`class_3` for mask value 3, `#rrggbb`
-    for a mask colour) take the model's class with that id or colour. A class the model
-    does not know is refused, naming it.
+    (any order, any subset); names a reader made up (`class_3` for mask value 3) take the
+    model's class with that id, and the task's `aliases` (`{name: class id}`, such as
+    `#rrggbb` for a mask colour) theirs. A class the model does not know is refused, naming it.
     """
     names, wanted = list(dataset.class_names), list(model.class_names)
     if names == wanted:
         return dataset
-    colours = [tuple(c) for c in getattr(model, "colours", None) or []]
+    aliases = aliases or {}
     remap, unknown = [], []
     for name in names:
         numbered = _NUMBERED.match(name)
@@ -178,8 +173,8 @@ def align_classes(dataset, model, spec):
             remap.append(wanted.index(name))
         elif numbered and int(numbered.group(1)) < len(wanted):
             remap.append(int(numbered.group(1)))
-        elif re.fullmatch(r"#[0-9a-f]{6}", name) and tuple(int(name[i:i + 2], 16) for i in (1, 3, 5)) in colours:
-            remap.append(colours.index(tuple(int(name[i:i + 2], 16) for i in (1, 3, 5))))
+        elif name in aliases:
+            remap.append(aliases[name])
         else:
             unknown.append(name)
     if unknown:

@@ -1,12 +1,19 @@
 """The `inspect` action every task shares: read the data as training would, report on it.
 
-A task's `inspect.py` supplies how to load its data, the labels of one item (for counts
-and conflicting duplicates) and its own sections (boxes, masks); `inspect_data` does the
-rest and writes `report.{json,md,html}`. Training runs the same inspection and keeps the
-report in its run folder.
+    trident classification inspect --data photos/
+    trident detection inspect --data annotations.json --images imgs/ --max-boxes 100
+    trident segmentation inspect --data set.yaml --output report/
+
+Writes report.{json,md,html} (default: runs/inspect/<task>-<data>) and exits with status 1
+when it finds problems. The task (`shared.task.Task`) supplies how its data is read, the
+labels of one item (for counts and conflicting duplicates) and its own sections (boxes,
+masks). Training runs the same inspection and keeps the report in its run folder.
 """
 
+import argparse
 import os
+
+from shared.config import fraction
 
 from shared.data.inspection import class_counts, image_stats, inspect_files
 from shared.data.recorded import data_root
@@ -48,6 +55,31 @@ def _count_figure(report, rows, split_names):
     report.figure("Examples per class and split", fig, "classes")
 
 
+def get_args_parser(task):
+    """The flags of every task's `inspect` (the data and how `train` would split it), then the task's own."""
+    parser = argparse.ArgumentParser(f"trident {task.name} inspect", description=task.description(__doc__),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, help="built-in name, a folder, a CSV, a COCO JSON or a dataset YAML")
+    if task.coco_images:
+        parser.add_argument("--images", help="image folder for a COCO JSON given as --data")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--val-fraction", type=fraction, default=0.1)
+    parser.add_argument("--test-fraction", type=fraction, default=0.2)
+    parser.add_argument("--output", help="folder for the report (default: runs/inspect/<task>-<data>)")
+    task.add_arguments(parser, "inspect")
+    return parser
+
+
+def main(task, argv=None):
+    options = vars(get_args_parser(task).parse_args(argv))
+    labels, extra = task.inspect_sections(options)
+    paths, findings = inspect_data(
+        task, options["data"], lambda data: task.read(data, options["seed"], options["val_fraction"],
+                                                      options["test_fraction"], options.get("images")),
+        labels, extra, output=options["output"])
+    return print_findings(paths, findings)
+
+
 def build_report(task, spec, splits, info, per_item_labels, extra=None):
     """Inspect loaded `splits` and return `(report, findings)`.
 
@@ -57,13 +89,13 @@ def build_report(task, spec, splits, info, per_item_labels, extra=None):
     """
     root = data_root(spec)
     single = lambda part, i: tuple(sorted(set(per_item_labels(part, i))))  # noqa: E731
-    findings = inspect_files(splits, root, single if task == "classification" else None,
+    findings = inspect_files(splits, root, single if task.single_label else None,
                              [tuple(s) for s in info.get("skipped", [])])
     names = info["class_names"]
-    report = Report(f"Data set: {spec}", f"{task}; {info['split']}")
+    report = Report(f"Data set: {spec}", f"{task.name}; {info['split']}")
     split_names = [s for s in splits if len(splits[s])]
     rows, few = class_counts({s: splits[s] for s in split_names}, names, per_item_labels)
-    if len(names) < 2 and task != "detection":
+    if len(names) < 2 and not task.one_class_ok:
         findings["problems"].append(f"only one class ({names[0] if names else 'none'}): nothing to tell apart")
     if few:
         findings["warnings"].append(f"{len(few)} class(es) with fewer than 5 training examples: {', '.join(few[:10])}"
@@ -71,7 +103,8 @@ def build_report(task, spec, splits, info, per_item_labels, extra=None):
     stats = image_stats(findings["files"])
     if stats:
         median = max(stats["width"]["median"], stats["height"]["median"])
-        large = [os.path.relpath(e["path"], root) if root else e["path"] for e in findings["files"] if "width" in e and max(e["width"], e["height"]) > 4 * median]
+        large = [os.path.relpath(e["path"], root) if root else e["path"] for e in findings["files"]
+                 if "width" in e and max(e["width"], e["height"]) > 4 * median]
         if large:
             findings["warnings"].append(f"{len(large)} image(s) more than 4 times larger than the median "
                                         f"({median:.0f} px; first: {large[0]}); they are shrunk to the training size")
@@ -82,8 +115,7 @@ def build_report(task, spec, splits, info, per_item_labels, extra=None):
     findings_rows = [["problem", p] for p in findings["problems"]] + [["warning", w] for w in findings["warnings"]]
     report.table("Findings", ["kind", "finding"], findings_rows or [["-", "nothing wrong found"]],
                  note="Problems make `inspect` exit with status 1; warnings do not.")
-    report.table("Examples per class" if task == "classification" else "Objects or regions per class",
-                 ["class"] + split_names, rows)
+    report.table(task.counts_title, ["class"] + split_names, rows)
     _count_figure(report, rows, split_names)
     if stats:
         report.table("Images", ["measure", "value"], [
@@ -125,11 +157,11 @@ def inspect_data(task, spec, load, per_item_labels, extra=None, output=None):
     """
     from shared.runs import slug
 
-    output = output or os.path.join("runs", "inspect", f"{task}-{slug(spec)}")
+    output = output or os.path.join("runs", "inspect", f"{task.name}-{slug(spec)}")
     try:
         splits, info = load(spec)
     except TridentError as error:
-        report = Report(f"Data set: {spec}", f"{task}; the readers refused it")
+        report = Report(f"Data set: {spec}", f"{task.name}; the readers refused it")
         report.headline({"problems": 1})
         report.table("Findings", ["kind", "finding"], [["problem", str(error)]])
         report.record("findings", {"problems": [str(error)], "warnings": []})

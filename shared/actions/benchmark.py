@@ -7,20 +7,18 @@ For each runtime (the Keras model, the SavedModel, and the TFLite, int8 TFLite a
 models of the export), one row: the task's metric on the validation split, latency for one
 image and images per second at the largest batch the format takes (up to `--max-batch`),
 the size on disk and the largest difference from the Keras model's answers. Every runtime
-gets the same uint8 images at the model's size (resized; detection: letterboxed), so the
+gets the same uint8 images at the model's size (sized as the model sizes them), so the
 metric measures the format and not the resize. Without `--export` a fresh export with every
 format is written into `RUN/benchmark/export` (the run's own export record is left alone).
 
-A task supplies a `BenchmarkSpec`: how its split is read and prepared, how answers are scored,
-and how two answers differ.
+The task (`shared.task.Task`) supplies how its split is prepared, how answers are scored, how
+two answers differ, and its fresh export (its `benchmark_*` hooks and `export`).
 """
 
 import argparse
-import dataclasses
 import os
 import statistics
 import time
-from typing import Callable
 
 import numpy as np
 
@@ -30,34 +28,10 @@ from shared.io import write_json, write_text
 FILES = {"TFLite": "model.tflite", "TFLite int8": "model_int8.tflite", "ONNX": "model.onnx"}
 
 
-@dataclasses.dataclass
-class BenchmarkSpec:
-    """What differs between tasks.
-
-    load: `(config, val_fraction, test_fraction) -> (splits, info)`, the task's data reader.
-    prepare: `(split, size, limit) -> (uint8 images [N, S, S, 3], truths)`.
-    score: `(list of answer dicts, one per image, truths) -> {metric: value}`; the first is the headline.
-    difference: `(served, expected, image) -> float`, as the export's check uses it.
-    export: `(run, folder, formats) -> export version folder`, writing `formats`, the run's record left alone.
-    serve: `(model, manifest) -> serve(images) -> dict`, the task's inference function at the export's
-        own settings (its `trident.json`: a detector's score threshold, say), the Keras reference row.
-    stages: optional `(model, split, calls) -> [(stage, median ms)]`, where one image's time goes.
-    """
-
-    task: str
-    load: Callable
-    prepare: Callable
-    score: Callable
-    difference: Callable
-    export: Callable
-    serve: Callable
-    stages: Callable = None
-
-
-def benchmark_parser(task, doc):
+def get_args_parser(task):
     from shared.config import positive_int
 
-    parser = argparse.ArgumentParser(f"trident {task} benchmark", description=doc,
+    parser = argparse.ArgumentParser(f"trident {task.name} benchmark", description=task.description(__doc__),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", required=True, help="run folder written by `train`")
     parser.add_argument("--export", help="an export version folder to score (default: a fresh one with every "
@@ -67,20 +41,21 @@ def benchmark_parser(task, doc):
                         help="single-image calls timed per runtime (the median is reported)")
     parser.add_argument("--max-batch", type=positive_int, default=32, help="largest batch timed")
     parser.add_argument("--output", help="folder for benchmark.json/.md (default: RUN/benchmark)")
+    task.add_arguments(parser, "benchmark")
     return parser
 
 
-def benchmark_main(parser, argv, spec):
+def main(task, argv=None):
     from shared.runs import open_run
 
-    flags = vars(parser.parse_args(argv))
-    rows, paths = benchmark_run(open_run(flags.pop("run")), spec, **flags)
+    flags = vars(get_args_parser(task).parse_args(argv))
+    rows, paths = benchmark_run(open_run(flags.pop("run")), task, **flags)
     print(paths["table"])
     print(f"Written: {paths['md']} and {paths['json']}")
     return rows
 
 
-def benchmark_run(run, spec, export=None, images=200, latency_images=30, max_batch=32, output=None):
+def benchmark_run(run, task, export=None, images=200, latency_images=30, max_batch=32, output=None):
     """Score and time every runtime; write `benchmark.json` and `benchmark.md`. Returns `(rows, paths)`."""
     import tensorflow as tf
 
@@ -91,20 +66,21 @@ def benchmark_run(run, spec, export=None, images=200, latency_images=30, max_bat
     checkpoint = run.best_or_last()
     model = load_checkpoint(checkpoint)
     config = run.config()
-    splits, _ = run_splits(run, lambda val, test: spec.load(config, val, test))
+    splits, _ = run_splits(run, lambda val, test: task.read(config["data"], config["seed"], val, test,
+                                                            config.get("images"), config.get("image_size")))
     part = next((name for name in ("val", "test") if len(splits[name])), None)
     if part is None:
         fail(f"Run {run.path} has neither a validation nor a test split to benchmark on",
              "Train with --val-fraction above 0", run=run.path)
-    inputs, truths = spec.prepare(splits[part], model.image_size, images)
+    inputs, truths = task.benchmark_prepare(splits[part], model.image_size, images)
     refused = {}
     if export:
         export = _matching_export(export, model)
     else:
-        export, refused = _fresh_export(spec, run, os.path.join(output, "export"))
+        export, refused = _fresh_export(task, run, os.path.join(output, "export"))
     from shared.export import read_export_manifest
 
-    serve = tf.function(spec.serve(model, read_export_manifest(export)))
+    serve = tf.function(task.benchmark_serve(model, read_export_manifest(export)))
     runtimes = [("Keras", _keras(serve), None, os.path.getsize(checkpoint)),
                 ("SavedModel", _saved_model(export), None, _folder_bytes(export))]
     for name, file in FILES.items():
@@ -118,21 +94,21 @@ def benchmark_run(run, spec, export=None, images=200, latency_images=30, max_bat
     for name, answer, fixed_batch, size in runtimes:
         answers = [answer(inputs[i:i + 1]) for i in range(len(inputs))]
         reference = reference or answers
-        parity = max((spec.difference(ours, theirs, inputs[i])
+        parity = max((task.benchmark_difference(ours, theirs, inputs[i])
                       for i, (ours, theirs) in enumerate(zip(answers, reference))), default=0.0)
         single = _latency(answer, inputs, latency_images)
         batch = fixed_batch or max_batch
         rows.append({"format": name, "images": len(inputs), "split": part,
-                     **spec.score([{k: v[0] for k, v in a.items()} for a in answers], truths),
+                     **task.benchmark_score([{k: v[0] for k, v in a.items()} for a in answers], truths),
                      "latency_ms_batch1": single, "batch": batch,
                      "images_per_s_at_batch": _throughput(answer, inputs, batch),
                      "megabytes": size / 1e6, "max_abs_diff_vs_keras": float(parity)})
-    stages = spec.stages(model, splits[part], latency_images) if spec.stages else []
+    stages = task.benchmark_stages(model, splits[part], latency_images) or []
     paths = _write(output, run, export, rows, stages, refused)
     return rows, paths
 
 
-def _fresh_export(spec, run, folder):
+def _fresh_export(task, run, folder):
     """A fresh export with every format the model converts to, and `{format: why}` for those it does not
     (a refused format is left out and the export written again without it)."""
     from shared.export import FORMATS
@@ -141,7 +117,7 @@ def _fresh_export(spec, run, folder):
     formats, refused = list(FORMATS), {}
     while True:
         try:
-            return spec.export(run, folder, tuple(formats)), refused
+            return task.benchmark_export(run, folder, tuple(formats)), refused
         except FormatRefused as error:
             if error.format not in formats:
                 raise

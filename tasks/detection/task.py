@@ -1,0 +1,123 @@
+"""Object detection: a box and a class for every object.
+
+--data: `shapes` (built-in), a COCO JSON (images beside it or in --images), a folder with
+images/ + annotations/ (Pascal VOC XML) or images/ + labels/ (YOLO txt), such a folder with
+train/ val/ test/, or a dataset YAML (`path`, `train`, `val`, `test`, `names`). Evaluation is
+COCO AP from pycocotools; the export answers boxes in the input image's own pixels.
+"""
+
+from shared.config import positive_int
+from shared.data.augment import BOX_ONLY, parse_augment
+from shared.data.detection import load_detection_data
+from shared.data.detection_pipeline import build_box_augmenter, detection_dataset
+from shared.data.flip_probe import flip_probe, object_crops
+from shared.defaults import configured_backbone
+from shared.errors import fail
+from shared.task import Task
+from shared.training import build_optimizer
+from tasks.detection import benchmark, evaluate, export, predict
+from tasks.detection.inference import make_detect
+from tasks.detection.inspect import box_sections
+from tasks.detection.model import build_detector
+
+
+class Detection(Task):
+    name = "detection"
+    builtins = ("shapes",)
+    one_class_ok = True  # finding one kind of object is a task
+    size_rules = (128, 320, "long_side")  # letterboxed: the long side sets the scale
+    pretrained_size_rules = (128, 320, "long_side")
+    compare_images = 6
+    headline = "AP {AP:.4f}  AP50 {AP50:.4f}  AP75 {AP75:.4f}"
+
+    def read(self, data, seed=0, val_fraction=0.1, test_fraction=0.2, images=None, image_size=None,
+             unsplit_as_test=False):
+        return load_detection_data(data, seed, val_fraction, test_fraction, images, image_size,
+                                   unsplit_as_test=unsplit_as_test)
+
+    def check(self, config):
+        if config["image_size"] and config["image_size"] % 32:
+            fail("Detection needs an image size that is a multiple of 32", "Use for example --image-size 320",
+                 image_size=config["image_size"])
+
+    def item_labels(self, part, index):
+        return [int(c) for c in part.labels[index]]
+
+    def inspect_sections(self, options):
+        return self.item_labels, box_sections(options["max_boxes"])
+
+    def flip_probe(self, splits, seed):
+        """Whether mirroring keeps classes, measured on crops of the objects (one class: always)."""
+        if len(splits["train"].class_names) < 2:
+            return {"safe": True, "why": "one class, so a mirrored object cannot become another class"}
+        return flip_probe(object_crops(splits["train"], seed), object_crops(splits["val"], seed), seed)
+
+    def add_arguments(self, parser, action):
+        if action == "train":
+            parser.add_argument("--width", type=positive_int, default=64, help="channels of the neck and head")
+            parser.add_argument("--head", choices=("lean", "full"), default="lean",
+                                help="detection head: lean (under half the multiply-adds) or full")
+            parser.add_argument("--max-boxes", type=positive_int, default=100,
+                                help="objects per image kept for training")
+            parser.set_defaults(batch_size=16, lr=2e-3, weight_decay=5e-4, epochs=30)
+        elif action == "inspect":
+            parser.add_argument("--max-boxes", type=int, default=100, help="objects per image the model keeps")
+        elif action == "predict":
+            predict.add_arguments(parser)
+        elif action == "export":
+            parser.add_argument("--confidence", type=float, default=0.25, help="lowest score returned")
+            parser.add_argument("--iou", type=float, default=0.6, help="NMS IoU threshold")
+            parser.add_argument("--max-detections", type=positive_int, default=100)
+
+    def build_model(self, config, info):
+        backbone = configured_backbone(config)
+        model = build_detector(backbone, len(info["class_names"]), config["image_size"], info["class_names"],
+                               width=config["width"], head=config["head"])
+        model.compile(optimizer=build_optimizer(config))
+        return model
+
+    def datasets(self, config, splits, info):
+        augment = build_box_augmenter(parse_augment(config["augment"], BOX_ONLY), config["seed"],
+                                      config["image_size"])
+        max_boxes = min(config["max_boxes"], max(part.max_objects() for part in splits.values() if len(part)))
+        train_ds = detection_dataset(splits["train"], config["image_size"], config["batch_size"], max_boxes,
+                                     training=True, seed=config["seed"], augment=augment)
+        return train_ds, detection_dataset(splits["val"], config["image_size"], config["batch_size"], max_boxes)
+
+    def evaluate(self, run, data=None, images=None, split=None, output=None, loaded=None, explain=True,
+                 **options):
+        return evaluate.evaluate_run(self, run, data, images, split, output, loaded, explain)
+
+    def answer(self, model, options):
+        return make_detect(model, score_threshold=options.get("confidence"))
+
+    def predictions(self, options, predictor, explainer):
+        return predict.predictions(options, predictor, explainer)
+
+    def export(self, run, output_dir="saved_models", name=None, compare_images=None, formats=("saved_model",),
+               record=True, confidence=0.25, iou=0.6, max_detections=100):
+        return export.export_run(self, run, output_dir, name, confidence, iou, max_detections,
+                                 compare_images or self.compare_images, formats, record)
+
+    def benchmark_export(self, run, folder, formats):
+        # Detections down to COCO evaluation's threshold: the PR curve decides, not the export's default.
+        return self.export(run, folder, "model", confidence=evaluate.EVAL_SCORE_THRESHOLD, formats=formats,
+                           record=False)[0]
+
+    def benchmark_prepare(self, split, size, limit):
+        return benchmark.prepare(split, size, limit)
+
+    def benchmark_score(self, answers, truths):
+        return benchmark.score(answers, truths)
+
+    def benchmark_difference(self, served, expected, image):
+        return export.detection_difference(served, expected, image)
+
+    def benchmark_serve(self, model, manifest):
+        return benchmark.serve(model, manifest)
+
+    def benchmark_stages(self, model, split, calls):
+        return benchmark.stages(model, split, calls)
+
+
+TASK = Detection()

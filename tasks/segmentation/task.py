@@ -1,0 +1,117 @@
+"""Semantic segmentation: a class for every pixel.
+
+--data: `shapes` (built-in), a folder with images/ + masks/ (or train/ val/ test/ such
+folders), a COCO JSON with polygons or RLE, or a dataset YAML with `train`, `val`, `test`,
+`names`, and for colour masks `colors` (id: [r, g, b]); `mask_values` maps raw mask values to
+class ids; 255 means ignore. Scores are IoU at each image's own size.
+"""
+
+import argparse
+
+from shared.config import non_negative_float, positive_int
+from shared.data.augment import parse_augment
+from shared.data.segmentation import load_segmentation_data
+from shared.data.segmentation_pipeline import segmentation_dataset
+from shared.defaults import configured_backbone
+from shared.errors import fail
+from shared.task import Task
+from shared.training import build_optimizer
+from tasks.segmentation import benchmark, evaluate, export, predict
+from tasks.segmentation.inference import make_segment
+from tasks.segmentation.inspect import PixelCounts
+from tasks.segmentation.losses import SegmentationLoss
+from tasks.segmentation.metrics import MeanIoU
+from tasks.segmentation.model import SemanticSegmenter
+
+
+class Segmentation(Task):
+    name = "segmentation"
+    builtins = ("shapes",)
+    monitor, mode = "val_mean_iou", "max"
+    size_rules = (64, 256, "short_side")
+    pretrained_size_rules = (128, 256, "short_side")
+    # A pretrained backbone keeps every layer learning: the decoder takes its detail from P2, and aerial
+    # tiles are far from ImageNet's statistics (dubai_aerial, default command, test mean IoU: 0.477 with
+    # every layer learning, 0.414 frozen to P2 and 0.419 frozen to P1, batch norm frozen in both).
+    pretrained_frozen = ("train", "none")
+    flip_reason = "mirroring keeps region classes"
+    second_class_fix = "Add masks with a second value (a class besides the background)"
+    compare_images = 3
+    headline = "mean IoU {mean_iou:.4f}  pixel accuracy {pixel_accuracy:.4f}"
+
+    def read(self, data, seed=0, val_fraction=0.1, test_fraction=0.2, images=None, image_size=None,
+             unsplit_as_test=False):
+        return load_segmentation_data(data, seed, val_fraction, test_fraction, images, image_size,
+                                      unsplit_as_test=unsplit_as_test)
+
+    def item_labels(self, part, index):
+        return PixelCounts()(part, index)
+
+    def inspect_sections(self, options):
+        """Per-mask classes, counting pixels on the way (each mask is read once), and the pixel-share section."""
+        counter = PixelCounts()
+        return counter, counter.section
+
+    def add_arguments(self, parser, action):
+        if action == "train":
+            parser.add_argument("--head", choices=("deeplabv3plus", "fpn"), default="deeplabv3plus")
+            parser.add_argument("--width", type=positive_int, default=96, help="channels of the head")
+            parser.add_argument("--subpixel", action=argparse.BooleanOptionalAction, default=True,
+                                help="add sub-pixel detail to the upsampled logits (sharper corners and tips)")
+            parser.add_argument("--dice", type=non_negative_float, default=0.0,
+                                help="weight of the Dice loss added to cross-entropy")
+            parser.add_argument("--class-weights", type=non_negative_float, nargs="*",
+                                help="one cross-entropy weight per class")
+            parser.set_defaults(batch_size=16, lr=2e-3, epochs=30)
+        elif action == "predict":
+            predict.add_arguments(parser)
+
+    def build_model(self, config, info):
+        names = info["class_names"]
+        if config["class_weights"] and len(config["class_weights"]) != len(names):
+            fail(f"--class-weights needs one weight per class ({len(names)}: {', '.join(names)})",
+                 "Give exactly that many numbers", class_weights=config["class_weights"])
+        backbone = configured_backbone(config)
+        model = SemanticSegmenter(backbone, len(names), config["image_size"], names,
+                                  [c["colour"] for c in info["class_table"]], head=config["head"],
+                                  width=config["width"], subpixel=config["subpixel"])
+        model.compile(optimizer=build_optimizer(config),
+                      loss=SegmentationLoss(len(names), config["class_weights"], config["dice"]),
+                      metrics=[MeanIoU(len(names), name="mean_iou")])
+        return model
+
+    def datasets(self, config, splits, info):
+        augment = parse_augment(config["augment"])
+        train_ds = segmentation_dataset(splits["train"], config["image_size"], config["batch_size"], training=True,
+                                        seed=config["seed"], augment=augment)
+        return train_ds, segmentation_dataset(splits["val"], config["image_size"], config["batch_size"])
+
+    def evaluate(self, run, data=None, images=None, split=None, output=None, loaded=None, explain=True,
+                 **options):
+        return evaluate.evaluate_run(self, run, data, images, split, output, loaded, explain)
+
+    def class_aliases(self, model):
+        """A colour mask's classes are named `#rrggbb` by the reader: the model's class of that colour."""
+        return {"#%02x%02x%02x" % tuple(int(v) for v in colour): k for k, colour in enumerate(model.colours)}
+
+    def answer(self, model, options):
+        return make_segment(model)
+
+    def predictions(self, options, predictor, explainer):
+        return predict.predictions(options, predictor, explainer)
+
+    def export(self, run, output_dir="saved_models", name=None, compare_images=None, formats=("saved_model",),
+               record=True):
+        return export.export_run(self, run, output_dir, name, compare_images or self.compare_images, formats, record)
+
+    def benchmark_prepare(self, split, size, limit):
+        return benchmark.prepare(split, size, limit)
+
+    def benchmark_score(self, answers, truths):
+        return benchmark.score(answers, truths)
+
+    def benchmark_difference(self, served, expected, image):
+        return export.segmentation_difference(served, expected, image)
+
+
+TASK = Segmentation()
