@@ -18,7 +18,7 @@ SEG := runs/segmentation-shapes-compact
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install demo test clean
+.PHONY: install demo test test-fast clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ demo: $(INSTALLED)
 test: $(TEST_INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 2 tests
+
+# The inner loop of development: lint and every test but the `large` ones (training, exports, processes).
+test-fast: $(TEST_INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -n 2 -m "not large" tests
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info

@@ -1,10 +1,8 @@
 """Helpers shared by the benchmark scripts (not part of the installed packages)."""
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def table(headers, rows):

@@ -1,6 +1,6 @@
 """Built-in shapes with the default detection config: test-split COCO AP and training time.
 
-    .venv/bin/python bench/detection_shapes.py [--time-budget 10m]
+    .venv/bin/python -m bench detection_shapes [--time-budget 10m]
 
 Target (issue): AP50 >= 0.95 and AP@[.50:.95] >= 0.70 on the test split within 10
 minutes of training on a 2-core CPU.
@@ -9,7 +9,7 @@ minutes of training on a 2-core CPU.
 import argparse
 import tempfile
 
-import _common
+from bench import _common
 
 from shared.io import read_json
 from shared.actions import train

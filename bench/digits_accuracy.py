@@ -1,6 +1,6 @@
 """Built-in digits with the default config: test accuracy and training time.
 
-    .venv/bin/python bench/digits_accuracy.py [--runs-dir DIR] [--seeds 0 1 2]
+    .venv/bin/python -m bench digits_accuracy [--runs-dir DIR] [--seeds 0 1 2]
 
 Target (issue): at least 98% test accuracy within 60 s of training on a 2-core CPU.
 Training time is the wall-clock time of `fit` (data loading and the report excluded),
@@ -10,7 +10,7 @@ as recorded in the run's state.json.
 import argparse
 import tempfile
 
-import _common
+from bench import _common
 
 from shared.io import read_json
 from shared.actions import train

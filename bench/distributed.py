@@ -1,6 +1,6 @@
 """Multi-worker training on this machine: one process against two workers on 127.0.0.1.
 
-    .venv/bin/python bench/distributed.py [--epochs 4] [--batch-size 64] [--image-size 32]
+    .venv/bin/python -m bench distributed [--epochs 4] [--batch-size 64] [--image-size 32]
 
 Trains `trident classification train --data digits` (compact backbone, no augmentation)
 three ways with the same global batch: one process (`--strategy one_device`), and two
@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-import _common
+from bench import _common
 
 from shared.distribute import free_ports, loopback_tf_config
 
@@ -80,8 +80,8 @@ def all_reduce_worker(ports, index, size, out):
 def communication(size, folder):
     ports = ",".join(map(str, free_ports(2)))
     outs = [os.path.join(folder, f"allreduce-{i}.json") for i in range(2)]
-    children = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--all-reduce", ports, str(i), str(size),
-                                  outs[i]], cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    children = [subprocess.Popen([sys.executable, "-m", "bench", "distributed", "--all-reduce", ports, str(i),
+                                  str(size), outs[i]], cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
                 for i in range(2)]
     for child in children:
         child.wait()

@@ -1,6 +1,6 @@
 """Which pyramid levels explain a run best: the report's pointing game for each choice.
 
-    .venv/bin/python bench/explain_levels.py --run RUN [--levels P1xP2xP3 P3 P3xP4] [--methods layercam gradcam]
+    .venv/bin/python -m bench explain_levels --run RUN [--levels P1xP2xP3 P3 P3xP4] [--methods layercam gradcam]
 
 Each choice is a full `evaluate` of the run's test split (its val split where there is none) with
 `--explain-levels` and `--explain-method` set, so the figures are those its report would show: the
@@ -14,7 +14,7 @@ import argparse
 import importlib
 import tempfile
 
-import _common
+from bench import _common
 
 from shared.explain import default_levels
 from shared.io import read_json

@@ -1,6 +1,6 @@
 """What the explanation sections cost: evaluation time of a run with and without them.
 
-    .venv/bin/python bench/explain_overhead.py --run RUN [--pairs 7]
+    .venv/bin/python -m bench explain_overhead --run RUN [--pairs 7]
 
 Evaluates the run's test split in turns, with the report's explanation sections ("why it
 decided", "what the backbone sees", the pointing game) and without them (`evaluate
@@ -19,7 +19,7 @@ import statistics
 import tempfile
 import time
 
-import _common
+from bench import _common
 import keras
 
 from shared.io import read_json

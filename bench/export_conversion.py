@@ -1,6 +1,6 @@
 """Convert an exported detector's `serving_default` to TFLite and compare it with the SavedModel.
 
-    .venv/bin/python bench/export_conversion.py saved_models/detection-shapes-compact
+    .venv/bin/python -m bench export_conversion saved_models/detection-shapes-compact
 
 Tries TFLite built-in ops alone first, then built-ins plus TF ops; prints which worked
 and the largest difference from the SavedModel on a test image (a fixed input size,
@@ -11,7 +11,7 @@ import argparse
 import os
 import tempfile
 
-import _common  # noqa: F401
+from bench import _common  # noqa: F401  (quiet TensorFlow logs)
 import numpy as np
 import tensorflow as tf
 

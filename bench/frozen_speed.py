@@ -1,7 +1,7 @@
 """Training-step speed of a pretrained EfficientNet-Lite0 task model, frozen to each `--freeze` level.
 
-    .venv/bin/python bench/frozen_speed.py --task detection        # batch 16 at 320 px
-    .venv/bin/python bench/frozen_speed.py --task classification   # batch 32 at 192 px
+    .venv/bin/python -m bench frozen_speed --task detection        # batch 16 at 320 px
+    .venv/bin/python -m bench frozen_speed --task classification   # batch 32 at 192 px
 
 Batch norm is frozen throughout (the pretrained default); each level builds the model afresh,
 trains two warm-up steps (tracing), then times `--steps` steps on one random batch repeated, so
@@ -11,7 +11,7 @@ the input pipeline is left out.
 import argparse
 import time
 
-import _common  # noqa: F401  (puts the repository on the path)
+from bench import _common  # noqa: F401  (quiet TensorFlow logs)
 import numpy as np
 import tensorflow as tf
 

@@ -1,7 +1,7 @@
 """Does the converted EfficientNet-Lite see photos as an ImageNet network does?
 
-    .venv/bin/python bench/imagenet_check.py                  # lite0, the raccoon photos and two sample photos
-    .venv/bin/python bench/imagenet_check.py --variant lite2 --images 'DIR/*.jpg'
+    .venv/bin/python -m bench imagenet_check                  # lite0, the raccoon photos and two sample photos
+    .venv/bin/python -m bench imagenet_check --variant lite2 --images 'DIR/*.jpg'
 
 The converted network with its ImageNet head classifies real photos; the script prints each
 sample photo's top 3, and for the folder of photos the most frequent top-1 and top-5 classes and
@@ -15,7 +15,7 @@ import collections
 import glob
 import os
 
-import _common  # noqa: F401  (puts the project on the path)
+from bench import _common  # noqa: F401  (quiet TensorFlow logs)
 import numpy as np
 import tensorflow as tf
 from tensorflow_datasets.datasets.siscore.labels import IMAGENET_LABELS_LIST

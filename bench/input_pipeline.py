@@ -1,7 +1,7 @@
 """Input pipeline against training: can the first (uncached) epoch keep training fed?
 
-    .venv/bin/python bench/input_pipeline.py                  # weather4 + 48 generated 12 MP photos
-    .venv/bin/python bench/input_pipeline.py --data DIR --large 0
+    .venv/bin/python -m bench input_pipeline                  # weather4 + 48 generated 12 MP photos
+    .venv/bin/python -m bench input_pipeline --data DIR --large 0
 
 For each data set (a folder of class sub-folders; weather4 beside the project by default,
 and `--large` generated photos of `--large-size`), each configuration runs in its own
@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-import _common
+from bench import _common
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))

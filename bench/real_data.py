@@ -1,8 +1,8 @@
 """Real data, default command: Trident's `train --data X --time-budget T` against a reference.
 
-    .venv/bin/python bench/real_data.py                      # every set, then the table
-    .venv/bin/python bench/real_data.py --only weather4      # one set
-    .venv/bin/python bench/real_data.py --only bccd --no-reference
+    .venv/bin/python -m bench real_data                      # every set, then the table
+    .venv/bin/python -m bench real_data --only weather4      # one set
+    .venv/bin/python -m bench real_data --only bccd --no-reference
 
 Trident runs exactly the command a new user types (no flag but --data and --time-budget),
 then `evaluate --run` on the run's test split (its val split where the data has no test);
@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 
-import _common
+from bench import _common
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..", "shared", "datasets")
@@ -85,7 +85,10 @@ def main():
                         "training again (to add the reference alone, on a quiet machine)")
     parser.add_argument("--extra", default="", help="flags added to Trident's command (a candidate default), "
                         "e.g. \"--ema 0.99\"; recorded in the row")
-    parser.add_argument("--results", default=os.path.join(tempfile.gettempdir(), "trident-real-data.jsonl"))
+    parser.add_argument("--results", default=os.path.join(HERE, "..", "docs", "results",
+                                                          f"{time.strftime('%Y-%m-%d')}-real-data.jsonl"),
+                        help="JSON lines file each set's row is appended to (default: the dated file of today in "
+                             "docs/results/, which the tables of docs/benchmarks.md are made from)")
     args = parser.parse_args()
     if args.reuse_run and len(args.only or []) != 1:
         parser.error("--reuse-run needs exactly one --only set")
@@ -101,7 +104,7 @@ def main():
                                       args.extra.split() + ["--backbone", "compact"])
             row["scratch"] = {key: scratch[key] for key in ("metric", "images_per_second", "epochs")}
         if not args.no_reference:
-            from real_data_reference import reference
+            from bench.real_data_reference import reference
 
             row["reference"] = reference(task, data, row.pop("info"), budget, not args.scratch_reference)
         row.pop("info", None)

@@ -117,26 +117,24 @@ def classification_reference(data, info, budget, size, pretrained=True):
 
 
 def detection_reference(data, info, budget, pretrained=True):
-    from detection_raccoon import run_keras_cv
-
+    from bench.keras_cv_models import yolov8_detector
     from shared.data.detection import load_detection_data
 
     splits = _same_splits(lambda d: load_detection_data(d, 0), data, info)
-    coco, images_per_second, _, params, epochs = run_keras_cv(splits, budget,
-                                                              backbone=pretrained_backbone() if pretrained else None)
+    coco, images_per_second, _, params, epochs = yolov8_detector(
+        splits, budget, backbone=pretrained_backbone() if pretrained else None)
     model = "keras-cv YOLOV8 on EfficientNet-Lite0 (ImageNet)" if pretrained else "keras-cv YOLOV8 xs"
     return {"model": f"{model} at 320 px", "metric": coco["AP50"], "AP": coco["AP"],
             "images_per_second": images_per_second, "epochs": epochs}
 
 
 def segmentation_reference(data, info, budget, size, pretrained=True):
-    from segmentation_isbi import run_keras_cv
-
+    from bench.keras_cv_models import deeplab_segmenter
     from shared.data.segmentation import load_segmentation_data
 
     splits = _same_splits(lambda d: load_segmentation_data(d, 0), data, info)
-    scores, images_per_second, _ = run_keras_cv(splits, budget, size=size, batch=8,
-                                                backbone=pretrained_backbone() if pretrained else None)
+    scores, images_per_second, _ = deeplab_segmenter(splits, budget, size=size, batch=8,
+                                                     backbone=pretrained_backbone() if pretrained else None)
     model = "keras-cv DeepLabV3Plus on EfficientNet-Lite0 (ImageNet)" if pretrained else "keras-cv DeepLabV3Plus"
     return {"model": f"{model} at {size} px", "metric": scores["mean_iou"],
             "images_per_second": images_per_second}

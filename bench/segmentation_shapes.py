@@ -1,6 +1,6 @@
 """Built-in shapes with the default segmentation config: test-split mean IoU and training time.
 
-    .venv/bin/python bench/segmentation_shapes.py [--time-budget 10m]
+    .venv/bin/python -m bench segmentation_shapes [--time-budget 10m]
 
 Target (issue): mean IoU >= 0.90 on the test split within 10 minutes of training on a
 2-core CPU.
@@ -9,7 +9,7 @@ Target (issue): mean IoU >= 0.90 on the test split within 10 minutes of training
 import argparse
 import tempfile
 
-import _common
+from bench import _common
 
 from shared.io import read_json
 from shared.actions import train

@@ -1,6 +1,6 @@
 """Training throughput: `trident classification train` against a bare `keras.Model.fit`.
 
-    .venv/bin/python bench/throughput.py [--epochs 5] [--backbone compact] [--image-size 32] [--pairs 5]
+    .venv/bin/python -m bench throughput [--epochs 5] [--backbone compact] [--image-size 32] [--pairs 5]
 
 Same network, same optimizer, same batch size, same data (built-in digits), side by side
 in one process. Bare fit gets in-memory float32 arrays already resized; Trident reads
@@ -13,7 +13,7 @@ least 0.95 of bare fit.
 import argparse
 import tempfile
 
-import _common
+from bench import _common
 import keras
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Detection latency side by side: a Trident detector's SavedModel and TFLite exports against
 Ultralytics' YOLO26n, one image at a time, on the same letterboxed images and machine.
 
-    .venv/bin/python bench/yolo26_side_by_side.py --run RUN --export saved_models/NAME \
+    .venv/bin/python -m bench yolo26_side_by_side --run RUN --export saved_models/NAME \
         --yolo-python /path/to/python-with-ultralytics [--yolo-model yolo26n.yaml] [--yolo-threads N] [--rounds 3]
 
 Give `--run` and `--export` again (in pairs) to time several detectors in the same turns, e.g. two
@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 
-import _common
+from bench import _common
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -12,7 +12,7 @@ def main(folder, *tasks):
 
     split_cpu(2)
     from tasks.cli import main as trident
-    from tests.conftest import tiny_train_args, write_class_folders, write_detection_data, write_segmentation_data
+    from tests.factories import tiny_train_args, write_class_folders, write_detection_data, write_segmentation_data
 
     data = {"classification": write_class_folders(f"{folder}/cls", per_class=4),
             "detection": write_detection_data(f"{folder}/det", "coco", count=8, size=64),

@@ -15,8 +15,10 @@ from shared.callbacks import Clock, TimeBudget
 from shared.distribute import (Distribution, cluster_spec, free_ports, loopback_tf_config, make_distribution,
                                per_replica_share, resolve_strategy, scaled_for_replicas, shard)
 from shared.errors import TridentError
-from tests.conftest import tiny_train_args, write_class_folders
+from tests.factories import tiny_train_args, write_class_folders
 from tests.test_faults import assert_consistent
+
+pytestmark = pytest.mark.large  # trains, exports or spawns processes: left out by `-m "not large"`
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")

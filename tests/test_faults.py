@@ -14,7 +14,7 @@ import sys
 import time
 
 from tasks.cli import main as trident
-from tests.conftest import tiny_train_args, write_class_folders
+from tests.factories import tiny_train_args, write_class_folders
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

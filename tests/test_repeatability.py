@@ -1,11 +1,14 @@
 """`--deterministic` makes two runs bit-identical (checked in a child process: op determinism,
 once on, cannot be switched off, and must not leak into the other tests)."""
 
+import pytest
 import subprocess
 import sys
 import textwrap
 
-from tests.conftest import write_class_folders
+from tests.factories import write_class_folders
+
+pytestmark = pytest.mark.large  # trains, exports or spawns processes: left out by `-m "not large"`
 
 
 def test_two_deterministic_runs_give_identical_weights(tmp_path):

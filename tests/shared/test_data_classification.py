@@ -76,7 +76,7 @@ def test_seeded_split_is_stratified_and_repeatable(class_folder):
 
 
 def test_train_val_test_subfolders_are_used_as_given(tmp_path):
-    from tests.conftest import write_class_folders
+    from tests.factories import write_class_folders
 
     for split in ("train", "val", "test"):
         write_class_folders(tmp_path / split, per_class=2)
@@ -126,7 +126,7 @@ def test_data_without_splits_can_be_scored_whole(tmp_path, class_folder):
     splits, info = load_classification_data(class_folder, unsplit_as_test=True)
     assert info["counts"] == {"train": 0, "val": 0, "test": 18}
     assert "no splits of its own" in info["split"]
-    from tests.conftest import write_class_folders
+    from tests.factories import write_class_folders
 
     for split in ("train", "test"):
         write_class_folders(tmp_path / "split" / split, per_class=2)

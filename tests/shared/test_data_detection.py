@@ -8,7 +8,7 @@ from shared.data.detection import load_detection_data, read_coco, read_voc, read
 from shared.data.detection_pipeline import build_box_augmenter, detection_dataset
 from shared.data.shapes import generate
 from shared.errors import TridentError
-from tests.conftest import write_detection_data
+from tests.factories import write_detection_data
 
 
 def test_the_three_formats_read_the_same_boxes(tmp_path):

@@ -7,7 +7,7 @@ from PIL import Image
 from shared.data.segmentation import SegmentationSet, load_segmentation_data, read_coco_segmentation
 from shared.data.segmentation_pipeline import segmentation_dataset
 from shared.errors import TridentError
-from tests.conftest import write_segmentation_data
+from tests.factories import write_segmentation_data
 
 
 @pytest.mark.parametrize("kind", ["index", "palette", "rgb"])

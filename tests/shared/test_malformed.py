@@ -14,7 +14,7 @@ from shared.data.detection import load_detection_data
 from shared.data.segmentation import load_segmentation_data
 from shared.errors import TridentError
 from tasks.cli import main as trident
-from tests.conftest import write_class_folders, write_detection_data, write_segmentation_data
+from tests.factories import write_class_folders, write_detection_data, write_segmentation_data
 
 
 def refused_by_the_command(task, data, culprit, tmp_path, capsys):

@@ -12,8 +12,10 @@ from shared.io import read_json
 from tasks.cli import main as trident
 from tasks.classification.inference import make_classify
 from tasks.classification.task import TASK as CLASSIFICATION
-from tests.conftest import tiny_train_args, write_class_folders
+from tests.factories import tiny_train_args, write_class_folders
 from tests.helpers import benchmarked, odd_batches_answer, odd_format_images, portable_match_saved_model, same_answers
+
+pytestmark = pytest.mark.large  # trains, exports or spawns processes: left out by `-m "not large"`
 
 
 def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
@@ -175,7 +177,7 @@ def test_no_validation_split_trains_and_evaluates(class_folder, tmp_path):
 
 
 def test_grayscale_data_trains_the_papers_lenet5_on_one_channel_and_exports_it(tmp_path):
-    from tests.conftest import CLASSES, pattern
+    from tests.factories import CLASSES, pattern
 
     rng = np.random.default_rng(3)
     for kind in CLASSES:  # grayscale PNGs (mode L)

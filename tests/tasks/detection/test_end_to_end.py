@@ -15,9 +15,11 @@ from shared.data.images import read_image
 from shared.actions.predict import load_predictor
 from tasks.detection.evaluate import EVAL_SCORE_THRESHOLD, predict_split
 from tasks.detection.inference import make_detect
-from tests.conftest import write_detection_data
+from tests.factories import write_detection_data
 from tests.helpers import (benchmarked as _benchmarked, evaluated_split, odd_batches_answer, odd_format_images,
                            portable_match_saved_model, same_answers)
+
+pytestmark = pytest.mark.large  # trains, exports or spawns processes: left out by `-m "not large"`
 
 
 def test_train_evaluate_export_predict(tmp_path):

@@ -1,5 +1,6 @@
 """A detector must learn a handful of `shapes` images almost perfectly: catches silent training bugs."""
 
+import pytest
 import keras
 
 from shared.backbones import build_backbone
@@ -10,6 +11,8 @@ from shared.training import set_seed
 from tasks.detection.evaluate import predict_split
 from tasks.detection.metrics import coco_evaluate, coco_ground_truth, coco_results
 from tasks.detection.model import build_detector
+
+pytestmark = pytest.mark.large  # trains, exports or spawns processes: left out by `-m "not large"`
 
 
 def test_overfits_a_handful_of_shapes_images():

@@ -1,5 +1,6 @@
 """Segmentation through the `trident` command on tiny images: train, evaluate, export at two sizes, predict."""
 
+import pytest
 import json
 import os
 
@@ -12,9 +13,11 @@ from tasks.cli import main as trident
 from tasks.segmentation.task import TASK as SEGMENTATION
 from tasks.segmentation.evaluate import score_split
 from tasks.segmentation.inference import make_segment
-from tests.conftest import tiny_train_args, write_class_folders, write_segmentation_data
+from tests.factories import tiny_train_args, write_class_folders, write_segmentation_data
 from tests.helpers import (benchmarked, evaluated_split, odd_batches_answer, odd_format_images, same_answers,
                            portable_match_saved_model)
+
+pytestmark = pytest.mark.large  # trains, exports or spawns processes: left out by `-m "not large"`
 
 
 def test_train_evaluate_export_predict(tmp_path):

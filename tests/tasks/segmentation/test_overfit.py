@@ -1,5 +1,6 @@
 """A segmenter must learn a handful of `shapes` images almost perfectly: catches silent training bugs."""
 
+import pytest
 import keras
 
 from shared.backbones import build_backbone
@@ -9,6 +10,8 @@ from shared.training import set_seed
 from tasks.segmentation.evaluate import score_split
 from tasks.segmentation.metrics import scores_from_confusion
 from tasks.segmentation.model import SemanticSegmenter
+
+pytestmark = pytest.mark.large  # trains, exports or spawns processes: left out by `-m "not large"`
 
 
 def test_overfits_a_handful_of_shapes_images():

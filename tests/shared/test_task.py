@@ -11,6 +11,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from shared.actions import benchmark, evaluate, export, inspect, predict, train
@@ -25,7 +26,7 @@ from shared.export import endpoints, export_verified, make_compare
 from shared.reports import Report
 from shared.task import Task
 from shared.task_model import TaskModel
-from tests.conftest import write_class_folders
+from tests.factories import write_class_folders
 
 
 @keras.saving.register_keras_serializable(package="trident_tests")
@@ -128,6 +129,7 @@ class Tagging(Task):
 TASK = Tagging()
 
 
+@pytest.mark.large
 def test_a_task_defined_outside_tasks_goes_through_every_shared_action(tmp_path, capsys):
     data = write_class_folders(tmp_path / "data")
     assert inspect.main(TASK, ["--data", data, "--output", str(tmp_path / "inspection")]) == 0
@@ -165,7 +167,7 @@ def test_shared_code_never_asks_which_task_it_serves():
     import pathlib
 
     names = {"classification", "detection", "segmentation"}
-    root = pathlib.Path(__file__).resolve().parents[1] / "shared"
+    root = pathlib.Path(__file__).resolve().parents[2] / "shared"
     found = []
     for path in sorted(root.rglob("*.py")):
         if "data" in path.relative_to(root).parts[:1]:

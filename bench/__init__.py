@@ -1,0 +1,19 @@
+"""Trident's benchmarks: each prints figures (none is a test). Run one from the repository root:
+
+    .venv/bin/python -m bench NAME [flags]       # e.g. python -m bench real_data --only weather4
+    .venv/bin/python -m bench                    # the list
+
+real_data          the default command on the six real sets against a plain Keras user's reference
+digits_accuracy    test accuracy and training time of the default digits run, three seeds
+detection_shapes   shapes test AP within a 10-minute budget
+segmentation_shapes  shapes test mean IoU within a 10-minute budget
+throughput         Trident's training images/s against bare Keras fit, same network
+input_pipeline     first epoch (decode, resize, augment) against training speed; memory
+frozen_speed       training-step speed per freeze level of a pretrained backbone
+distributed        one process against two multi-worker processes on loopback; all-reduce time
+explain_overhead   what the report's explanation sections add to evaluate (--run RUN)
+explain_levels     the pointing game of each choice of levels to explain at (--run RUN)
+export_conversion  each export format converted and checked, with its time (--run RUN)
+imagenet_check     the converted ImageNet weights classifying photos as an ImageNet model does
+yolo26_side_by_side  detection latency against Ultralytics' YOLO26n (--run RUN --export E --yolo-python PY)
+"""
