@@ -20,7 +20,7 @@ Algorithms"); an explicit `--lr` is kept as given.
 
 Keras 3's `fit` under `MultiWorkerMirroredStrategy` fails (keras-team/keras#20585): it
 reduces a per-replica batch to build the model, and reduces per-replica scalar logs along
-axis 0. `MultiWorkerFit` (mixed into every task model) mends both inside Trident: the
+axis 0. `shared.patches.MultiWorkerFit` (mixed into every task model) mends both: the
 build takes the first local replica's batch, and each step's logs leave the replica as
 one-element vectors, which the axis-0 reduction averages into the same scalars one device
 reports.
@@ -35,6 +35,7 @@ import keras
 import tensorflow as tf
 
 from shared.errors import fail
+from shared.patches import sublayers
 
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 
@@ -252,42 +253,6 @@ def synchronize_batch_norm(model, on):
     """Batch statistics over the global batch (every replica's share) instead of each replica's
     own: with several replicas each sees only part of a batch, and its statistics would differ
     from one device's (`FusedBatchNorm` sends them in one all-reduce per layer)."""
-    for layer in model._flatten_layers(include_self=False):
+    for layer in sublayers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.synchronized = bool(on)
-
-
-def _multi_worker(strategy):
-    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and strategy.extended._in_multi_worker_mode())
-
-
-class MultiWorkerFit:
-    """Mixin for a `keras.Model`: `fit` and `evaluate` under `MultiWorkerMirroredStrategy`
-    (keras-team/keras#20585), and under `MirroredStrategy` on an uneven last batch. Changes
-    nothing without a strategy."""
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        strategy = self._distribute_strategy
-        if iterator is None or strategy is None:
-            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
-        # Keras averages the replicas' batches here, which fails across machines and on a batch
-        # split unevenly (an odd last batch). Only shapes matter: the first local replica's stands for all.
-        for _, _, batches in iterator:
-            batch = next(batches)
-            data_batch = tf.nest.map_structure(lambda v: strategy.experimental_local_results(v)[0], batch)
-            break
-        with strategy.scope():
-            self._symbolic_build(data_batch=data_batch)
-
-    def train_step(self, data):
-        return self._vector_logs(super().train_step(data))
-
-    def test_step(self, data):
-        return self._vector_logs(super().test_step(data))
-
-    def _vector_logs(self, logs):
-        if not _multi_worker(self.distribute_strategy):
-            return logs
-        return {key: tf.reshape(value, [1]) if getattr(value, "shape", None) is not None and value.shape.rank == 0
-                else value for key, value in logs.items()}

@@ -27,6 +27,7 @@ from tensorflow.python.ops import gen_nn_ops
 from shared.data.letterbox import letterbox
 from shared.data.preprocess import resize_images
 from shared.errors import fail
+from shared.patches import graph_outputs
 
 METHODS = ("gradcam", "layercam")
 # The default levels: LayerCAM at every level from the shallowest through the deepest one at least
@@ -83,7 +84,7 @@ class Explainer:
         self.level = "x".join(self.levels)  # for captions: "P1xP2xP3"
         # The backbone's outputs as the task model's graph sees them (it is called once there). Every
         # level comes out of the one pass: the chosen ones are explained, all of them can be shown.
-        self.pyramid = keras.tree.pack_sequence_as(backbone.output, backbone._inbound_nodes[-1].output_tensors)
+        self.pyramid = graph_outputs(backbone)
         self.pyramid_levels = tuple(backbone.pyramid_levels)
         self.wired = keras.Model(model.inputs, [[self.pyramid[name] for name in self.pyramid_levels], model.outputs])
         self.model, self.method, self._compiled = model, method, {}

@@ -26,6 +26,7 @@ import tensorflow as tf
 from shared.errors import TridentError, fail
 from shared.int8_convert import quantize_in_child
 from shared.io import write_bytes
+from shared.patches import tflite_ops
 
 ONNX_OPSET = 17
 
@@ -67,7 +68,7 @@ def write_tflite_int8(folder, model, serve, compare, tolerance, final, calibrati
         float_model = tf.lite.Interpreter(model_content=tf.lite.TFLiteConverter.from_saved_model(source).convert())
         names = {t["index"]: t["name"] for t in float_model.get_tensor_details()}
         inside, outside, kinds = set(), [], set()
-        for op in float_model._get_ops_details():
+        for op in tflite_ops(float_model):
             produced = [names[i] for i in op["outputs"] if i in names]
             kinds.add(op["op_name"])
             if produced and all(model.name in name for name in produced):

@@ -3,7 +3,7 @@
 import keras
 
 from shared import backbones as _backbones  # noqa: F401  (registers backbone classes for loading)
-from shared.distribute import MultiWorkerFit
+from shared.patches import MultiWorkerFit
 from shared.errors import fail
 
 

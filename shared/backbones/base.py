@@ -3,6 +3,7 @@
 import keras
 
 from shared.errors import fail
+from shared.patches import sublayers
 
 
 @keras.saving.register_keras_serializable(package="trident")
@@ -34,7 +35,7 @@ class Backbone(keras.Model):
             for layer in keras.Model(inputs, self.pyramid_outputs[self.frozen_to]).layers:
                 layer.trainable = False
         if self.frozen_bn:
-            for layer in self._flatten_layers(include_self=False):
+            for layer in sublayers(self):
                 if isinstance(layer, keras.layers.BatchNormalization):
                     layer.trainable = False
 

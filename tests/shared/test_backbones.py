@@ -3,6 +3,7 @@ import pytest
 
 from shared.backbones import BACKBONES, build_backbone
 from shared.errors import TridentError
+from shared.patches import sublayers
 
 
 @pytest.mark.parametrize("name", sorted(BACKBONES))
@@ -31,7 +32,7 @@ def test_frozen_batch_norm_keeps_its_statistics_while_the_rest_trains_and_surviv
     import keras
 
     backbone = build_backbone(name, frozen_bn=True)
-    norms = [layer for layer in backbone._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    norms = [layer for layer in sublayers(backbone) if isinstance(layer, keras.layers.BatchNormalization)]
     assert norms and not any(layer.trainable for layer in norms)
     inputs = keras.Input((32, 32, 3))
     pooled = keras.layers.GlobalAveragePooling2D()(backbone(inputs)["P5"])
@@ -46,7 +47,7 @@ def test_frozen_batch_norm_keeps_its_statistics_while_the_rest_trains_and_surviv
     assert moved and not moved & frozen  # convolutions learn; scale, shift and statistics stay
     model.save(tmp_path / "model.keras")
     reloaded = keras.models.load_model(tmp_path / "model.keras").layers[1]
-    assert reloaded.frozen_bn and not any(layer.trainable for layer in reloaded._flatten_layers()
+    assert reloaded.frozen_bn and not any(layer.trainable for layer in sublayers(reloaded)
                                           if isinstance(layer, keras.layers.BatchNormalization))
 
 
