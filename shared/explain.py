@@ -397,7 +397,7 @@ def one_per_image(options):
 def explainer_for(path):
     """An `Explainer` for the run folder at `path` (its best checkpoint); exports are refused."""
     from shared.errors import fail
-    from shared.actions.predict import model_kind
+    from shared.runs import model_kind
     from shared.runs import open_run
     from shared.task_model import load_checkpoint
 

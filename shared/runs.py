@@ -279,3 +279,14 @@ def slug(text):
 
     base = os.path.splitext(os.path.basename(os.path.normpath(str(text))))[0] or "data"
     return re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-") or "data"
+
+
+def model_kind(path):
+    """`"run"` for a run folder, `"saved_model"` for an export (or a folder of versions)."""
+    if os.path.isfile(os.path.join(path, "config.yaml")):
+        return "run"
+    if os.path.isfile(os.path.join(path, "saved_model.pb")) or (
+            os.path.isdir(path) and any(d.isdigit() for d in os.listdir(path))):
+        return "saved_model"
+    fail(f"{path} is neither a run folder nor an exported SavedModel",
+         "Pass runs/<name> from `train` or saved_models/<name>[/<version>] from `export`", model=path)

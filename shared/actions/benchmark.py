@@ -21,15 +21,21 @@ import statistics
 import time
 
 import numpy as np
+import tensorflow as tf
 
+from shared.config import positive_int
+from shared.data.recorded import run_splits
 from shared.errors import fail
+from shared.export import FORMATS, read_export_manifest, resolve_saved_model
 from shared.io import write_json, write_text
+from shared.portable import FormatRefused, numeric, onnx_session
+from shared.runs import open_run
+from shared.task_model import load_checkpoint
 
 FILES = {"TFLite": "model.tflite", "TFLite int8": "model_int8.tflite", "ONNX": "model.onnx"}
 
 
 def get_args_parser(task):
-    from shared.config import positive_int
 
     parser = argparse.ArgumentParser(f"trident {task.name} benchmark", description=task.description(__doc__),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -46,7 +52,6 @@ def get_args_parser(task):
 
 
 def main(task, argv=None):
-    from shared.runs import open_run
 
     flags = vars(get_args_parser(task).parse_args(argv))
     rows, paths = benchmark_run(open_run(flags.pop("run")), task, **flags)
@@ -57,10 +62,7 @@ def main(task, argv=None):
 
 def benchmark_run(run, task, export=None, images=200, latency_images=30, max_batch=32, output=None):
     """Score and time every runtime; write `benchmark.json` and `benchmark.md`. Returns `(rows, paths)`."""
-    import tensorflow as tf
 
-    from shared.data.recorded import run_splits
-    from shared.task_model import load_checkpoint
 
     output = output or run.file("benchmark")
     checkpoint = run.best_or_last()
@@ -78,7 +80,6 @@ def benchmark_run(run, task, export=None, images=200, latency_images=30, max_bat
         export = _matching_export(export, model)
     else:
         export, refused = _fresh_export(task, run, os.path.join(output, "export"))
-    from shared.export import read_export_manifest
 
     serve = tf.function(task.benchmark_serve(model, read_export_manifest(export)))
     runtimes = [("Keras", _keras(serve), None, os.path.getsize(checkpoint)),
@@ -111,8 +112,6 @@ def benchmark_run(run, task, export=None, images=200, latency_images=30, max_bat
 def _fresh_export(task, run, folder):
     """A fresh export with every format the model converts to, and `{format: why}` for those it does not
     (a refused format is left out and the export written again without it)."""
-    from shared.export import FORMATS
-    from shared.portable import FormatRefused
 
     formats, refused = list(FORMATS), {}
     while True:
@@ -129,7 +128,6 @@ def _fresh_export(task, run, folder):
 def _matching_export(path, model):
     """The version folder of `path` (a version or `<root>/<name>`), refused when it was made for another
     input size or other classes than the run's model."""
-    from shared.export import read_export_manifest, resolve_saved_model
 
     path = resolve_saved_model(path)
     manifest = read_export_manifest(path)
@@ -142,18 +140,14 @@ def _matching_export(path, model):
 
 
 def _keras(serve):
-    import tensorflow as tf
 
-    from shared.portable import numeric
 
     serve = numeric(serve)
     return lambda batch: {k: v.numpy() for k, v in serve(tf.constant(batch)).items()}
 
 
 def _saved_model(path):
-    import tensorflow as tf
 
-    from shared.portable import numeric
 
     signature = tf.saved_model.load(path).signatures["serving_default"]
     serve = numeric(lambda images: signature(images=images))
@@ -161,7 +155,6 @@ def _saved_model(path):
 
 
 def _tflite(path):
-    import tensorflow as tf
 
     # All the cores, as TensorFlow and onnxruntime use them; left to itself the interpreter runs one
     # thread (the raccoon detector at 320 px: 37-42 ms an image, 24-26 ms with two threads).
@@ -184,7 +177,6 @@ def cpu_threads():
 
 
 def _onnx(path):
-    from shared.portable import onnx_session
 
     session = onnx_session(path)
     names = [output.name for output in session.get_outputs()]

@@ -17,9 +17,11 @@ import re
 import time
 
 import numpy as np
+import tensorflow as tf
 
 from shared.data.recorded import run_splits
 from shared.errors import fail
+from shared.explain import Explainer
 from shared.reports.plots import read_log, training_curves_figure
 from shared.reports.run_sections import add_run_sections
 from shared.runs import is_other_data, open_run, slug
@@ -72,8 +74,6 @@ def main(task, argv=None):
 
 def answers(function, dataset):
     """`function` (a task's inference function) on each image of `dataset` in turn, as numpy dicts."""
-    import tensorflow as tf
-
     function = tf.function(function, reduce_retracing=True)
     for i in range(len(dataset)):
         yield {k: v.numpy()[0] for k, v in function(tf.constant(dataset.image(i)[None])).items()}
@@ -82,7 +82,6 @@ def answers(function, dataset):
 @dataclasses.dataclass
 class Evaluation:
     """What a task's evaluation works on."""
-
     run: object
     model: object
     checkpoint: str
@@ -146,7 +145,6 @@ def open_evaluation(run, task, data=None, images=None, split=None, loaded=None, 
     dataset = align_classes(dataset, model, spec, task.class_aliases(model))
     evaluation = Evaluation(run, model, checkpoint, spec, split, dataset, info, started)
     if explain:
-        from shared.explain import Explainer
 
         building = time.perf_counter()
         evaluation.explainer = Explainer(model, **(explain if isinstance(explain, dict) else {}))

@@ -13,16 +13,18 @@ masks). Training runs the same inspection and keeps the report in its run folder
 import argparse
 import os
 
-from shared.config import fraction
+import numpy as np
 
+from shared.config import fraction
 from shared.data.inspection import class_counts, image_stats, inspect_files
 from shared.data.recorded import data_root
 from shared.errors import TridentError
+from shared.reports.plots import plt  # pyplot on the file-only backend
 from shared.reports.report import Report
+from shared.runs import slug
 
 
 def _figures(report, stats, files):
-    import matplotlib.pyplot as plt
 
     ok = [e for e in files if "width" in e]
     if not ok:
@@ -39,8 +41,6 @@ def _figures(report, stats, files):
 
 
 def _count_figure(report, rows, split_names):
-    import matplotlib.pyplot as plt
-    import numpy as np
 
     if not rows:
         return
@@ -155,7 +155,6 @@ def inspect_data(task, spec, load, per_item_labels, extra=None, output=None):
 
     A data set the readers refuse is reported too (the error is the finding).
     """
-    from shared.runs import slug
 
     output = output or os.path.join("runs", "inspect", f"{task.name}-{slug(spec)}")
     try:

@@ -15,8 +15,16 @@ import dataclasses
 import os
 import sys
 
+import numpy as np
+import tensorflow as tf
+
 from shared.data.images import is_image_file, read_image
 from shared.errors import TridentError, fail
+from shared.explain import explainer_for
+from shared.export import read_export_manifest, resolve_saved_model
+from shared.io import write_json
+from shared.runs import model_kind, open_run
+from shared.task_model import load_checkpoint
 
 
 def get_args_parser(task):
@@ -34,8 +42,6 @@ def get_args_parser(task):
 
 def main(task, argv=None):
     """The `predict` command: every image answered by the task (`task.predictions`)."""
-    from shared.explain import explainer_for
-
     options = vars(get_args_parser(task).parse_args(argv))
     paths = expand_images(options["images"])
     predictor = load_predictor(options["model"], task, lambda model: task.answer(model, options),
@@ -61,17 +67,6 @@ def expand_images(items):
     return paths
 
 
-def model_kind(path):
-    """`"run"` for a run folder, `"saved_model"` for an export (or a folder of versions)."""
-    if os.path.isfile(os.path.join(path, "config.yaml")):
-        return "run"
-    if os.path.isfile(os.path.join(path, "saved_model.pb")) or (
-            os.path.isdir(path) and any(d.isdigit() for d in os.listdir(path))):
-        return "saved_model"
-    fail(f"{path} is neither a run folder nor an exported SavedModel",
-         "Pass runs/<name> from `train` or saved_models/<name>[/<version>] from `export`", model=path)
-
-
 @dataclasses.dataclass
 class Predictor:
     """`answer(uint8 [1, H, W, 3]) -> {name: numpy array}` and the model's description: its class
@@ -94,19 +89,15 @@ def load_predictor(path, task, make_answer, trust=False):
         trust: run a SavedModel without Trident's manifest. A SavedModel's graph can read
             and write files, so one Trident did not write is refused unless trusted.
     """
-    import tensorflow as tf
 
     def numpy(outputs):
         return {k: v.numpy() for k, v in outputs.items()}
 
     if model_kind(path) == "run":
-        from shared.runs import open_run
-        from shared.task_model import load_checkpoint
 
         model = load_checkpoint(open_run(path).best_or_last())
         function = tf.function(make_answer(model), reduce_retracing=True)
         return Predictor(lambda images: numpy(function(tf.constant(images))), list(model.class_names), model)
-    from shared.export import read_export_manifest, resolve_saved_model
 
     folder = resolve_saved_model(path)
     manifest = read_export_manifest(folder)
@@ -129,8 +120,6 @@ def load_predictor(path, task, make_answer, trust=False):
 
 def _foreign_names(folder, answer):
     """Class names of a trusted SavedModel without a manifest: its labels.txt, else `class_<id>`."""
-    import numpy as np
-
     labels = os.path.join(folder, "assets.extra", "labels.txt")
     if os.path.isfile(labels):
         with open(labels, encoding="utf-8") as file:
@@ -141,7 +130,6 @@ def _foreign_names(folder, answer):
 
 class NumberedNames(list):
     """A class table that names an id beyond its end `class_<id>` (a foreign model's extra classes)."""
-
     def __getitem__(self, index):
         if not isinstance(index, slice) and int(index) >= len(self):
             return f"class_{int(index)}"
@@ -170,7 +158,6 @@ def predict_all(paths, handle, json_path=None, done=None):
     """`for_each_image`, then the results to `json_path`, the line `done`, and the failures (an error)."""
     results, failed = for_each_image(paths, handle)
     if json_path:
-        from shared.io import write_json
 
         write_json(json_path, results)
     if done:

@@ -14,14 +14,18 @@ train a finished run further; --restart starts over.
 import argparse
 import math
 import os
+import shutil
+import tempfile
 
+from shared.actions.inspect import build_report
 from shared.config import add_training_args, parse_args, parse_duration
+from shared.data.inspection import inside
+from shared.data.recorded import data_root, record_splits
 from shared.defaults import choose_defaults
-from shared.distribute import (make_distribution, scaled_for_replicas, shard, sync_batch_norm_for,
-                               synchronize_batch_norm)
+from shared.distribute import make_distribution, scaled_for_replicas, shard, sync_batch_norm_for, synchronize_batch_norm
 from shared.errors import fail
 from shared.io import read_json, write_json
-from shared.runs import prepare_run, slug, write_manifest
+from shared.runs import Run, prepare_run, slug, write_manifest
 from shared.task_model import load_checkpoint
 from shared.training import fit, save_backbone, set_seed
 
@@ -78,7 +82,6 @@ def check_inside(config, splits):
     A typo such as `../../` in a listing would silently train on files from elsewhere;
     folders and dataset YAMLs name their places themselves and are not checked.
     """
-    from shared.data.inspection import inside
 
     data = str(config["data"])
     if config.get("allow_outside_data") or not data.lower().endswith((".csv", ".json")):
@@ -95,9 +98,7 @@ def check_inside(config, splits):
 
 def inspect_into_run(task, config, splits, info, run):
     """The same inspection as `trident <task> inspect`, kept in the run; problems are printed."""
-    from shared.actions.inspect import build_report
 
-    from shared.data.recorded import data_root, record_splits
 
     labels, extra = task.inspect_sections(config)
     report, findings = build_report(task, config["data"], splits, info, labels, extra)
@@ -227,10 +228,7 @@ def _train_on_worker(task, config, splits, info, model, distribution):
     folder that is removed at the end. The chief decides (after its own checks) whether the
     run is new, resumed or complete; resuming reads the chief's checkpoint, so the run folder
     must be on storage every machine reads (as TensorFlow's own multi-worker checkpoints need)."""
-    import shutil
-    import tempfile
 
-    from shared.runs import Run
 
     status, *chiefs = distribution.agree([0.0, *_shape_of_steps(config)])
     status = _STATUS[int(round(status))]
