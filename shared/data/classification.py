@@ -163,7 +163,7 @@ def load_classification_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, 
              f"Use one of {', '.join(BUILTIN)} or a path that exists", data=spec)
     skipped = []
     for part in splits.values():
-        skipped += part.drop_unreadable().skipped
+        skipped += part.check().skipped
     if "all" in splits or "train" not in splits:
         whole = splits.get("all") or splits[next(iter(splits))]
         if len(whole) == 0:

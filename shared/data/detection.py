@@ -17,16 +17,19 @@ import numpy as np
 
 from shared.data.boxes import FixCounter, sanitize_boxes
 from shared.data.dataset_yaml import SPLITS, WHOLE_AS_TEST, load_dataset_yaml, random_split, whole_as_test
-from shared.data.images import find_unreadable, is_image_file, oriented_size, read_image
+from shared.data.images import is_image_file, oriented_size
+from shared.data.itemset import ItemSet
 from shared.errors import fail, malformed
 
 
 @dataclasses.dataclass
-class DetectionSet:
+class DetectionSet(ItemSet):
     """Images with boxes. Exactly one of `paths` and `images` (`uint8 [N, H, W, 3]`) is set."""
 
     # One entry per image (not a dataclass field).
     ITEM_FIELDS = ("boxes", "labels", "sizes", "paths", "images", "image_ids")
+    TALLIES = ("skipped", "fixes")  # counted once for the data read, not per subset
+    ARRAY_NAME = "shapes-{}"
 
     class_names: list
     boxes: list
@@ -39,23 +42,6 @@ class DetectionSet:
     coco_ids: list = None  # a COCO source's own category ids, for writing results back
     image_ids: list = None  # a COCO source's own image ids, one per image, for the same reason
 
-    def __len__(self):
-        return len(self.boxes)
-
-    def image(self, index):
-        return self.images[index] if self.images is not None else read_image(self.paths[index])
-
-    def name(self, index):
-        return os.path.basename(self.paths[index]) if self.paths is not None else f"shapes-{index}"
-
-    def subset(self, indices):
-        pick = lambda items: [items[i] for i in indices]  # noqa: E731
-        return DetectionSet(self.class_names, pick(self.boxes), pick(self.labels), pick(self.sizes),
-                            paths=pick(self.paths) if self.paths is not None else None,
-                            images=self.images[np.asarray(indices, np.int64)] if self.images is not None else None,
-                            coco_ids=self.coco_ids,
-                            image_ids=pick(self.image_ids) if self.image_ids is not None else None)
-
     def relabel(self, remap, class_names):
         """This set with class `i` renamed to `remap[i]` of `class_names`; source category ids dropped."""
         labels = [np.asarray(remap)[np.asarray(lab, np.int64)] for lab in self.labels]
@@ -63,18 +49,6 @@ class DetectionSet:
 
     def max_objects(self):
         return max([len(b) for b in self.boxes] + [1])
-
-    def drop_unreadable(self):
-        if self.paths is None:
-            return self
-        bad = find_unreadable(self.paths)
-        if bad:
-            keep = [i for i, p in enumerate(self.paths) if p not in bad]
-            self.skipped += sorted(bad.items())
-            kept = self.subset(keep)
-            self.boxes, self.labels, self.sizes, self.paths = kept.boxes, kept.labels, kept.sizes, kept.paths
-            self.image_ids = kept.image_ids
-        return self
 
     def fingerprint(self):
         digest = hashlib.sha256(",".join(self.class_names).encode())
@@ -93,7 +67,7 @@ def _image_size(path, where):
     if not os.path.isfile(path):
         fail(f"{where} names image {path}, which does not exist", "Add the image or remove its annotation",
              image=path)
-    return oriented_size(path)  # None: undecodable, drop_unreadable() skips and counts it later
+    return oriented_size(path)  # None: undecodable, check() skips and counts it later
 
 
 def _check_size(path, actual, declared, where):
@@ -433,7 +407,7 @@ def load_detection_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, image
              "Check the --data path", data=spec)
     skipped, fixes = [], FixCounter()
     for part in splits.values():
-        skipped += part.drop_unreadable().skipped
+        skipped += part.check().skipped
         fixes.update(part.fixes)
     if "all" in splits and unsplit_as_test:
         splits, how = whole_as_test(splits["all"]), WHOLE_AS_TEST

@@ -6,11 +6,11 @@ import os
 
 import numpy as np
 
-from shared.data.images import find_unreadable, read_image
+from shared.data.itemset import ItemSet
 
 
 @dataclasses.dataclass
-class ImageSet:
+class ImageSet(ItemSet):
     """Images with integer labels.
 
     Exactly one of `paths` (image files) and `images` (`uint8 [N, H, W, 3]`) is set.
@@ -31,44 +31,13 @@ class ImageSet:
     def __post_init__(self):
         self.labels = np.asarray(self.labels, dtype=np.int32)
 
-    def __len__(self):
-        return len(self.labels)
-
-    def subset(self, indices):
-        indices = np.asarray(indices, dtype=np.int64)
-        return ImageSet(
-            labels=self.labels[indices],
-            class_names=self.class_names,
-            paths=[self.paths[i] for i in indices] if self.paths is not None else None,
-            images=self.images[indices] if self.images is not None else None,
-            regions=self.regions[indices] if self.regions is not None else None,
-        )
-
     def relabel(self, remap, class_names):
         """This set with class `i` renamed to `remap[i]` of `class_names` (a model's class table)."""
         return dataclasses.replace(self, labels=np.asarray(remap)[self.labels], class_names=list(class_names))
 
-    def image(self, index):
-        """Image `index` as `uint8 [H, W, 3]`, at its original size."""
-        if self.images is not None:
-            return self.images[index]
-        return read_image(self.paths[index])
-
     def name(self, index):
-        return self.paths[index] if self.paths is not None else f"#{index}"
-
-    def drop_unreadable(self):
-        """Decode every file once; move the ones that fail to `skipped`. Returns self."""
-        if self.paths is None:
-            return self
-        bad = find_unreadable(self.paths)
-        if bad:
-            keep = [i for i, path in enumerate(self.paths) if path not in bad]
-            self.skipped += sorted(bad.items())
-            self.paths = [self.paths[i] for i in keep]
-            self.labels = self.labels[keep]
-            self.regions = self.regions[keep] if self.regions is not None else None
-        return self
+        """Item `index`'s whole path (class folders repeat file names), or `#index`."""
+        return self.paths[index] if self.paths is not None else self.ARRAY_NAME.format(index)
 
     def fingerprint(self):
         """A content-free but change-sensitive hash: names, sizes, labels (or the pixels)."""

@@ -18,7 +18,8 @@ import numpy as np
 from PIL import Image
 
 from shared.data.dataset_yaml import SPLITS, WHOLE_AS_TEST, load_dataset_yaml, random_split, whole_as_test
-from shared.data.images import find_unreadable, is_image_file, oriented_size, read_image
+from shared.data.images import find_unreadable, is_image_file, oriented_size
+from shared.data.itemset import ItemSet
 from shared.errors import TridentError, fail, malformed
 
 IGNORE = 255
@@ -27,11 +28,12 @@ DEFAULT_COLOURS = [(0, 0, 0), (230, 25, 75), (60, 180, 75), (0, 130, 200), (245,
 
 
 @dataclasses.dataclass
-class SegmentationSet:
+class SegmentationSet(ItemSet):
     """Images with class-id masks, from files (`paths` + `mask_paths` or `mask_arrays`) or arrays."""
 
     # One entry per image (not a dataclass field).
     ITEM_FIELDS = ("paths", "mask_paths", "mask_arrays", "images", "masks")
+    ARRAY_NAME = "shapes-{}"
 
     class_names: list
     colours: list
@@ -45,15 +47,6 @@ class SegmentationSet:
     ignore_value: int = IGNORE
     skipped: list = dataclasses.field(default_factory=list)
 
-    def __len__(self):
-        return len(self.images) if self.images is not None else len(self.paths)
-
-    def image(self, index):
-        return self.images[index] if self.images is not None else read_image(self.paths[index])
-
-    def name(self, index):
-        return os.path.basename(self.paths[index]) if self.paths is not None else f"shapes-{index}"
-
     def mask(self, index):
         """Class ids `uint8 [H, W]` (255 = ignore), checked against the class table."""
         if self.masks is not None:
@@ -62,13 +55,6 @@ class SegmentationSet:
             return self.mask_arrays[index]
         return convert_mask(self.mask_paths[index], len(self.class_names), self.value_map, self.colour_map,
                             self.ignore_value)
-
-    def subset(self, indices):
-        pick = lambda items: None if items is None else [items[i] for i in indices]  # noqa: E731
-        arrays = lambda a: None if a is None else a[np.asarray(indices, np.int64)]  # noqa: E731
-        return dataclasses.replace(self, paths=pick(self.paths), mask_paths=pick(self.mask_paths),
-                                   mask_arrays=pick(self.mask_arrays), images=arrays(self.images),
-                                   masks=arrays(self.masks), skipped=[])
 
     def relabel(self, remap, class_names):
         """This set with class `i` renamed to `remap[i]` of `class_names` (masks and tables mapped)."""
@@ -91,7 +77,8 @@ class SegmentationSet:
         return dataclasses.replace(self, **changes)
 
     def check(self):
-        """Read every image header and every mask once; fail on the first bad pair."""
+        """Read every image and every mask once: undecodable images go to `skipped` (as every set's
+        `check`); a mask the wrong size or with values outside the class table fails, naming the file."""
         if self.paths is None:
             return self
         unreadable = find_unreadable(self.paths)  # a full check: a truncated file must not stop an epoch later
@@ -120,8 +107,7 @@ class SegmentationSet:
         bad = [i for i, outcome in enumerate(outcomes) if outcome and outcome[0] == "skip"]
         if bad:
             self.skipped = [[outcomes[i][1], outcomes[i][2]] for i in bad]
-            kept = self.subset([i for i in range(len(self)) if i not in set(bad)])
-            self.paths, self.mask_paths, self.mask_arrays = kept.paths, kept.mask_paths, kept.mask_arrays
+            self.keep([i for i in range(len(self)) if i not in set(bad)])
         return self
 
     def fingerprint(self):
