@@ -21,7 +21,7 @@ import time
 
 from bench import _common
 
-from shared.distribute import free_ports, loopback_tf_config
+from shared.engine.distribute import free_ports, loopback_tf_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -56,7 +56,7 @@ def parameter_count(folder):
 def all_reduce_worker(ports, index, size, out):
     """One side of the communication timing: all-reduce `size` floats 50 times."""
     os.environ["TF_CONFIG"] = loopback_tf_config([int(p) for p in ports.split(",")], int(index))
-    from shared.distribute import make_distribution
+    from shared.engine.distribute import make_distribution
 
     distribution = make_distribution("multi_worker")
     import numpy as np

@@ -16,9 +16,9 @@ import tempfile
 
 from bench import _common
 
-from shared.explain import default_levels
+from shared.explain.explainer import default_levels
 from shared.io import read_json
-from shared.runs import open_run
+from shared.engine.runs import open_run
 from shared.task_model import load_checkpoint
 
 

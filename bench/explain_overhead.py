@@ -23,7 +23,7 @@ from bench import _common
 import keras
 
 from shared.io import read_json
-from shared.runs import open_run
+from shared.engine.runs import open_run
 
 
 def timed(evaluate, run, output, explain=True):

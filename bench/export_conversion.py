@@ -15,7 +15,7 @@ from bench import _common  # noqa: F401  (quiet TensorFlow logs)
 import numpy as np
 import tensorflow as tf
 
-from shared.export import resolve_saved_model
+from shared.export.saved_model import resolve_saved_model
 
 
 def convert(folder, ops):

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from shared.backbones import build_backbone
-from shared.training import build_optimizer
+from shared.engine.training import build_optimizer
 
 SETTINGS = {"detection": (320, 16), "classification": (192, 32)}
 

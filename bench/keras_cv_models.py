@@ -14,11 +14,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from shared.callbacks import Throughput, TimeBudget, WarmupCosine
+from shared.engine.callbacks import Throughput, TimeBudget, WarmupCosine
 from shared.data.detection_pipeline import build_box_augmenter, detection_dataset
 from shared.data.preprocess import resize_images
 from shared.data.segmentation_pipeline import segmentation_dataset
-from shared.training import set_seed
+from shared.engine.training import set_seed
 from tasks.detection.metrics import coco_evaluate, coco_ground_truth, coco_results
 from tasks.segmentation.metrics import confusion_matrix, scores_from_confusion
 

@@ -63,7 +63,7 @@ def transfer_guide(size, classes, splits, budget, split):
     what the guide means, so they stay frozen here."""
     import keras
 
-    from shared.callbacks import TimeBudget
+    from shared.engine.callbacks import TimeBudget
     from shared.data.pipeline import image_dataset
 
     base = pretrained_backbone()
@@ -87,10 +87,10 @@ def transfer_guide(size, classes, splits, budget, split):
 def classification_reference(data, info, budget, size, pretrained=True):
     import keras
 
-    from shared.callbacks import TimeBudget
+    from shared.engine.callbacks import TimeBudget
     from shared.data.classification import load_classification_data
     from shared.data.pipeline import image_dataset
-    from shared.training import set_seed
+    from shared.engine.training import set_seed
 
     splits = _same_splits(lambda d: load_classification_data(d, 0, 0.1, 0.2), data, info)
     split = "test" if len(splits["test"]) else "val"

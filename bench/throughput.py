@@ -19,11 +19,11 @@ import numpy as np
 
 from shared.backbones import build_backbone
 from shared.backbones.classic import as_drawn
-from shared.callbacks import Throughput
+from shared.engine.callbacks import Throughput
 from shared.data.builtin import digits
 from shared.data.preprocess import resize_images
 from shared.io import read_json
-from shared.training import set_seed
+from shared.engine.training import set_seed
 from shared.actions import train
 from tasks.classification.task import TASK
 from tasks.classification.model import build_classifier

@@ -48,7 +48,7 @@ def per_image_median(answer, images):
 def main():
     from shared.actions.benchmark import _matching_export, _saved_model, _tflite, cpu_threads
     from shared.data.recorded import run_splits
-    from shared.runs import open_run
+    from shared.engine.runs import open_run
     from shared.task_model import load_checkpoint
     from tasks.detection.benchmark import prepare
     from tasks.detection.task import TASK

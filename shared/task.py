@@ -18,7 +18,7 @@ How a model sizes its input (resize or letterbox) is the model's own `TaskModel.
 
 import sys
 
-from shared.defaults import PRETRAINED_FROZEN
+from shared.engine.defaults import PRETRAINED_FROZEN
 
 
 class Task:
@@ -43,7 +43,7 @@ class Task:
     # "best": `best.keras` is the best `monitor` epoch; "last": the last epoch (unless early stopping).
     keep = "best"
     # Smallest and largest automatic image size, and which side of the image sets it: from
-    # scratch, and with ImageNet-pretrained weights (see `shared.defaults.image_size_for`).
+    # scratch, and with ImageNet-pretrained weights (see `shared.engine.defaults.image_size_for`).
     size_rules = (64, 256, "short_side")
     pretrained_size_rules = (128, 256, "short_side")
     # `(--batch-norm, --freeze)` that `auto` means with pretrained weights.
@@ -133,10 +133,14 @@ class Task:
         return self.headline.format(**metrics)
 
     # -- predict ---------------------------------------------------------------------------
+    # `model -> function`: the task's one image-to-answer function (uint8 images of any size in, the
+    # export's outputs out), which evaluate, predict and the export all run.
+    inference = None
+
     def answer(self, model, options):
-        """The end-to-end function of `model` (uint8 images in, the export's outputs out) at the
-        predict flags `options` (a dict)."""
-        raise NotImplementedError
+        """The end-to-end function of `model` at the predict flags `options` (a dict); by default
+        `inference(model)`, the same whatever the flags."""
+        return self.inference(model)
 
     def predictions(self, options, predictor, explainer):
         """`(handle, json path or None, closing line)` of `predict`: `handle(path, image) -> record`
@@ -145,10 +149,15 @@ class Task:
         raise NotImplementedError
 
     # -- export and benchmark ---------------------------------------------------------------
+    # `(task, run, output_dir, name, compare_images, formats, record, **options) -> (folder, manifest)`:
+    # the task's export of a run through `shared.export.saved_model.export_verified`.
+    export_run = None
+
     def export(self, run, output_dir="saved_models", name=None, compare_images=None, formats=("saved_model",),
                record=True, **options):
-        """Export the run (`shared.export.export_verified`); returns `(folder, manifest)`."""
-        raise NotImplementedError
+        """Export the run (`export_run`; `options`: the task's own export flags); `(folder, manifest)`."""
+        return self.export_run(self, run, output_dir, name, compare_images or self.compare_images, formats, record,
+                               **options)
 
     def benchmark_export(self, run, folder, formats):
         """A fresh export of `run` into `folder` with `formats` for the benchmark; its path."""
@@ -164,7 +173,7 @@ class Task:
         raise NotImplementedError
 
     def benchmark_difference(self, served, expected, image):
-        """The largest difference between two answers for one image (see `shared.export.make_compare`)."""
+        """The largest difference between two answers for one image (see `shared.export.saved_model.make_compare`)."""
         raise NotImplementedError
 
     def benchmark_serve(self, model, manifest):

@@ -12,8 +12,8 @@ GLOBAL_BATCH = 8
 
 
 def main(out, ports=None, index=0):
-    from shared.distribute import (loopback_tf_config, make_distribution, shard, sync_batch_norm_for,
-                                   synchronize_batch_norm)
+    from shared.engine.distribute import (loopback_tf_config, make_distribution, shard, sync_batch_norm_for,
+                                          synchronize_batch_norm)
 
     if ports:
         os.environ["TF_CONFIG"] = loopback_tf_config(ports.split(","), index)
@@ -24,8 +24,8 @@ def main(out, ports=None, index=0):
     import tensorflow as tf
 
     from shared.backbones import build_backbone
-    from shared.runs import prepare_run
-    from shared.training import fit, set_seed
+    from shared.engine.runs import prepare_run
+    from shared.engine.training import fit, set_seed
     from tasks.classification.model import build_classifier
 
     set_seed(0)

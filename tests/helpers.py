@@ -78,7 +78,7 @@ def same_answers(task, run, export, make_answer, paths, agree):
     import tensorflow as tf
 
     from shared.data.images import read_image
-    from shared.export import resolve_saved_model
+    from shared.export.saved_model import resolve_saved_model
     from shared.actions.predict import load_predictor
 
     on_run = load_predictor(str(run), task, make_answer)
@@ -103,7 +103,7 @@ def evaluated_split(run, task, data, images=None):
     `task` is the run's `shared.task.Task`.
     """
     from shared.actions.evaluate import open_evaluation
-    from shared.runs import open_run
+    from shared.engine.runs import open_run
 
     opened = open_run(str(run))
     evaluation = open_evaluation(opened, task, data, images)
@@ -115,7 +115,7 @@ def odd_batches_answer(export, size=(20, 30)):
     colour, and an RGBA batch as its RGB part; `serve_bytes` answers an empty batch too."""
     import tensorflow as tf
 
-    from shared.export import resolve_saved_model
+    from shared.export.saved_model import resolve_saved_model
 
     loaded = tf.saved_model.load(resolve_saved_model(str(export)))
     serve = loaded.signatures["serving_default"]
@@ -142,7 +142,7 @@ def portable_match_saved_model(export, keys, atol, formats=("tflite", "onnx")):
     import numpy as np
     import tensorflow as tf
 
-    from shared.portable import onnx_session
+    from shared.export.portable import onnx_session
 
     meta = json.loads((export / "assets.extra" / "trident.json").read_text())
     size = meta["image_size"]

@@ -8,7 +8,7 @@ import sys
 
 
 def main(folder, *tasks):
-    from shared.distribute import split_cpu
+    from shared.engine.distribute import split_cpu
 
     split_cpu(2)
     from tasks.cli import main as trident

@@ -11,9 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from shared.callbacks import Clock, TimeBudget
-from shared.distribute import (Distribution, cluster_spec, free_ports, loopback_tf_config, make_distribution,
-                               per_replica_share, resolve_strategy, scaled_for_replicas, shard)
+from shared.engine.callbacks import Clock, TimeBudget
+from shared.engine.distribute import (Distribution, cluster_spec, free_ports, loopback_tf_config, make_distribution,
+                                      per_replica_share, resolve_strategy, scaled_for_replicas, shard)
 from shared.errors import TridentError
 from tests.factories import tiny_train_args, write_class_folders
 from tests.test_faults import assert_consistent

@@ -79,7 +79,7 @@ def test_a_failed_write_at_any_step_of_a_checkpoint_loses_nothing(tmp_path, monk
     args = ["classification", "train", *tiny_train_args(data, runs, "--name", "w")]
     assert trident([*args, "--epochs", "1"]) == 0
 
-    from shared import runs as runs_module
+    from shared.engine import runs as runs_module
 
     real_replace = os.replace
     for step, name in enumerate(COMMIT_STEPS):
@@ -115,7 +115,7 @@ def test_a_read_only_run_folder_is_the_projects_error(tmp_path, monkeypatch, cap
     def read_only(path, *args, **kwargs):
         raise PermissionError(errno.EROFS, "Read-only file system", str(path))
 
-    from shared import runs as runs_module
+    from shared.engine import runs as runs_module
 
     monkeypatch.setattr(runs_module.os, "makedirs", read_only)
     assert trident(["classification", "train", *tiny_train_args(data, runs, "--name", "ro")]) == 1
@@ -138,7 +138,7 @@ def test_an_image_size_the_backbone_cannot_take_is_refused_before_the_run_folder
 def test_a_run_stopped_inside_an_epoch_resumes_at_the_next_batch(tmp_path, monkeypatch, capsys):
     import math
 
-    from shared.callbacks import PartialBackup
+    from shared.engine.callbacks import PartialBackup
     from shared.task_model import load_checkpoint
 
     data = write_class_folders(tmp_path / "data", per_class=10)

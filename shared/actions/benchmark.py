@@ -26,10 +26,10 @@ import tensorflow as tf
 from shared.config import positive_int
 from shared.data.recorded import run_splits
 from shared.errors import fail
-from shared.export import FORMATS, read_export_manifest, resolve_saved_model
+from shared.export.saved_model import FORMATS, read_export_manifest, resolve_saved_model
 from shared.io import write_json, write_text
-from shared.portable import FormatRefused, numeric, onnx_session
-from shared.runs import open_run
+from shared.export.portable import FormatRefused, numeric, onnx_session
+from shared.engine.runs import open_run
 from shared.task_model import load_checkpoint
 
 FILES = {"TFLite": "model.tflite", "TFLite int8": "model_int8.tflite", "ONNX": "model.onnx"}

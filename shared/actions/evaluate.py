@@ -21,10 +21,10 @@ import tensorflow as tf
 
 from shared.data.recorded import run_splits
 from shared.errors import fail
-from shared.explain import Explainer
+from shared.explain.explainer import Explainer
 from shared.reports.plots import read_log, training_curves_figure
 from shared.reports.run_sections import add_run_sections
-from shared.runs import is_other_data, open_run, slug
+from shared.engine.runs import is_other_data, open_run, slug
 from shared.task_model import load_checkpoint
 
 _NUMBERED = re.compile(r"^class_(\d+)$")
@@ -124,7 +124,7 @@ def open_evaluation(run, task, data=None, images=None, split=None, loaded=None, 
         split: "train", "val" or "test" (default: test, else val).
         loaded: `(splits, info)` training already holds in memory, or None.
         explain: whether the report explains (`Evaluation.explain`): True, or a dict of
-            `shared.explain.Explainer` arguments (`level`, `method`), checked here before any scoring.
+            `shared.explain.explainer.Explainer` arguments (`level`, `method`), checked here before any scoring.
     """
     started = time.perf_counter()
     config = run.config()

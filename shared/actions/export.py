@@ -14,8 +14,8 @@ formats (TFLite, int8 TFLite, ONNX) are each checked in their own runtime.
 import argparse
 
 from shared.config import positive_int
-from shared.export import FORMATS, held_out_images
-from shared.runs import open_run
+from shared.export.saved_model import FORMATS, held_out_images
+from shared.engine.runs import open_run
 from shared.task_model import load_checkpoint
 
 
@@ -59,7 +59,7 @@ def main(task, argv=None):
 
 def open_export(run, task, limit):
     """`(model, images)`: the run's best checkpoint and up to `limit` held-out images (a
-    `shared.export.HeldOut`), the run's data read by `task.read` into its recorded splits."""
+    `shared.export.saved_model.HeldOut`), the run's data read by `task.read` into its recorded splits."""
     config = run.config()
     model = load_checkpoint(run.best_or_last())
     images = held_out_images(run, lambda val, test: task.read(config["data"], config["seed"], val, test,

@@ -21,7 +21,7 @@ from shared.data.recorded import data_root
 from shared.errors import TridentError
 from shared.reports.plots import plt  # pyplot on the file-only backend
 from shared.reports.report import Report
-from shared.runs import slug
+from shared.engine.runs import slug
 
 
 def _figures(report, stats, files):

@@ -20,10 +20,10 @@ import tensorflow as tf
 
 from shared.data.images import is_image_file, read_image
 from shared.errors import TridentError, fail
-from shared.explain import explainer_for
-from shared.export import read_export_manifest, resolve_saved_model
+from shared.explain.explainer import explainer_for
+from shared.export.saved_model import read_export_manifest, resolve_saved_model
 from shared.io import write_json
-from shared.runs import model_kind, open_run
+from shared.engine.runs import model_kind, open_run
 from shared.task_model import load_checkpoint
 
 

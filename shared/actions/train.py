@@ -21,13 +21,14 @@ from shared.actions.inspect import build_report
 from shared.config import add_training_args, parse_args, parse_duration
 from shared.data.inspection import inside
 from shared.data.recorded import data_root, record_splits
-from shared.defaults import choose_defaults
-from shared.distribute import make_distribution, scaled_for_replicas, shard, sync_batch_norm_for, synchronize_batch_norm
+from shared.engine.defaults import choose_defaults
+from shared.engine.distribute import (make_distribution, scaled_for_replicas, shard, sync_batch_norm_for,
+                                      synchronize_batch_norm)
 from shared.errors import fail
 from shared.io import read_json, write_json
-from shared.runs import Run, prepare_run, slug, write_manifest
+from shared.engine.runs import Run, prepare_run, slug, write_manifest
 from shared.task_model import load_checkpoint
-from shared.training import fit, save_backbone, set_seed
+from shared.engine.training import fit, save_backbone, set_seed
 
 
 def resolve_config(task, args):

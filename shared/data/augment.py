@@ -12,7 +12,7 @@ def parse_augment(text, extra=()):
     """`"auto"`, `"none"` or a comma list of `AUGMENTATIONS` (and `extra`) to a list of names.
 
     `auto` is the three common ones here; a training run replaces it beforehand with the
-    policy the data calls for (`shared.defaults.augment_for`).
+    policy the data calls for (`shared.engine.defaults.augment_for`).
     """
     known = AUGMENTATIONS + tuple(extra)
     text = (text or "none").strip().lower()

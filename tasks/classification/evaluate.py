@@ -8,9 +8,9 @@ import tensorflow as tf
 from shared.data.pipeline import image_dataset
 from shared.actions.evaluate import finish_report, open_evaluation
 from shared.reports import Report
-from shared.explain import class_score, pointing
-from shared.reports.explain_sections import (add_backbone_section, add_pointing_section, add_why_section,
-                                             explain_with_cases)
+from shared.explain.explainer import class_score, pointing
+from shared.explain.sections import (add_backbone_section, add_pointing_section, add_why_section,
+                                     explain_with_cases)
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, image_grid
 from tasks.classification.inference import make_classify
@@ -35,7 +35,7 @@ def predict_split(model, imageset, batch_size):
 
 def evaluate_run(task, run, data=None, split=None, output=None, batch_size=32, loaded=None, explain=True):
     """Score a run's best checkpoint on a split and write the report (`explain`: with the sections that
-    show why it decided; or a dict of `shared.explain.Explainer` options). Returns (paths, metrics)."""
+    show why it decided; or a dict of `shared.explain.explainer.Explainer` options). Returns (paths, metrics)."""
     ev = open_evaluation(run, task, data, None, split, loaded, explain)
     model, imageset = ev.model, ev.dataset
     labels, probabilities = predict_split(model, imageset, batch_size)

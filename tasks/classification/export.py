@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from shared.actions.export import open_export
-from shared.export import endpoints, export_verified, make_compare
+from shared.export.saved_model import endpoints, export_verified, make_compare
 from tasks.classification.inference import make_classify
 
 

@@ -6,13 +6,13 @@
     trident classification predict --model RUN photos/ --explain why/
 
 With `--explain FOLDER` (run folders only), FOLDER/<stem>_why_<class>.png shows where the
-image made the model choose its top class (a LayerCAM heat map, `shared.explain`).
+image made the model choose its top class (a LayerCAM heat map, `shared.explain.explainer`).
 """
 
 import numpy as np
 
 from shared.config import positive_int
-from shared.explain import class_score
+from shared.explain.explainer import class_score
 
 
 def add_arguments(parser):

@@ -11,9 +11,9 @@ from shared.data.builtin import BUILTIN
 from shared.data.classification import load_classification_data
 from shared.data.flip_probe import flip_probe
 from shared.data.pipeline import image_dataset
-from shared.defaults import configured_backbone
+from shared.engine.defaults import configured_backbone
 from shared.task import Task
-from shared.training import build_optimizer
+from shared.engine.training import build_optimizer
 from tasks.classification import benchmark, evaluate, export, predict
 from tasks.classification.inference import make_classify
 from tasks.classification.model import build_classifier, head_settings
@@ -80,24 +80,12 @@ class Classification(Task):
                  batch_size=32):
         return evaluate.evaluate_run(self, run, data, split, output, batch_size, loaded, explain)
 
-    def answer(self, model, options):
-        return make_classify(model)
-
-    def predictions(self, options, predictor, explainer):
-        return predict.predictions(options, predictor, explainer)
-
-    def export(self, run, output_dir="saved_models", name=None, compare_images=None, formats=("saved_model",),
-               record=True):
-        return export.export_run(self, run, output_dir, name, compare_images or self.compare_images, formats, record)
-
-    def benchmark_prepare(self, split, size, limit):
-        return benchmark.prepare(split, size, limit)
-
-    def benchmark_score(self, answers, truths):
-        return benchmark.score(answers, truths)
-
-    def benchmark_difference(self, served, expected, image):
-        return export.probability_difference(served, expected, image)
+    inference = staticmethod(make_classify)
+    predictions = staticmethod(predict.predictions)
+    export_run = staticmethod(export.export_run)
+    benchmark_prepare = staticmethod(benchmark.prepare)
+    benchmark_score = staticmethod(benchmark.score)
+    benchmark_difference = staticmethod(export.probability_difference)
 
 
 TASK = Classification()

@@ -15,12 +15,12 @@ import numpy as np
 
 from shared.data.boxes import box_iou
 from shared.actions.evaluate import answers, finish_report, open_evaluation
-from shared.explain import box_score, one_per_image, pointing
+from shared.explain.explainer import box_score, one_per_image, pointing
 from shared.io import write_json
 from shared.reports import Report
 from shared.reports.draw import draw_boxes
-from shared.reports.explain_sections import (add_backbone_section, add_pointing_section, add_why_section,
-                                             explain_with_cases)
+from shared.explain.sections import (add_backbone_section, add_pointing_section, add_why_section,
+                                     explain_with_cases)
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, curves_figure, image_grid
 from tasks.detection.inference import make_detect
@@ -42,7 +42,7 @@ def predict_split(model, dataset, score_threshold=EVAL_SCORE_THRESHOLD):
 
 def evaluate_run(task, run, data=None, images=None, split=None, output=None, loaded=None, explain=True):
     """Score the run's best checkpoint; write report and COCO files (`explain`: with the sections that show
-    why it decided; or a dict of `shared.explain.Explainer` options). Returns (paths, metrics)."""
+    why it decided; or a dict of `shared.explain.explainer.Explainer` options). Returns (paths, metrics)."""
     ev = open_evaluation(run, task, data, images, split, loaded, explain)
     model, dataset = ev.model, ev.dataset
     names = model.class_names

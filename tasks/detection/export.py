@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from shared.data.boxes import box_iou
 from shared.actions.export import open_export
-from shared.export import endpoints, export_verified, make_compare
+from shared.export.saved_model import endpoints, export_verified, make_compare
 from tasks.detection.inference import detect_with
 
 
@@ -59,8 +59,8 @@ def detection_difference(served, expected, image):
     return worst if ties <= max(1, count // 10) else float("inf")
 
 
-def export_run(task, run, output_dir="saved_models", name=None, confidence=0.25, iou=0.6, max_detections=100,
-               compare_images=6, formats=("saved_model",), record=True):
+def export_run(task, run, output_dir="saved_models", name=None, compare_images=6, formats=("saved_model",),
+               record=True, confidence=0.25, iou=0.6, max_detections=100):
     model, images = open_export(run, task, compare_images)
     decoder = model.decoder(score_threshold=confidence, iou_threshold=iou, max_detections=max_detections)
     detect = detect_with(model, decoder)

@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 
 from shared.backbones.base import task_input
-from shared.distribute import per_replica_share
+from shared.engine.distribute import per_replica_share
 from shared.errors import fail
 from shared.layers.conv import conv_bn_act
 from shared.layers.neck import pan_neck

@@ -11,7 +11,7 @@ import os
 
 from PIL import Image
 
-from shared.explain import box_score
+from shared.explain.explainer import box_score
 from shared.io import write_bytes
 from shared.reports.draw import draw_boxes, png_bytes
 

@@ -11,10 +11,10 @@ from shared.data.augment import BOX_ONLY, parse_augment
 from shared.data.detection import load_detection_data
 from shared.data.detection_pipeline import build_box_augmenter, detection_dataset
 from shared.data.flip_probe import flip_probe, object_crops
-from shared.defaults import configured_backbone
+from shared.engine.defaults import configured_backbone
 from shared.errors import fail
 from shared.task import Task
-from shared.training import build_optimizer
+from shared.engine.training import build_optimizer
 from tasks.detection import benchmark, evaluate, export, predict
 from tasks.detection.inference import make_detect
 from tasks.detection.inspect import box_sections
@@ -88,36 +88,24 @@ class Detection(Task):
                  **options):
         return evaluate.evaluate_run(self, run, data, images, split, output, loaded, explain)
 
+    inference = staticmethod(make_detect)
+
     def answer(self, model, options):
         return make_detect(model, score_threshold=options.get("confidence"))
 
-    def predictions(self, options, predictor, explainer):
-        return predict.predictions(options, predictor, explainer)
-
-    def export(self, run, output_dir="saved_models", name=None, compare_images=None, formats=("saved_model",),
-               record=True, confidence=0.25, iou=0.6, max_detections=100):
-        return export.export_run(self, run, output_dir, name, confidence, iou, max_detections,
-                                 compare_images or self.compare_images, formats, record)
+    predictions = staticmethod(predict.predictions)
+    export_run = staticmethod(export.export_run)
 
     def benchmark_export(self, run, folder, formats):
         # Detections down to COCO evaluation's threshold: the PR curve decides, not the export's default.
         return self.export(run, folder, "model", confidence=evaluate.EVAL_SCORE_THRESHOLD, formats=formats,
                            record=False)[0]
 
-    def benchmark_prepare(self, split, size, limit):
-        return benchmark.prepare(split, size, limit)
-
-    def benchmark_score(self, answers, truths):
-        return benchmark.score(answers, truths)
-
-    def benchmark_difference(self, served, expected, image):
-        return export.detection_difference(served, expected, image)
-
-    def benchmark_serve(self, model, manifest):
-        return benchmark.serve(model, manifest)
-
-    def benchmark_stages(self, model, split, calls):
-        return benchmark.stages(model, split, calls)
+    benchmark_prepare = staticmethod(benchmark.prepare)
+    benchmark_score = staticmethod(benchmark.score)
+    benchmark_difference = staticmethod(export.detection_difference)
+    benchmark_serve = staticmethod(benchmark.serve)
+    benchmark_stages = staticmethod(benchmark.stages)
 
 
 TASK = Detection()

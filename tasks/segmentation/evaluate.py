@@ -13,9 +13,9 @@ import numpy as np
 
 from shared.actions.evaluate import answers, finish_report, open_evaluation
 from shared.reports import Report
-from shared.explain import one_per_image, pointing, region_score
-from shared.reports.explain_sections import (add_backbone_section, add_pointing_section, add_why_section,
-                                             explain_with_cases)
+from shared.explain.explainer import one_per_image, pointing, region_score
+from shared.explain.sections import (add_backbone_section, add_pointing_section, add_why_section,
+                                     explain_with_cases)
 from shared.reports.model_stats import model_stats
 from shared.reports.draw import overlay
 from shared.reports.plots import confusion_matrix_figure, image_grid

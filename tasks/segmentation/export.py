@@ -15,7 +15,7 @@ import tensorflow as tf
 from PIL import Image
 
 from shared.actions.export import open_export
-from shared.export import endpoints, export_verified, make_compare
+from shared.export.saved_model import endpoints, export_verified, make_compare
 from tasks.segmentation.inference import make_segment
 
 

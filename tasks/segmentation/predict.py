@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from shared.data.segmentation import DEFAULT_COLOURS
-from shared.explain import region_score
+from shared.explain.explainer import region_score
 from shared.io import write_bytes
 from shared.reports.draw import overlay, png_bytes
 

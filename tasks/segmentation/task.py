@@ -12,10 +12,10 @@ from shared.config import non_negative_float, positive_int
 from shared.data.augment import parse_augment
 from shared.data.segmentation import load_segmentation_data
 from shared.data.segmentation_pipeline import segmentation_dataset
-from shared.defaults import configured_backbone
+from shared.engine.defaults import configured_backbone
 from shared.errors import fail
 from shared.task import Task
-from shared.training import build_optimizer
+from shared.engine.training import build_optimizer
 from tasks.segmentation import benchmark, evaluate, export, predict
 from tasks.segmentation.inference import make_segment
 from tasks.segmentation.inspect import PixelCounts
@@ -94,24 +94,12 @@ class Segmentation(Task):
         """A colour mask's classes are named `#rrggbb` by the reader: the model's class of that colour."""
         return {"#%02x%02x%02x" % tuple(int(v) for v in colour): k for k, colour in enumerate(model.colours)}
 
-    def answer(self, model, options):
-        return make_segment(model)
-
-    def predictions(self, options, predictor, explainer):
-        return predict.predictions(options, predictor, explainer)
-
-    def export(self, run, output_dir="saved_models", name=None, compare_images=None, formats=("saved_model",),
-               record=True):
-        return export.export_run(self, run, output_dir, name, compare_images or self.compare_images, formats, record)
-
-    def benchmark_prepare(self, split, size, limit):
-        return benchmark.prepare(split, size, limit)
-
-    def benchmark_score(self, answers, truths):
-        return benchmark.score(answers, truths)
-
-    def benchmark_difference(self, served, expected, image):
-        return export.segmentation_difference(served, expected, image)
+    inference = staticmethod(make_segment)
+    predictions = staticmethod(predict.predictions)
+    export_run = staticmethod(export.export_run)
+    benchmark_prepare = staticmethod(benchmark.prepare)
+    benchmark_score = staticmethod(benchmark.score)
+    benchmark_difference = staticmethod(export.segmentation_difference)
 
 
 TASK = Segmentation()

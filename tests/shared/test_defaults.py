@@ -8,7 +8,7 @@ import pytest
 from shared.config import add_training_args, parse_args
 from shared.data.flip_probe import flip_probe, object_crops
 from shared.data.imageset import ImageSet
-from shared.defaults import batch_size_for, choose_defaults, image_size_for
+from shared.engine.defaults import batch_size_for, choose_defaults, image_size_for
 from tasks.classification.task import TASK as CLASSIFICATION
 from tasks.detection.task import TASK as DETECTION
 from tasks.segmentation.task import TASK as SEGMENTATION
@@ -96,7 +96,7 @@ def test_choose_defaults_leaves_user_choices_alone_and_explains_its_own():
 
 
 def test_photographs_get_the_pretrained_backbone_its_size_and_rate():
-    from shared.defaults import PRETRAINED_BACKBONE, PRETRAINED_LR, backbone_for, weights_for
+    from shared.engine.defaults import PRETRAINED_BACKBONE, PRETRAINED_LR, backbone_for, weights_for
 
     photos = {"images": 10, "short_side": 300, "long_side": 400, "gray_fraction": 0.0}
     assert backbone_for(photos, builtin=False)[0] == PRETRAINED_BACKBONE
@@ -124,7 +124,7 @@ def test_photographs_get_the_pretrained_backbone_its_size_and_rate():
 
 
 def test_pretrained_backbones_freeze_what_their_task_does_not_need_to_relearn():
-    from shared.defaults import batch_norm_for, freeze_for
+    from shared.engine.defaults import batch_norm_for, freeze_for
 
     for spec in (CLASSIFICATION, DETECTION):
         assert batch_norm_for(True, spec.pretrained_frozen[0])[0] == "frozen"
@@ -137,7 +137,7 @@ def test_pretrained_backbones_freeze_what_their_task_does_not_need_to_relearn():
 
 
 def test_grayscale_data_gives_a_one_channel_backbone_unless_weights_are_given():
-    from shared.defaults import channels_for
+    from shared.engine.defaults import channels_for
 
     assert channels_for({"gray_fraction": 1.0}, None)[0] == 1
     assert channels_for({"gray_fraction": 1.0}, "run/backbone.weights.h5")[0] == 3
@@ -162,7 +162,7 @@ def test_object_crops_carry_their_labels():
 
 
 def test_a_single_class_detector_flips_with_the_reason_said():
-    from shared.defaults import augment_for
+    from shared.engine.defaults import augment_for
 
     one_class = {"train": ImageSet(labels=np.zeros(3), class_names=["raccoon"], images=np.zeros((3, 8, 8, 3)))}
     names, why = augment_for(DETECTION, {"gray_fraction": 0.0}, one_class, 0)

@@ -7,7 +7,7 @@ import pytest
 from shared.backbones import build_backbone
 from shared.errors import TridentError
 from shared.actions.evaluate import get_args_parser as evaluate_parser
-from shared.explain import Explainer, class_score, default_levels, heat_overlay, mass_inside, region_score
+from shared.explain.explainer import Explainer, class_score, default_levels, heat_overlay, mass_inside, region_score
 from tasks.classification.model import build_classifier
 from tasks.classification.task import TASK as CLASSIFICATION
 from tasks.segmentation.model import SemanticSegmenter
@@ -101,7 +101,7 @@ def test_a_segmentation_region_can_be_explained():
 
 
 def test_a_detected_box_can_be_explained_at_the_images_own_size():
-    from shared.explain import box_score
+    from shared.explain.explainer import box_score
     from tasks.detection.model import build_detector
 
     model = build_detector(build_backbone("compact", widths=(8, 8, 16, 16)), 2, 64, ["a", "b"], width=16)
@@ -113,7 +113,7 @@ def test_a_detected_box_can_be_explained_at_the_images_own_size():
 
 def test_the_why_section_explains_the_clean_image_and_its_pass_feeds_the_backbone_section():
     from shared.reports import Report
-    from shared.reports.explain_sections import add_backbone_section, add_why_section
+    from shared.explain.sections import add_backbone_section, add_why_section
 
     model = build_classifier(build_backbone("compact", widths=(8, 8, 16, 16)), 2, 32, ["a", "b"])
     explain = Explainer(model)
@@ -147,7 +147,7 @@ def test_the_why_section_explains_the_clean_image_and_its_pass_feeds_the_backbon
 
 
 def test_few_images_are_explained_without_a_graph_and_many_with_one_and_both_agree(monkeypatch):
-    import shared.explain
+    import shared.explain.explainer
 
     model = build_classifier(build_backbone("compact", widths=(8, 8, 16, 16)), 3, 32, ["a", "b", "c"])
     explain = Explainer(model)
@@ -157,14 +157,14 @@ def test_few_images_are_explained_without_a_graph_and_many_with_one_and_both_agr
     images = list(np.random.default_rng(5).integers(0, 255, (5, 30, 36, 3), dtype=np.uint8))
     targets = [class_score(i % 3) for i in range(5)]
     eager = explain.images(images, targets)
-    monkeypatch.setattr(shared.explain, "EAGER_CALLS", 0)
+    monkeypatch.setattr(shared.explain.explainer, "EAGER_CALLS", 0)
     traced = Explainer(model).images(images, targets)
     for one, other in zip(eager, traced):
         np.testing.assert_allclose(one, other, atol=1e-4)
 
 
 def test_a_pointing_game_explains_one_choice_per_image_spreading_the_classes():
-    from shared.explain import one_per_image
+    from shared.explain.explainer import one_per_image
 
     options = [[(1, "a"), (2, "b")], [(1, "c"), (2, "d"), (3, "e")], [], [(1, "f"), (3, "g")], [(1, "h"), (1, "i")]]
     # Image 0: classes 1 and 2 both unseen, the lower id; image 1: 2 and 3 unseen, the lower id;
@@ -177,7 +177,7 @@ def test_the_lean_convolution_gradient_gives_the_same_input_gradient_and_leaves_
     import tensorflow as tf
     from tensorflow.python.framework import ops
 
-    from shared.explain import _input_gradients_only
+    from shared.explain.explainer import _input_gradients_only
 
     conv = keras.layers.Conv2D(4, 3, padding="same")
     x = tf.random.stateless_uniform((2, 8, 8, 3), (1, 2))

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from shared.backbones import build_backbone
 from shared.errors import TridentError
-from shared.export import export_verified, make_compare
+from shared.export.saved_model import export_verified, make_compare
 from tasks.classification.export import probability_difference
 from tasks.classification.inference import make_classify
 from tasks.classification.model import build_classifier
@@ -113,7 +113,7 @@ def test_a_failed_write_at_any_step_of_an_export_keeps_no_export_and_the_old_rec
 
 def test_a_difference_that_is_not_a_number_counts_as_the_worst():
     from shared.actions.export import formats_list
-    from shared.export import _worse
+    from shared.export.saved_model import _worse
 
     assert _worse(0.5, float("nan")) == float("inf") and _worse(0.5, 0.2) == 0.5
     assert formats_list("tflite") == ("saved_model", "tflite") and formats_list("saved_model") == ("saved_model",)

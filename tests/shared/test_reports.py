@@ -38,7 +38,7 @@ def test_plots_build():
 
 
 def test_the_pointing_table_warns_where_the_heat_maps_say_little():
-    from shared.reports.explain_sections import add_pointing_section
+    from shared.explain.sections import add_pointing_section
 
     def note_of(masses):
         report = Report("t", "s")

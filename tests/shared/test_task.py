@@ -21,8 +21,8 @@ from shared.backbones.base import task_input
 from shared.data.classification import load_classification_data
 from shared.data.pipeline import image_dataset
 from shared.data.preprocess import resize_images, uint8_at_size
-from shared.defaults import configured_backbone
-from shared.export import endpoints, export_verified, make_compare
+from shared.engine.defaults import configured_backbone
+from shared.export.saved_model import endpoints, export_verified, make_compare
 from shared.reports import Report
 from shared.task import Task
 from shared.task_model import TaskModel

@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 
 from shared.errors import TridentError
-from shared.runs import prepare_run
-from shared.training import fit
+from shared.engine.runs import prepare_run
+from shared.engine.training import fit
 
 
 def tiny_model():
@@ -102,7 +102,7 @@ def test_prepare_run_resume_rules(tmp_path):
 
 @pytest.mark.parametrize("keep, chosen", [("best", 1), ("last", 2)])
 def test_best_checkpoint_is_the_best_epoch_or_the_last(tmp_path, keep, chosen):
-    from shared.callbacks import RunCheckpoint
+    from shared.engine.callbacks import RunCheckpoint
 
     run, _ = prepare_run(tmp_path, keep, config(2))
     callback = RunCheckpoint(run, "val_loss", "min", keep)
@@ -133,7 +133,7 @@ def test_prepare_run_never_writes_into_a_foreign_folder(tmp_path):
 
 
 def test_schedule_warms_up_then_decays_by_epochs_or_budget():
-    from shared.callbacks import WarmupCosine
+    from shared.engine.callbacks import WarmupCosine
 
     schedule = WarmupCosine(1.0, epochs=11, steps_per_epoch=10, warmup_epochs=1.0)
     assert schedule.rate(0.0) == pytest.approx(0.1)  # first warm-up step
@@ -148,7 +148,7 @@ def test_schedule_warms_up_then_decays_by_epochs_or_budget():
 def test_throughput_counts_only_the_batches_a_cut_epoch_ran(monkeypatch):
     import itertools
 
-    from shared import callbacks
+    from shared.engine import callbacks
 
     clock = itertools.count()  # one second per reading: batch 0's start, then each batch's end
     monkeypatch.setattr(callbacks.time, "perf_counter", lambda: float(next(clock)))
@@ -166,7 +166,7 @@ def test_throughput_counts_only_the_batches_a_cut_epoch_ran(monkeypatch):
 
 @pytest.mark.parametrize("epochs, budget", [(3, None), (50, 1e-3)])  # all epochs; stopped by the clock
 def test_weight_average_is_what_validation_checkpoints_and_the_final_model_hold(tmp_path, epochs, budget):
-    from shared.training import build_optimizer
+    from shared.engine.training import build_optimizer
 
     run, _ = prepare_run(tmp_path, "ema", config(epochs))
     model = tiny_model()
@@ -187,7 +187,7 @@ def test_weight_average_is_what_validation_checkpoints_and_the_final_model_hold(
 def test_epoch_tensorboard_writes_each_epochs_logs_and_nothing_per_batch(tmp_path):
     import glob
 
-    from shared.callbacks import EpochTensorBoard
+    from shared.engine.callbacks import EpochTensorBoard
 
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")

@@ -44,7 +44,7 @@ def test_the_table_has_one_row_per_runtime_and_says_when_answers_differ_in_kind(
 
 
 def test_a_fresh_export_leaves_out_the_formats_the_model_does_not_convert_to():
-    from shared.portable import FormatRefused
+    from shared.export.portable import FormatRefused
 
     asked = []
 
@@ -65,7 +65,7 @@ def test_a_quantizer_that_fails_in_its_own_process_is_an_exception_here(tmp_path
     import numpy as np
     import tensorflow as tf
 
-    from shared.int8_convert import quantize_in_child
+    from shared.export.int8_convert import quantize_in_child
 
     with pytest.raises(RuntimeError, match=r"int8 quantizer stopped \(exit status 1\): .*SavedModel"):
         quantize_in_child(str(tmp_path / "missing"), [tf.lite.OpsSet.TFLITE_BUILTINS],

@@ -164,7 +164,7 @@ def test_evaluate_reads_the_recorded_splits_when_files_were_added(tmp_path, caps
         Image.fromarray(np.full((24, 24, 3), 40 * i, np.uint8)).save(os.path.join(data, "dots", f"new{i}.png"))
     from shared.data.classification import load_classification_data
     from shared.data.recorded import run_splits
-    from shared.runs import open_run
+    from shared.engine.runs import open_run
 
     run = open_run(str(runs / "r"))
     capsys.readouterr()

@@ -7,7 +7,7 @@ from shared.backbones import build_backbone
 from shared.data.detection import DetectionSet
 from shared.data.detection_pipeline import detection_dataset
 from shared.data.shapes import SHAPE_CLASSES, generate
-from shared.training import set_seed
+from shared.engine.training import set_seed
 from tasks.detection.evaluate import predict_split
 from tasks.detection.metrics import coco_evaluate, coco_ground_truth, coco_results
 from tasks.detection.model import build_detector

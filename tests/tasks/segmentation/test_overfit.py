@@ -6,7 +6,7 @@ import keras
 from shared.backbones import build_backbone
 from shared.data.segmentation import shapes_segmentation
 from shared.data.segmentation_pipeline import segmentation_dataset
-from shared.training import set_seed
+from shared.engine.training import set_seed
 from tasks.segmentation.evaluate import score_split
 from tasks.segmentation.metrics import scores_from_confusion
 from tasks.segmentation.model import SemanticSegmenter

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from shared.errors import TridentError, fail
-from shared.int8_convert import quantize_in_child
+from shared.export.int8_convert import quantize_in_child
 from shared.io import write_bytes
 from shared.patches import tflite_ops
 
@@ -64,7 +64,7 @@ def write_tflite_int8(folder, model, serve, compare, tolerance, final, calibrati
     def network_only(converter, source):
         """int8 for the network's own operations; decoding, NMS and other post-processing stay float
         (quantized, a detector's box arithmetic collapsed and its NMS divided by zero). The quantizer
-        runs in a child process (`shared.int8_convert`): it can crash the process that runs it."""
+        runs in a child process (`shared.export.int8_convert`): it can crash the process that runs it."""
         float_model = tf.lite.Interpreter(model_content=tf.lite.TFLiteConverter.from_saved_model(source).convert())
         names = {t["index"]: t["name"] for t in float_model.get_tensor_details()}
         inside, outside, kinds = set(), [], set()

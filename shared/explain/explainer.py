@@ -397,8 +397,8 @@ def one_per_image(options):
 def explainer_for(path):
     """An `Explainer` for the run folder at `path` (its best checkpoint); exports are refused."""
     from shared.errors import fail
-    from shared.runs import model_kind
-    from shared.runs import open_run
+    from shared.engine.runs import model_kind
+    from shared.engine.runs import open_run
     from shared.task_model import load_checkpoint
 
     if model_kind(path) != "run":

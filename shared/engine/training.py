@@ -5,8 +5,8 @@ import time
 import keras
 import tensorflow as tf
 
-from shared.callbacks import (AveragedWeights, Clock, CtrlC, EpochTensorBoard, NanGuard, PartialBackup, RunCheckpoint,
-                              Throughput, TimeBudget, WarmupCosine)
+from shared.engine.callbacks import (AveragedWeights, Clock, CtrlC, EpochTensorBoard, NanGuard, PartialBackup,
+                                     RunCheckpoint, Throughput, TimeBudget, WarmupCosine)
 from shared.errors import fail
 from shared.io import atomic_path
 
@@ -43,7 +43,7 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
     Args:
         model: compiled `keras.Model`.
         train_ds, val_ds: `tf.data.Dataset`s of `(inputs, targets)` batches.
-        run: `shared.runs.Run`.
+        run: `shared.engine.runs.Run`.
         epochs: int, total epochs (training continues from `initial_epoch`).
         monitor: str, the logged value picking `best.keras`, e.g. `"val_accuracy"`.
         mode: str, `"max"` or `"min"` for `monitor`.
@@ -58,7 +58,7 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
             inside it: that epoch trains only its remaining batches, the schedule and the
             optimizer continuing where they were.
         backup_every: float seconds between backups inside an epoch (`PartialBackup`), or None.
-        distribution: the `shared.distribute.Distribution` the model was built under; with
+        distribution: the `shared.engine.distribute.Distribution` the model was built under; with
             several workers, the time budget and schedule follow the chief's clock.
 
     Returns:

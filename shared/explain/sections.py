@@ -1,4 +1,4 @@
-"""Report sections that show why a model decided and what its backbone sees (`shared.explain`)."""
+"""Report sections that show why a model decided and what its backbone sees (`shared.explain.explainer`)."""
 
 import keras
 import numpy as np

@@ -26,7 +26,7 @@ import tensorflow as tf
 from shared.data.decode import decode_image
 from shared.errors import fail
 from shared.io import atomic_path, remove_stale_temporaries, write_bytes, write_json, write_text
-from shared.portable import PORTABLE
+from shared.export.portable import PORTABLE
 
 IMAGES_SPEC = tf.TensorSpec([None, None, None, None], tf.uint8, name="images")
 RGB_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
@@ -118,7 +118,7 @@ def export_verified(root, name, model, serve, manifest, compare, labels=None, to
 
     Args:
         formats: `FORMATS` to write; "tflite", "tflite_int8" and "onnx" add `model.tflite`,
-            `model_int8.tflite` / `model.onnx` (`shared.portable`) to the version folder, checked
+            `model_int8.tflite` / `model.onnx` (`shared.export.portable`) to the version folder, checked
             against the same images and tolerance (int8: its difference recorded, not held to it).
         run: the `Run` exported; its `export.json` records where the kept export is.
         compare: callable `(loaded SavedModel) -> {"answers", "raw_outputs": max |difference|,

@@ -1,4 +1,4 @@
-"""Quantize a SavedModel to int8 TFLite in a process of its own: `python -m shared.int8_convert WORK`.
+"""Quantize a SavedModel to int8 TFLite in a process of its own: `python -m shared.export.int8_convert WORK`.
 
 TensorFlow's int8 quantizer can end the process that runs it (given an infinity in its
 calibration ranges it printed "scale out of expressed type range" and then faulted), which
@@ -29,8 +29,8 @@ def quantize_in_child(source, supported_ops, images, float_nodes, float_kinds):
         with open(os.path.join(work, "options.json"), "w") as f:
             json.dump({"source": os.path.abspath(source), "ops": [op.name for op in supported_ops],
                        "nodes": list(float_nodes), "kinds": list(float_kinds)}, f)
-        done = subprocess.run([sys.executable, "-m", "shared.int8_convert", work], capture_output=True, text=True,
-                              env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+        done = subprocess.run([sys.executable, "-m", "shared.export.int8_convert", work], capture_output=True,
+                              text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
         result = os.path.join(work, "model.tflite")
         if done.returncode != 0 or not os.path.isfile(result):
             said = [line.strip() for line in done.stderr.splitlines() if line.strip().startswith("error:")]
