@@ -10,9 +10,13 @@ The hooks, by action:
 - train: `build_model`, `datasets`, `resolve`, and the class attributes on choosing a
   checkpoint and the defaults (`monitor`, `mode`, `keep`, `size_rules`, ...);
 - evaluate: `evaluate` and `summary`;
-- predict: `answer` (the end-to-end function a run folder is served by) and `predictions`;
-- export: `export` (its verified SavedModel and the other formats);
-- benchmark: `benchmark_prepare`, `benchmark_score`, `benchmark_serve`, `benchmark_stages`.
+- predict: `inference` (the one image-to-answer function), `answer` (it at predict's flags) and
+  `predictions` (what predict writes for an image);
+- export: `export_run` (its verified SavedModel and the other formats);
+- benchmark: `benchmark_prepare`, `benchmark_score`, `benchmark_difference`, `benchmark_serve`,
+  `benchmark_stages`.
+A task module wires a hook to a function of its own with one line (`inference =
+staticmethod(make_classify)`) or overrides the method.
 How a model sizes its input (resize or letterbox) is the model's own `TaskModel.sizing`.
 """
 

@@ -11,9 +11,10 @@ import os
 import numpy as np
 
 from shared.data.builtin import BUILTIN
-from shared.data.dataset_yaml import SPLITS, WHOLE_AS_TEST, load_dataset_yaml, whole_as_test
+from shared.data.dataset_yaml import SPLITS, load_dataset_yaml
 from shared.data.images import is_image_file
 from shared.data.imageset import ImageSet
+from shared.data.resolve import settle_splits
 from shared.errors import fail, malformed
 
 
@@ -161,31 +162,5 @@ def load_classification_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, 
     else:
         fail(f"Data {spec} is neither a built-in data set nor an existing file or folder",
              f"Use one of {', '.join(BUILTIN)} or a path that exists", data=spec)
-    skipped = []
-    for part in splits.values():
-        skipped += part.check().skipped
-    if "all" in splits or "train" not in splits:
-        whole = splits.get("all") or splits[next(iter(splits))]
-        if len(whole) == 0:
-            fail(f"Data {spec} holds no readable images", "Add images", data=spec)
-        if unsplit_as_test:
-            splits, how = whole_as_test(whole), WHOLE_AS_TEST
-        else:
-            splits = stratified_split(whole, val_fraction, test_fraction, seed)
-            how = f"seeded stratified split (seed {seed}, val {val_fraction}, test {test_fraction})"
-    if "val" not in splits:
-        parts = stratified_split(splits["train"], val_fraction, 0.0, seed)
-        splits["train"], splits["val"] = parts["train"], parts["val"]
-        how += f"; val split off train (seed {seed}, fraction {val_fraction})"
-    splits.setdefault("test", splits["val"].subset([]))
-    if len(splits["train"]) == 0 and not unsplit_as_test:
-        fail(f"Data {spec} has no training images", "Add images to the train split", data=spec)
-    info = {
-        "data": spec,
-        "split": how,
-        "class_names": splits["train"].class_names,
-        "counts": {name: len(part) for name, part in splits.items()},
-        "skipped": [list(item) for item in skipped],
-        "fingerprint": {name: part.fingerprint() for name, part in splits.items()},
-    }
-    return splits, info
+    return settle_splits(spec, splits, how, stratified_split, seed, val_fraction, test_fraction, unsplit_as_test,
+                         method="stratified")

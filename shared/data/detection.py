@@ -16,9 +16,10 @@ import xml.etree.ElementTree as ET
 import numpy as np
 
 from shared.data.boxes import FixCounter, sanitize_boxes
-from shared.data.dataset_yaml import SPLITS, WHOLE_AS_TEST, load_dataset_yaml, random_split, whole_as_test
+from shared.data.dataset_yaml import SPLITS, load_dataset_yaml, random_split
 from shared.data.images import is_image_file, oriented_size
 from shared.data.itemset import ItemSet
+from shared.data.resolve import settle_splits
 from shared.errors import fail, malformed
 
 
@@ -405,27 +406,11 @@ def load_detection_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, image
     else:
         fail(f"Data {spec} is neither a built-in data set (shapes) nor an existing file or folder",
              "Check the --data path", data=spec)
-    skipped, fixes = [], FixCounter()
+    fixes = FixCounter()
     for part in splits.values():
-        skipped += part.check().skipped
         fixes.update(part.fixes)
-    if "all" in splits and unsplit_as_test:
-        splits, how = whole_as_test(splits["all"]), WHOLE_AS_TEST
-    elif "all" in splits:
-        splits = split_detection(splits["all"], val_fraction, test_fraction, seed)
-        how = f"seeded random split (seed {seed}, val {val_fraction}, test {test_fraction})"
-    if "val" not in splits:
-        parts = split_detection(splits["train"], val_fraction, 0.0, seed)
-        splits["train"], splits["val"] = parts["train"], parts["val"]
-        how += f"; val split off train (seed {seed})"
-    splits.setdefault("test", splits["val"].subset([]))
-    if len(splits["train"]) == 0 and not unsplit_as_test:
-        fail(f"Data {spec} has no training images", "Add images", data=spec)
-    info = {
-        "data": spec, "split": how, "class_names": splits["train"].class_names,
-        "counts": {k: len(v) for k, v in splits.items()},
-        "objects": {k: int(sum(len(b) for b in v.boxes)) for k, v in splits.items()},
-        "fixes": fixes.as_dict(), "skipped": [list(s) for s in skipped],
-        "fingerprint": {k: v.fingerprint() for k, v in splits.items()},
-    }
+    splits, info = settle_splits(spec, splits, how, split_detection, seed, val_fraction, test_fraction,
+                                 unsplit_as_test)
+    info["objects"] = {k: int(sum(len(b) for b in v.boxes)) for k, v in splits.items()}
+    info["fixes"] = fixes.as_dict()
     return splits, info

@@ -17,9 +17,10 @@ import os
 import numpy as np
 from PIL import Image
 
-from shared.data.dataset_yaml import SPLITS, WHOLE_AS_TEST, load_dataset_yaml, random_split, whole_as_test
+from shared.data.dataset_yaml import SPLITS, load_dataset_yaml
 from shared.data.images import find_unreadable, is_image_file, oriented_size
 from shared.data.itemset import ItemSet
+from shared.data.resolve import settle_splits
 from shared.errors import TridentError, fail, malformed
 
 IGNORE = 255
@@ -414,25 +415,9 @@ def load_segmentation_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, im
     else:
         fail(f"Data {spec} is neither a built-in data set (shapes) nor an existing file or folder",
              "Check the --data path", data=spec)
-    skipped = []
-    for part in splits.values():
-        skipped += part.check().skipped
-    if "all" in splits and unsplit_as_test:
-        splits, how = whole_as_test(splits.pop("all")), WHOLE_AS_TEST
-    elif "all" in splits:
-        whole = splits.pop("all")
-        splits = {name: whole.subset(index)
-                  for name, index in random_split(len(whole), val_fraction, test_fraction, seed).items()}
-        how = f"seeded random split (seed {seed}, val {val_fraction}, test {test_fraction})"
-    if "val" not in splits:
-        parts = random_split(len(splits["train"]), val_fraction, 0.0, seed)
-        splits["val"], splits["train"] = splits["train"].subset(parts["val"]), splits["train"].subset(parts["train"])
-        how += f"; val split off train (seed {seed})"
-    splits.setdefault("test", splits["val"].subset([]))
+    splits, info = settle_splits(spec, splits, how, seed=seed, val_fraction=val_fraction,
+                                 test_fraction=test_fraction, unsplit_as_test=unsplit_as_test)
     first = splits["train"]
-    info = {"data": spec, "split": how, "class_names": first.class_names,
-            "class_table": [{"id": i, "name": n, "colour": list(c)} for i, (n, c) in
-                            enumerate(zip(first.class_names, first.colours))],
-            "counts": {k: len(v) for k, v in splits.items()}, "skipped": skipped,
-            "fingerprint": {k: v.fingerprint() for k, v in splits.items()}}
+    info["class_table"] = [{"id": i, "name": n, "colour": list(c)}
+                           for i, (n, c) in enumerate(zip(first.class_names, first.colours))]
     return splits, info
