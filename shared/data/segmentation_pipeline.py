@@ -18,23 +18,24 @@ def resize_mask(mask, size):
     return tf.cast(tf.image.resize(mask, size, method="nearest"), tf.int32)
 
 
-def _augment_pair(image, mask, names, size):
+def _augment_pair(image, mask, names, size, seed):
+    """One image and its mask, changed by the same draws (op seeds from `seed`, with the global seed)."""
     if "flip" in names:
-        flip = tf.random.uniform([]) < 0.5
+        flip = tf.random.uniform([], seed=seed) < 0.5
         image = tf.cond(flip, lambda: tf.reverse(image, [1]), lambda: image)
         mask = tf.cond(flip, lambda: tf.reverse(mask, [1]), lambda: mask)
     if "crop" in names:
-        scale = tf.random.uniform([], 0.6, 1.0)
-        y0 = tf.random.uniform([], 0.0, 1.0 - scale)
-        x0 = tf.random.uniform([], 0.0, 1.0 - scale)
+        scale = tf.random.uniform([], 0.6, 1.0, seed=seed + 1)
+        y0 = tf.random.uniform([], 0.0, 1.0 - scale, seed=seed + 2)
+        x0 = tf.random.uniform([], 0.0, 1.0 - scale, seed=seed + 3)
         box = tf.stack([y0, x0, y0 + scale, x0 + scale])[None]
         image = tf.image.crop_and_resize(image[None], box, [0], [size, size], method="bilinear")[0]
         mask = tf.cast(tf.image.crop_and_resize(tf.cast(mask[None], tf.float32), box, [0], [size, size],
                                                 method="nearest")[0], tf.int32)
     if "color" in names:
-        image = tf.image.random_brightness(image, 0.2 * 255)
-        image = tf.image.random_contrast(image, 0.8, 1.2)
-        image = tf.image.random_saturation(image, 0.7, 1.3)
+        image = tf.image.random_brightness(image, 0.2 * 255, seed=seed + 4)
+        image = tf.image.random_contrast(image, 0.8, 1.2, seed=seed + 5)
+        image = tf.image.random_saturation(image, 0.7, 1.3, seed=seed + 6)
         image = tf.clip_by_value(image, 0.0, 255.0)
     return image, mask
 
@@ -73,5 +74,6 @@ def segmentation_dataset(dataset, image_size, batch_size, training=False, seed=0
     if training:
         ds = ds.shuffle(min(len(dataset), 10000), seed=seed, reshuffle_each_iteration=True)
         if augment:
-            ds = ds.map(lambda x, y: _augment_pair(x, y, tuple(augment), image_size), num_parallel_calls=autotune)
+            ds = ds.map(lambda x, y: _augment_pair(x, y, tuple(augment), image_size, seed),
+                        num_parallel_calls=autotune)
     return ds.batch(batch_size).prefetch(autotune)

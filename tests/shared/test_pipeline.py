@@ -59,3 +59,22 @@ def test_parse_augment():
     assert parse_augment("none") == [] and build_augmenter([]) is None
     with pytest.raises(TridentError, match="Unknown augmentation `blur`"):
         parse_augment("flip,blur")
+
+
+def test_segmentation_augmentation_follows_the_seed():
+    from shared.data.segmentation import shapes_segmentation
+    from shared.data.segmentation_pipeline import segmentation_dataset
+    from shared.engine.training import set_seed
+
+    data = shapes_segmentation(32)["train"].subset(range(8))
+
+    def first_batch(seed):
+        set_seed(0)
+        ds = segmentation_dataset(data, 32, 8, training=True, seed=seed, augment=["flip", "crop", "color"])
+        images, masks = next(iter(ds))
+        return images.numpy(), masks.numpy()
+
+    again, same, other = first_batch(3), first_batch(3), first_batch(4)
+    np.testing.assert_array_equal(again[0], same[0])
+    np.testing.assert_array_equal(again[1], same[1])
+    assert not np.array_equal(again[0], other[0])
