@@ -19,23 +19,26 @@ def resize_mask(mask, size):
 
 
 def _augment_pair(image, mask, names, size, seed):
-    """One image and its mask, changed by the same draws (op seeds from `seed`, with the global seed)."""
+    """One image and its mask, changed by the same draws, all derived from `seed` (`int64 [2]`, one per
+    example): stateless ops, so the draws do not depend on which thread of the parallel map runs first."""
+    flip_seed, scale_seed, y_seed, x_seed, *colour_seeds = tf.unstack(
+        tf.random.experimental.stateless_split(seed, num=7))
     if "flip" in names:
-        flip = tf.random.uniform([], seed=seed) < 0.5
+        flip = tf.random.stateless_uniform([], flip_seed) < 0.5
         image = tf.cond(flip, lambda: tf.reverse(image, [1]), lambda: image)
         mask = tf.cond(flip, lambda: tf.reverse(mask, [1]), lambda: mask)
     if "crop" in names:
-        scale = tf.random.uniform([], 0.6, 1.0, seed=seed + 1)
-        y0 = tf.random.uniform([], 0.0, 1.0 - scale, seed=seed + 2)
-        x0 = tf.random.uniform([], 0.0, 1.0 - scale, seed=seed + 3)
+        scale = tf.random.stateless_uniform([], scale_seed, 0.6, 1.0)
+        y0 = tf.random.stateless_uniform([], y_seed, 0.0, 1.0) * (1.0 - scale)
+        x0 = tf.random.stateless_uniform([], x_seed, 0.0, 1.0) * (1.0 - scale)
         box = tf.stack([y0, x0, y0 + scale, x0 + scale])[None]
         image = tf.image.crop_and_resize(image[None], box, [0], [size, size], method="bilinear")[0]
         mask = tf.cast(tf.image.crop_and_resize(tf.cast(mask[None], tf.float32), box, [0], [size, size],
                                                 method="nearest")[0], tf.int32)
     if "color" in names:
-        image = tf.image.random_brightness(image, 0.2 * 255, seed=seed + 4)
-        image = tf.image.random_contrast(image, 0.8, 1.2, seed=seed + 5)
-        image = tf.image.random_saturation(image, 0.7, 1.3, seed=seed + 6)
+        image = tf.image.stateless_random_brightness(image, 0.2 * 255, colour_seeds[0])
+        image = tf.image.stateless_random_contrast(image, 0.8, 1.2, colour_seeds[1])
+        image = tf.image.stateless_random_saturation(image, 0.7, 1.3, colour_seeds[2])
         image = tf.clip_by_value(image, 0.0, 255.0)
     return image, mask
 
@@ -74,6 +77,9 @@ def segmentation_dataset(dataset, image_size, batch_size, training=False, seed=0
     if training:
         ds = ds.shuffle(min(len(dataset), 10000), seed=seed, reshuffle_each_iteration=True)
         if augment:
-            ds = ds.map(lambda x, y: _augment_pair(x, y, tuple(augment), image_size, seed),
-                        num_parallel_calls=autotune)
+            # One seed pair per example, a new sequence each epoch, all of it from --seed.
+            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+            ds = tf.data.Dataset.zip((ds, seeds)).map(
+                lambda pair, pair_seed: _augment_pair(*pair, tuple(augment), image_size, pair_seed),
+                num_parallel_calls=autotune)
     return ds.batch(batch_size).prefetch(autotune)
