@@ -4,6 +4,7 @@ Every case ends in the project's own error or the documented behaviour, and the 
 command afterwards finishes the run with the right epoch count and a consistent record.
 """
 
+import pytest
 import csv
 import errno
 import json
@@ -15,6 +16,8 @@ import time
 
 from tasks.cli import main as trident
 from tests.factories import tiny_train_args, write_class_folders
+
+pytestmark = pytest.mark.large  # trains, exports or spawns processes: left out by `-m "not large"`
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -58,6 +58,7 @@ def test_evaluate_takes_the_levels_and_method_to_explain_with():
         parser.parse_args(["--run", "r", "--explain-levels", "3,4"])
 
 
+@pytest.mark.large
 def test_on_a_trained_classifier_the_heat_points_at_the_square_that_decides_the_class():
     keras.utils.set_random_seed(0)
     images, labels, _ = square_images(256, seed=0)

@@ -10,6 +10,7 @@ IMAGES = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype(np.floa
 LABELS = np.array([0, 1, 2, 0], np.int32)
 
 
+@pytest.mark.large
 @pytest.mark.parametrize("backbone", ["lenet5", "alexnet", "compact", "mobilenet_v3_small"])
 def test_predict_fit_config_and_save_round_trip(backbone, tmp_path):
     model = build_classifier(build_backbone(backbone), 3, 32, ["a", "b", "c"])

@@ -6,6 +6,7 @@ from tasks.detection.model import ObjectDetector, build_detector
 from tests.helpers import run_task_test
 
 
+@pytest.mark.large
 @pytest.mark.parametrize("backbone", ["compact", "efficientnet_lite0"])
 def test_fit_config_and_save_round_trip(backbone, tmp_path):  # lenet5's detector round-trips in the end-to-end test
     model = build_detector(build_backbone(backbone), 2, 32, ["cat", "dog"], width=8, max_detections=5)

@@ -8,6 +8,7 @@ from tests.helpers import run_task_test
 
 # Each head on lenet5's levels, and the default pair (compact, DeepLabV3+); compact with FPN is the
 # same head on other level names and took 20 s of the test suite.
+@pytest.mark.large
 @pytest.mark.parametrize("backbone, head", [("compact", "deeplabv3plus"), ("lenet5", "deeplabv3plus"),
                                             ("lenet5", "fpn"), ("efficientnet_lite0", "deeplabv3plus")])
 def test_any_input_size_fit_config_and_save(backbone, head, tmp_path):
