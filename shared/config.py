@@ -12,6 +12,7 @@ import re
 import yaml
 
 from shared.errors import fail
+from shared.io import write_text
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -229,7 +230,6 @@ def _checked(parser, action, value, path):
 
 
 def save_yaml(path, values):
-    from shared.io import write_text
 
     write_text(path, yaml.safe_dump(values, sort_keys=True))
 

@@ -3,6 +3,7 @@
 import keras
 
 from shared.errors import fail
+from shared.layers.grayscale import Grayscale
 from shared.patches import sublayers
 
 
@@ -63,7 +64,6 @@ def task_input(backbone, size=None):
     Task models take RGB images (every image is decoded to RGB); a backbone of one input
     channel gets them through a `Grayscale` layer. Other channel counts are taken as they are.
     """
-    from shared.layers.grayscale import Grayscale
 
     if backbone.input_channels == 1:
         inputs = keras.Input(shape=(size, size, 3), name="images")

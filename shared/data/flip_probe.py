@@ -9,6 +9,7 @@ score falls towards chance. Flip augmentation is switched on only in the first c
 
 import numpy as np
 
+from shared.data.imageset import ImageSet
 from shared.data.profile import sample_indices, thumbnails
 
 SIZE = 16
@@ -62,7 +63,6 @@ def object_crops(dataset, seed=0, max_images=300, max_objects=2000):
     """An in-memory `ImageSet` of the objects of a `DetectionSet`, each cropped to `SIZE` px."""
     from PIL import Image
 
-    from shared.data.imageset import ImageSet
 
     crops, labels = [], []
     for i in sample_indices(len(dataset), max_images, seed):

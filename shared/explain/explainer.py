@@ -26,8 +26,12 @@ from tensorflow.python.ops import gen_nn_ops
 
 from shared.data.letterbox import letterbox
 from shared.data.preprocess import resize_images
+from shared.engine.runs import model_kind, open_run
 from shared.errors import fail
+from shared.io import write_bytes
 from shared.patches import graph_outputs
+from shared.reports.draw import png_bytes
+from shared.task_model import load_checkpoint
 
 METHODS = ("gradcam", "layercam")
 # The default levels: LayerCAM at every level from the shallowest through the deepest one at least
@@ -254,8 +258,6 @@ class Explainer:
 
         from PIL import Image
 
-        from shared.io import write_bytes
-        from shared.reports.draw import png_bytes
 
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(what))
         path = os.path.join(folder, f"{os.path.splitext(os.path.basename(source))[0]}_why_{safe}.png")
@@ -396,10 +398,6 @@ def one_per_image(options):
 
 def explainer_for(path):
     """An `Explainer` for the run folder at `path` (its best checkpoint); exports are refused."""
-    from shared.errors import fail
-    from shared.engine.runs import model_kind
-    from shared.engine.runs import open_run
-    from shared.task_model import load_checkpoint
 
     if model_kind(path) != "run":
         fail(f"{path} is an export: a SavedModel holds no gradients, so its decisions cannot be explained",

@@ -23,6 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from shared.data.preprocess import uint8_at_size
 from shared.errors import TridentError, fail
 from shared.export.int8_convert import quantize_in_child
 from shared.io import write_bytes
@@ -53,7 +54,6 @@ def write_tflite_int8(folder, model, serve, compare, tolerance, final, calibrati
     elsewhere), calibrated on up to `calibration` training images. Its answers are not held to the
     float tolerance: the largest difference is recorded, and `benchmark` measures what it costs in
     the task's metric."""
-    from shared.data.preprocess import uint8_at_size
 
     size, letterboxed = model.image_size, model.sizing == "letterbox"
     images = [uint8_at_size(image, size, letterboxed)[0] for image in compare.training(calibration)]

@@ -24,9 +24,11 @@ import numpy as np
 import tensorflow as tf
 
 from shared.data.decode import decode_image
+from shared.data.preprocess import resize_images, uint8_at_size
+from shared.data.recorded import run_splits
 from shared.errors import fail
-from shared.io import atomic_path, remove_stale_temporaries, write_bytes, write_json, write_text
 from shared.export.portable import PORTABLE
+from shared.io import atomic_path, read_json, remove_stale_temporaries, write_bytes, write_json, write_text
 
 IMAGES_SPEC = tf.TensorSpec([None, None, None, None], tf.uint8, name="images")
 RGB_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
@@ -179,7 +181,6 @@ def held_out_images(run, load, limit):
     `load(val_fraction, test_fraction) -> (splits, info)` reads the run's data; the splits
     are the ones the run recorded (`shared.data.recorded.run_splits`).
     """
-    from shared.data.recorded import run_splits
 
     splits, _ = run_splits(run, load)
     part = next((splits[s] for s in ("test", "val", "train") if len(splits[s])), None)
@@ -226,7 +227,6 @@ def make_compare(model, serve, images, difference):
     def numpy(outputs):
         return {k: v.numpy() for k, v in outputs.items()}
 
-    from shared.data.preprocess import resize_images
 
     def compare(loaded):
         worst, raw = 0.0, 0.0
@@ -246,7 +246,6 @@ def make_compare(model, serve, images, difference):
     def against(answer, size):
         """The largest difference of `answer(image) -> dict of numpy` (another runtime, taking
         uint8 images at the model's `size`) from `serve` on the same images."""
-        from shared.data.preprocess import uint8_at_size
 
         worst = 0.0
         for image in images:
@@ -277,7 +276,6 @@ def resolve_saved_model(path):
 
 
 def read_export_manifest(path):
-    from shared.io import read_json
 
     file = os.path.join(path, "assets.extra", "trident.json")
     return read_json(file) if os.path.isfile(file) else {}

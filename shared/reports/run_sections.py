@@ -2,12 +2,13 @@
 
 import os
 
+from shared.io import read_json
+
 
 def add_run_sections(report, run):
     """Add "Settings chosen from the data" and a link to the run's data inspection, when recorded."""
     path = run.file("data.json")
     if os.path.isfile(path):
-        from shared.io import read_json
 
         defaults = read_json(path).get("defaults") or {}
         if defaults:

@@ -11,6 +11,8 @@ score 0.001 as COCO evaluation does (a given --export keeps its own threshold).
 
 import numpy as np
 
+from shared.actions.benchmark import median_ms
+from shared.data.letterbox import letterbox
 from shared.data.preprocess import uint8_at_size
 from tasks.detection.evaluate import EVAL_SCORE_THRESHOLD
 from tasks.detection.inference import detect_with
@@ -44,8 +46,6 @@ def stages(model, split, calls):
     of the decoder (top-k, gathers)."""
     import tensorflow as tf
 
-    from shared.actions.benchmark import median_ms
-    from shared.data.letterbox import letterbox
 
     decoder = model.decoder(score_threshold=EVAL_SCORE_THRESHOLD, iou_threshold=0.6, max_detections=100)
     photos = [tf.constant(split.image(i)[None]) for i in range(min(5, len(split)))]
