@@ -62,8 +62,6 @@ def main(task, argv=None):
 
 def benchmark_run(run, task, export=None, images=200, latency_images=30, max_batch=32, output=None):
     """Score and time every runtime; write `benchmark.json` and `benchmark.md`. Returns `(rows, paths)`."""
-
-
     output = output or run.file("benchmark")
     checkpoint = run.best_or_last()
     model = load_checkpoint(checkpoint)
@@ -112,7 +110,6 @@ def benchmark_run(run, task, export=None, images=200, latency_images=30, max_bat
 def _fresh_export(task, run, folder):
     """A fresh export with every format the model converts to, and `{format: why}` for those it does not
     (a refused format is left out and the export written again without it)."""
-
     formats, refused = list(FORMATS), {}
     while True:
         try:
@@ -128,7 +125,6 @@ def _fresh_export(task, run, folder):
 def _matching_export(path, model):
     """The version folder of `path` (a version or `<root>/<name>`), refused when it was made for another
     input size or other classes than the run's model."""
-
     path = resolve_saved_model(path)
     manifest = read_export_manifest(path)
     made_for = (manifest.get("image_size"), manifest.get("class_names"))

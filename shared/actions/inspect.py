@@ -155,7 +155,6 @@ def inspect_data(task, spec, load, per_item_labels, extra=None, output=None):
 
     A data set the readers refuse is reported too (the error is the finding).
     """
-
     output = output or os.path.join("runs", "inspect", f"{task.name}-{slug(spec)}")
     try:
         splits, info = load(spec)

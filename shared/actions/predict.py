@@ -71,7 +71,6 @@ def expand_images(items):
 class Predictor:
     """`answer(uint8 [1, H, W, 3]) -> {name: numpy array}` and the model's description: its class
     names, and the Keras model (a run folder) or the export's manifest (`assets.extra/trident.json`)."""
-
     answer: object
     class_names: list
     model: object = None
@@ -89,7 +88,6 @@ def load_predictor(path, task, make_answer, trust=False):
         trust: run a SavedModel without Trident's manifest. A SavedModel's graph can read
             and write files, so one Trident did not write is refused unless trusted.
     """
-
     def numpy(outputs):
         return {k: v.numpy() for k, v in outputs.items()}
 

@@ -24,11 +24,11 @@ from shared.data.recorded import data_root, record_splits
 from shared.engine.defaults import choose_defaults
 from shared.engine.distribute import (make_distribution, scaled_for_replicas, shard, sync_batch_norm_for,
                                       synchronize_batch_norm)
+from shared.engine.runs import Run, prepare_run, slug, write_manifest
+from shared.engine.training import fit, save_backbone, set_seed
 from shared.errors import fail
 from shared.io import read_json, write_json
-from shared.engine.runs import Run, prepare_run, slug, write_manifest
 from shared.task_model import load_checkpoint
-from shared.engine.training import fit, save_backbone, set_seed
 
 
 def resolve_config(task, args):
@@ -83,7 +83,6 @@ def check_inside(config, splits):
     A typo such as `../../` in a listing would silently train on files from elsewhere;
     folders and dataset YAMLs name their places themselves and are not checked.
     """
-
     data = str(config["data"])
     if config.get("allow_outside_data") or not data.lower().endswith((".csv", ".json")):
         return
@@ -99,8 +98,6 @@ def check_inside(config, splits):
 
 def inspect_into_run(task, config, splits, info, run):
     """The same inspection as `trident <task> inspect`, kept in the run; problems are printed."""
-
-
     labels, extra = task.inspect_sections(config)
     report, findings = build_report(task, config["data"], splits, info, labels, extra)
     paths = report.write(run.file("inspection"))
@@ -137,8 +134,7 @@ def train_task(task, args):
                              config.get("images"), config["image_size"])
     if len(info["class_names"]) < 2 and not task.one_class_ok:
         fail(f"Data {config['data']} has only one class ({', '.join(info['class_names'])}): there is nothing to tell "
-             "apart", task.second_class_fix,
-             classes=info["class_names"])
+             "apart", task.second_class_fix, classes=info["class_names"])
     check_inside(config, splits)
     settle_defaults(task, config, explicit, splits, info)
     _scale_for_replicas(config, explicit, info, distribution)
@@ -229,8 +225,6 @@ def _train_on_worker(task, config, splits, info, model, distribution):
     folder that is removed at the end. The chief decides (after its own checks) whether the
     run is new, resumed or complete; resuming reads the chief's checkpoint, so the run folder
     must be on storage every machine reads (as TensorFlow's own multi-worker checkpoints need)."""
-
-
     status, *chiefs = distribution.agree([0.0, *_shape_of_steps(config)])
     status = _STATUS[int(round(status))]
     if any(not math.isclose(mine, theirs, rel_tol=1e-6) for mine, theirs in zip(_shape_of_steps(config), chiefs)):
