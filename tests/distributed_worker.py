@@ -25,6 +25,7 @@ def main(out, ports=None, index=0):
 
     from shared.backbones import build_backbone
     from shared.engine.runs import prepare_run
+    from shared.settings import TRAINING, config_type
     from shared.engine.training import fit, set_seed
     from tasks.classification.model import build_classifier
 
@@ -39,7 +40,7 @@ def main(out, ports=None, index=0):
         model.compile()
     synchronize_batch_norm(model, sync_batch_norm_for(distribution, GLOBAL_BATCH))
     data = tf.data.Dataset.from_tensor_slices((images, labels)).batch(GLOBAL_BATCH)
-    run, _ = prepare_run(os.path.join(out, f"runs-{index}"), "r", {"epochs": 3}, restart=True)
+    run, _ = prepare_run(os.path.join(out, f"runs-{index}"), "r", config_type(TRAINING)(epochs=3), restart=True)
     fit(model, shard(data, distribution), shard(data, distribution), run, epochs=3, monitor="val_loss", mode="min",
         lr=3e-3, warmup_epochs=0.5, verbose=0, distribution=distribution, time_budget=600)
     history = model.history.history

@@ -30,6 +30,7 @@ from shared.export.saved_model import FORMATS, read_export_manifest, resolve_sav
 from shared.io import write_json, write_text
 from shared.export.portable import FormatRefused, numeric, onnx_session
 from shared.engine.runs import open_run
+from shared.settings import run_config
 from shared.task_model import load_checkpoint
 
 FILES = {"TFLite": "model.tflite", "TFLite int8": "model_int8.tflite", "ONNX": "model.onnx"}
@@ -65,8 +66,8 @@ def benchmark_run(run, task, export=None, images=200, latency_images=30, max_bat
     output = output or run.file("benchmark")
     checkpoint = run.best_or_last()
     model = load_checkpoint(checkpoint)
-    config = run.config()
-    splits, _ = run_splits(run, lambda val, test: task.read(config["data"], config["seed"], val, test,
+    config = run_config(run, task)
+    splits, _ = run_splits(run, config, lambda val, test: task.read(config["data"], config["seed"], val, test,
                                                             config.get("images"), config.get("image_size")))
     part = next((name for name in ("val", "test") if len(splits[name])), None)
     if part is None:

@@ -25,6 +25,7 @@ from shared.explain.explainer import Explainer
 from shared.reports.plots import read_log, training_curves_figure
 from shared.reports.run_sections import add_run_sections
 from shared.engine.runs import is_other_data, open_run, slug
+from shared.settings import run_config
 from shared.task_model import load_checkpoint
 
 _NUMBERED = re.compile(r"^class_(\d+)$")
@@ -127,7 +128,7 @@ def open_evaluation(run, task, data=None, images=None, split=None, loaded=None, 
             `shared.explain.explainer.Explainer` arguments (`level`, `method`), checked here before any scoring.
     """
     started = time.perf_counter()
-    config = run.config()
+    config = run_config(run, task)
     checkpoint = run.best_or_last()
     model = load_checkpoint(checkpoint)
     spec = data or config["data"]
@@ -136,7 +137,7 @@ def open_evaluation(run, task, data=None, images=None, split=None, loaded=None, 
     else:
         other = is_other_data(data, config)
         folder = images or (config.get("images") if not data else None)
-        splits, info = run_splits(run, lambda val, test: task.read(
+        splits, info = run_splits(run, config, lambda val, test: task.read(
             spec, config["seed"], val, test, folder, config.get("image_size"), unsplit_as_test=other), other)
     split = split or ("test" if len(splits["test"]) else "val")
     dataset = splits[split]

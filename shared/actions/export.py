@@ -16,6 +16,7 @@ import argparse
 from shared.config import positive_int
 from shared.export.saved_model import FORMATS, held_out_images
 from shared.engine.runs import open_run
+from shared.settings import run_config
 from shared.task_model import load_checkpoint
 
 
@@ -60,8 +61,8 @@ def main(task, argv=None):
 def open_export(run, task, limit):
     """`(model, images)`: the run's best checkpoint and up to `limit` held-out images (a
     `shared.export.saved_model.HeldOut`), the run's data read by `task.read` into its recorded splits."""
-    config = run.config()
+    config = run_config(run, task)
     model = load_checkpoint(run.best_or_last())
-    images = held_out_images(run, lambda val, test: task.read(config["data"], config["seed"], val, test,
+    images = held_out_images(run, config, lambda val, test: task.read(config["data"], config["seed"], val, test,
                                                               config.get("images"), config.get("image_size")), limit)
     return model, images

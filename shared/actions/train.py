@@ -18,7 +18,7 @@ import shutil
 import tempfile
 
 from shared.actions.inspect import build_report
-from shared.config import add_training_args, parse_args, parse_duration
+from shared.config import parse_args, parse_duration
 from shared.data.inspection import inside
 from shared.data.recorded import data_root, record_splits
 from shared.engine.defaults import choose_defaults
@@ -28,13 +28,13 @@ from shared.engine.runs import Run, prepare_run, slug, write_manifest
 from shared.engine.training import fit, save_backbone, set_seed
 from shared.errors import fail
 from shared.io import read_json, write_json
+from shared.settings import train_parser
 from shared.task_model import load_checkpoint
 
 
-def resolve_config(task, args):
-    """`(config, explicit keys)` from parsed arguments; the image size of built-in data is set here."""
-    config = vars(args).copy()
-    explicit = set(config.pop("explicit", ()))
+def resolve_config(task, config):
+    """Check `config` (the typed settings of the command line) before any data is read; the image size of
+    built-in data is set here."""
     if not config.get("data"):
         fail("No data given", f"Pass --data (see `trident {task.name} train --help`)", data=None)
     if config["data"] in task.builtins and not config["image_size"]:
@@ -53,7 +53,6 @@ def resolve_config(task, args):
              "memory for activations grows with the square of the size",
              f"Use at most {MAX_IMAGE_SIZE} (cut large images into tiles, or let Trident choose the size from "
              "the data by leaving the flag out)", image_size=config["image_size"])
-    return config, explicit
 
 
 def check_name(name):
@@ -110,21 +109,22 @@ def inspect_into_run(task, config, splits, info, run):
 
 
 def get_args_parser(task):
-    parser = argparse.ArgumentParser(f"trident {task.name} train", description=task.description(__doc__),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_training_args(parser)
-    task.add_arguments(parser, "train")
-    return parser
+    """`train`'s settings (`shared.settings.TRAINING`) and the task's own, with the task's defaults."""
+    return train_parser(task, prog=f"trident {task.name} train", description=task.description(__doc__),
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def main(task, argv=None):
-    return train_task(task, parse_args(get_args_parser(task), argv))
+    parser = get_args_parser(task)
+    args = parse_args(parser, argv)
+    return train_task(task, parser.typed(args), set(args.explicit))
 
 
-def train_task(task, args):
-    """Run the whole `train` action; returns the `Run`, or None on a multi-worker worker that is
-    not the chief (it writes no run folder)."""
-    config, explicit = resolve_config(task, args)
+def train_task(task, config, explicit):
+    """Run the whole `train` action with `config` (a typed `shared.settings.Config`) and the names of the
+    settings the user gave (`explicit`: flags and YAML keys, which data-derived defaults never override);
+    returns the `Run`, or None on a multi-worker worker that is not the chief (it writes no run folder)."""
+    resolve_config(task, config)
     distribution = make_distribution(config.get("strategy") or "auto")  # before any other TensorFlow work
     if distribution.name != "one_device":
         print(f"strategy: {distribution.name}, {distribution.replicas} replicas on {distribution.workers} machine(s)"

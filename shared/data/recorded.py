@@ -66,16 +66,16 @@ def data_root(spec):
     return None
 
 
-def run_splits(run, load, other=False):
+def run_splits(run, config, load, other=False):
     """The splits `evaluate` and `export` use: the run's own ones, read from its record.
 
     Args:
         run: the `Run`; its `splits.json` names each split's files (without one, or for
             built-in data, `load` re-derives the seeded split).
+        config: the run's settings (`shared.settings.run_config`): its data and fractions.
         load: function `(val_fraction, test_fraction) -> (splits, info)` reading the data.
         other: True when the data is not the run's own: it is read as it is, no record applies.
     """
-    config = run.config()
     fractions = (config["val_fraction"], config["test_fraction"])
     path, root = run.file("splits.json"), data_root(config["data"])
     if other or not os.path.isfile(path):

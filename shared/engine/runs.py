@@ -21,6 +21,8 @@ import sys
 import time
 import uuid
 
+import yaml
+
 from shared.config import load_yaml, save_yaml
 from shared.errors import fail
 from shared.io import atomic_path, read_json, remove_stale_temporaries, write_json, write_text
@@ -29,8 +31,6 @@ MARKER = ".trident-run"  # written first into every run folder: only marked fold
 # Run control, not what is trained: a run resumes whatever these say.
 # An epoch's checkpoint files before `state.json` names them (see `Run.commit_epoch`).
 _PENDING = re.compile(r"^(?P<kind>last|best|partial)-(?P<token>[0-9a-f]{12})\.keras$")
-RESUMABLE_KEYS = {"epochs", "time_budget", "verbose", "restart", "early_stopping", "config", "allow_outside_data",
-                  "runs_dir", "backup_every", "strategy"}
 
 
 class Run:
@@ -70,7 +70,17 @@ class Run:
         return self.file("backbone.weights.h5")
 
     def config(self):
-        return load_yaml(self.file("config.yaml"))
+        """The settings recorded in `config.yaml`, as written (a task's actions read them through their checks:
+        `shared.settings.run_config`)."""
+        try:
+            values = load_yaml(self.file("config.yaml"))
+        except (OSError, yaml.YAMLError) as error:
+            fail(f"The run's settings {self.file('config.yaml')} cannot be read ({error})",
+                 "Restore the file, or train again with --restart", run=self.path)
+        if not isinstance(values, dict):
+            fail(f"The run's settings {self.file('config.yaml')} are not a mapping of settings to values",
+                 "Restore the file, or train again with --restart", run=self.path)
+        return values
 
     def state(self):
         path = self.file("state.json")
@@ -200,16 +210,13 @@ def prepare_run(runs_dir, name, config, restart=False):
         shutil.rmtree(run.path)
     elif ours and run.resume_point() is not None:
         previous = run.config()
-        changed = sorted(
-            key for key in set(previous) | set(config)  # settings newer than the run are not compared
-            if key not in RESUMABLE_KEYS and key in previous and previous.get(key) != config.get(key)
-        )
+        changed = config.changed_from(previous)  # what a resumed run may change, each setting says
         if changed:
             shown = ", ".join(f"{k}: {previous.get(k)!r} -> {config.get(k)!r}" for k in changed)
             fail(f"Run {run.path} exists with different settings ({shown})",
                  "Re-run with the original settings to resume, add --restart to start over, "
                  "or pick a new --name", name=name)
-        save_yaml(run.file("config.yaml"), config)
+        save_yaml(run.file("config.yaml"), config.as_dict())
         done = run.state().get("epoch", 0)
         return run, ("complete" if done >= config["epochs"] else "resume")
     if ours:  # a run that never finished an epoch: what it wrote records nothing
@@ -219,7 +226,7 @@ def prepare_run(runs_dir, name, config, restart=False):
                 os.remove(run.file(name))
     os.makedirs(run.file("checkpoints"), exist_ok=True)
     write_json(run.file(MARKER), {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-    save_yaml(run.file("config.yaml"), config)
+    save_yaml(run.file("config.yaml"), config.as_dict())
     return run, "new"
 
 

@@ -174,15 +174,14 @@ def _checked(manifest, checked, tolerance, final):
                 tolerance=tolerance, exported=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
 
-def held_out_images(run, load, limit):
+def held_out_images(run, config, load, limit):
     """Up to `limit` original-size images of the run's test split (else val, else train), as a
     `HeldOut` list whose `training(count)` draws images of the training split (int8 calibration).
 
-    `load(val_fraction, test_fraction) -> (splits, info)` reads the run's data; the splits
-    are the ones the run recorded (`shared.data.recorded.run_splits`).
+    `config` holds the run's settings; `load(val_fraction, test_fraction) -> (splits, info)` reads
+    its data; the splits are the ones the run recorded (`shared.data.recorded.run_splits`).
     """
-
-    splits, _ = run_splits(run, load)
+    splits, _ = run_splits(run, config, load)
     part = next((splits[s] for s in ("test", "val", "train") if len(splits[s])), None)
     if part is None:
         fail(f"The data of run {run.path} has no images to check the export on", "Restore the run's data",

@@ -12,6 +12,7 @@ from shared.data.classification import load_classification_data
 from shared.data.flip_probe import flip_probe
 from shared.data.pipeline import image_dataset
 from shared.engine.defaults import configured_backbone
+from shared.settings import Setting
 from shared.task import Task
 from shared.engine.training import build_optimizer
 from tasks.classification import benchmark, evaluate, export, predict
@@ -37,6 +38,11 @@ class Classification(Task):
     counts_title = "Examples per class"
     compare_images = 8
     headline = "accuracy {accuracy:.4f} on {images} images"
+    train_settings = (
+        Setting("pooling", choices=("avg", "flatten"), help="head pooling (default per backbone)"),
+        Setting("head_units", type=positive_int, nargs="*", help="hidden dense layers of the head"),
+        Setting("dropout", type=fraction, help="dropout in the head"),
+    )
 
     def read(self, data, seed=0, val_fraction=0.1, test_fraction=0.2, images=None, image_size=None,
              unsplit_as_test=False):
@@ -49,11 +55,7 @@ class Classification(Task):
         return flip_probe(splits["train"], splits["val"], seed)
 
     def add_arguments(self, parser, action):
-        if action == "train":
-            parser.add_argument("--pooling", choices=("avg", "flatten"), help="head pooling (default per backbone)")
-            parser.add_argument("--head-units", type=positive_int, nargs="*", help="hidden dense layers of the head")
-            parser.add_argument("--dropout", type=fraction, help="dropout in the head")
-        elif action == "evaluate":
+        if action == "evaluate":
             parser.add_argument("--batch-size", type=positive_int, default=32)
         elif action == "predict":
             predict.add_arguments(parser)

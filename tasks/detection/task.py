@@ -13,6 +13,7 @@ from shared.data.detection_pipeline import build_box_augmenter, detection_datase
 from shared.data.flip_probe import flip_probe, object_crops
 from shared.engine.defaults import configured_backbone
 from shared.errors import fail
+from shared.settings import Setting
 from shared.task import Task
 from shared.engine.training import build_optimizer
 from tasks.detection import benchmark, evaluate, export, predict
@@ -29,6 +30,13 @@ class Detection(Task):
     pretrained_size_rules = (128, 320, "long_side")
     compare_images = 6
     headline = "AP {AP:.4f}  AP50 {AP50:.4f}  AP75 {AP75:.4f}"
+    train_settings = (
+        Setting("width", 64, positive_int, help="channels of the neck and head"),
+        Setting("head", "lean", choices=("lean", "full"),
+                help="detection head: lean (under half the multiply-adds) or full"),
+        Setting("max_boxes", 100, positive_int, help="objects per image kept for training"),
+    )
+    train_defaults = {"batch_size": 16, "lr": 2e-3, "weight_decay": 5e-4, "epochs": 30}
 
     def read(self, data, seed=0, val_fraction=0.1, test_fraction=0.2, images=None, image_size=None,
              unsplit_as_test=False):
@@ -53,14 +61,7 @@ class Detection(Task):
         return flip_probe(object_crops(splits["train"], seed), object_crops(splits["val"], seed), seed)
 
     def add_arguments(self, parser, action):
-        if action == "train":
-            parser.add_argument("--width", type=positive_int, default=64, help="channels of the neck and head")
-            parser.add_argument("--head", choices=("lean", "full"), default="lean",
-                                help="detection head: lean (under half the multiply-adds) or full")
-            parser.add_argument("--max-boxes", type=positive_int, default=100,
-                                help="objects per image kept for training")
-            parser.set_defaults(batch_size=16, lr=2e-3, weight_decay=5e-4, epochs=30)
-        elif action == "inspect":
+        if action == "inspect":
             parser.add_argument("--max-boxes", type=int, default=100, help="objects per image the model keeps")
         elif action == "predict":
             predict.add_arguments(parser)

@@ -6,14 +6,13 @@ folders), a COCO JSON with polygons or RLE, or a dataset YAML with `train`, `val
 class ids; 255 means ignore. Scores are IoU at each image's own size.
 """
 
-import argparse
-
 from shared.config import non_negative_float, positive_int
 from shared.data.augment import parse_augment
 from shared.data.segmentation import load_segmentation_data
 from shared.data.segmentation_pipeline import segmentation_dataset
 from shared.engine.defaults import configured_backbone
 from shared.errors import fail
+from shared.settings import Setting
 from shared.task import Task
 from shared.engine.training import build_optimizer
 from tasks.segmentation import benchmark, evaluate, export, predict
@@ -38,6 +37,15 @@ class Segmentation(Task):
     second_class_fix = "Add masks with a second value (a class besides the background)"
     compare_images = 3
     headline = "mean IoU {mean_iou:.4f}  pixel accuracy {pixel_accuracy:.4f}"
+    train_settings = (
+        Setting("head", "deeplabv3plus", choices=("deeplabv3plus", "fpn")),
+        Setting("width", 96, positive_int, help="channels of the head"),
+        Setting("subpixel", True, kind="switch",
+                help="add sub-pixel detail to the upsampled logits (sharper corners and tips)"),
+        Setting("dice", 0.0, non_negative_float, help="weight of the Dice loss added to cross-entropy"),
+        Setting("class_weights", type=non_negative_float, nargs="*", help="one cross-entropy weight per class"),
+    )
+    train_defaults = {"batch_size": 16, "lr": 2e-3, "epochs": 30}
 
     def read(self, data, seed=0, val_fraction=0.1, test_fraction=0.2, images=None, image_size=None,
              unsplit_as_test=False):
@@ -53,17 +61,7 @@ class Segmentation(Task):
         return counter, counter.section
 
     def add_arguments(self, parser, action):
-        if action == "train":
-            parser.add_argument("--head", choices=("deeplabv3plus", "fpn"), default="deeplabv3plus")
-            parser.add_argument("--width", type=positive_int, default=96, help="channels of the head")
-            parser.add_argument("--subpixel", action=argparse.BooleanOptionalAction, default=True,
-                                help="add sub-pixel detail to the upsampled logits (sharper corners and tips)")
-            parser.add_argument("--dice", type=non_negative_float, default=0.0,
-                                help="weight of the Dice loss added to cross-entropy")
-            parser.add_argument("--class-weights", type=non_negative_float, nargs="*",
-                                help="one cross-entropy weight per class")
-            parser.set_defaults(batch_size=16, lr=2e-3, epochs=30)
-        elif action == "predict":
+        if action == "predict":
             predict.add_arguments(parser)
 
     def build_model(self, config, info):

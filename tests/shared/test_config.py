@@ -1,14 +1,13 @@
-import argparse
-
 import pytest
 
-from shared.config import add_training_args, parse_args, parse_duration
+from shared.config import parse_args, parse_duration
 from shared.errors import TridentError
+from shared.settings import TRAINING, SettingsParser
 
 
 def parser():
-    p = argparse.ArgumentParser()
-    add_training_args(p)
+    p = SettingsParser()
+    p.add_settings(TRAINING)
     return p
 
 
@@ -95,3 +94,32 @@ def test_yaml_values_are_converted_by_their_flag_and_choices_apply(tmp_path, cap
     config.write_text("restart: 1\n")
     _, message = _error(capsys, ["--config", str(config)])
     assert "argument --restart: expected true or false" in message
+
+
+def test_the_typed_config_holds_declared_settings_only_and_knows_which_may_change_on_resume():
+    from shared.settings import TRAINING, config_type
+
+    config = config_type(TRAINING)(epochs=5, lr=1e-3, data="x")
+    assert config.lr == config["lr"] == 1e-3 and config.get("batch_size") == 32  # the setting's default
+    config["epochs"] = 8
+    assert config.epochs == 8
+    with pytest.raises(KeyError, match="not a setting"):
+        config["epoch"] = 3  # a typo is refused, not stored
+    recorded = {"epochs": 5, "lr": 2e-3, "data": "x", "verbose": 0, "retired_setting": 1}
+    assert config.changed_from(recorded) == ["lr"]  # epochs and verbose may change on resume
+
+
+def test_a_runs_config_is_read_back_through_the_flags_checks(tmp_path):
+    from shared.config import read_config
+    from shared.settings import TRAINING, SettingsParser
+
+    parser = SettingsParser(add_help=False)
+    parser.add_settings(TRAINING)
+    config = read_config({"epochs": "12", "lr": 0.01, "image_size": None, "head": "old runs' setting"}, parser,
+                         "run/config.yaml")
+    assert config.epochs == 12 and config.lr == 0.01 and config.freeze == "auto"  # newer settings: defaults
+    assert "head" not in config
+    with pytest.raises(TridentError, match=r"run/config.yaml hold `seed: 'abc'`.*--restart"):
+        read_config({"seed": "abc"}, parser, "run/config.yaml")
+    with pytest.raises(TridentError, match="`verbose: 5`"):
+        read_config({"verbose": 5}, parser, "run/config.yaml")

@@ -1,14 +1,14 @@
 """Defaults that follow from the data: explicit flags, image and batch size, the flip probe."""
 
-import argparse
 
 import numpy as np
 import pytest
 
-from shared.config import add_training_args, parse_args
+from shared.config import parse_args
 from shared.data.flip_probe import flip_probe, object_crops
 from shared.data.imageset import ImageSet
 from shared.engine.defaults import batch_size_for, choose_defaults, image_size_for
+from shared.settings import TRAINING, SettingsParser
 from tasks.classification.task import TASK as CLASSIFICATION
 from tasks.detection.task import TASK as DETECTION
 from tasks.segmentation.task import TASK as SEGMENTATION
@@ -19,8 +19,8 @@ TASKS = {task.name: task for task in (CLASSIFICATION, DETECTION, SEGMENTATION)}
 def test_only_flags_and_config_keys_count_as_chosen(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("batch_size: 8\n")
-    parser = argparse.ArgumentParser()
-    add_training_args(parser)
+    parser = SettingsParser()
+    parser.add_settings(TRAINING)
     args = parse_args(parser, ["--config", str(config), "--epochs", "10", "--data", "x"])
     # --epochs 10 equals the default but was given; image_size was not.
     assert {"batch_size", "epochs", "data", "config"} <= set(args.explicit)
@@ -29,8 +29,8 @@ def test_only_flags_and_config_keys_count_as_chosen(tmp_path):
 
 
 def test_fractions_outside_zero_to_one_are_refused():
-    parser = argparse.ArgumentParser()
-    add_training_args(parser)
+    parser = SettingsParser()
+    parser.add_settings(TRAINING)
     for bad in ("1", "-0.1", "x"):
         with pytest.raises(SystemExit):
             parse_args(parser, ["--val-fraction", bad])

@@ -6,6 +6,7 @@ import inspect
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from shared.backbones import build_backbone
@@ -60,3 +61,17 @@ def test_tflite_ops_list_each_operation_with_its_name_and_tensors():
     ops = tflite_ops(interpreter)
     assert ops and {"op_name", "inputs", "outputs"} <= set(ops[0])
     assert "FULLY_CONNECTED" in {op["op_name"] for op in ops}
+
+
+def test_argparse_values_convert_and_check_as_the_flag_does():
+    import argparse
+
+    from shared.patches import argparse_values
+
+    parser = argparse.ArgumentParser()
+    count = parser.add_argument("--count", type=int, choices=(1, 2))
+    sizes = parser.add_argument("--sizes", type=int, nargs="*")
+    assert argparse_values(parser, count, ["2"]) == 2 and argparse_values(parser, sizes, ["3", "4"]) == [3, 4]
+    for bad in (["3"], ["x"]):
+        with pytest.raises(argparse.ArgumentError, match="--count"):
+            argparse_values(parser, count, bad)

@@ -9,6 +9,7 @@ import tensorflow as tf
 from shared.errors import TridentError
 from shared.engine.runs import prepare_run
 from shared.engine.training import fit
+from shared.settings import TRAINING, config_type
 
 
 def tiny_model():
@@ -23,8 +24,9 @@ def dataset(x, y):
     return tf.data.Dataset.from_tensor_slices((x, y)).batch(2)
 
 
-def config(epochs):
-    return {"epochs": epochs, "data": "x", "backbone": "b", "seed": 0}
+def config(epochs, **changes):
+    """The typed settings of a `train` run (`shared.settings.TRAINING`)."""
+    return config_type(TRAINING)(**{"epochs": epochs, "data": "x", "backbone": "b", "seed": 0, **changes})
 
 
 def test_nan_loss_stops_with_a_message_and_writes_no_checkpoint(tmp_path):
@@ -94,7 +96,7 @@ def test_prepare_run_resume_rules(tmp_path):
     run.write_state(epoch=2)
     assert prepare_run(tmp_path, "r", config(2))[1] == "complete"
     assert prepare_run(tmp_path, "r", config(4))[1] == "resume"  # epochs may be raised
-    changed = dict(config(4), backbone="other")
+    changed = config(4, backbone="other")
     with pytest.raises(TridentError, match="different settings .*backbone"):
         prepare_run(tmp_path, "r", changed)
     assert prepare_run(tmp_path, "r", changed, restart=True)[1] == "new"

@@ -168,13 +168,14 @@ def test_evaluate_reads_the_recorded_splits_when_files_were_added(tmp_path, caps
 
     run = open_run(str(runs / "r"))
     capsys.readouterr()
-    seed = run.config()["seed"]
-    splits, info = run_splits(run, lambda val, test: load_classification_data(data, seed, val, test))
+    config = run.config()
+    splits, info = run_splits(run, config, lambda val, test: load_classification_data(data, config["seed"], val,
+                                                                                       test))
     assert "5 file(s) added to the data since training" in capsys.readouterr().out
     for name in ("train", "val", "test"):
         assert [os.path.relpath(p, data) for p in splits[name].paths] == [f for f, _ in recorded[name]]
     assert info["added_since_training"] == 5
-    reshuffled, _ = load_classification_data(data, seed, run.config()["val_fraction"], run.config()["test_fraction"])
+    reshuffled, _ = load_classification_data(data, config["seed"], config["val_fraction"], config["test_fraction"])
     assert set(reshuffled["test"].paths) != set(splits["test"].paths)  # what reading the record avoids
     assert trident(["classification", "evaluate", "--run", str(runs / "r")]) == 0
     with open(runs / "r" / "evaluation" / "data-test" / "report.json") as f:
