@@ -5,8 +5,7 @@
 
 real_data          the default command on the six real sets against a plain Keras user's reference
 digits_accuracy    test accuracy and training time of the default digits run, three seeds
-detection_shapes   shapes test AP within a 10-minute budget
-segmentation_shapes  shapes test mean IoU within a 10-minute budget
+shapes             built-in shapes, detection or segmentation (--task): test metrics within a 10-minute budget
 throughput         Trident's training images/s against bare Keras fit, same network
 input_pipeline     first epoch (decode, resize, augment) against training speed; memory
 frozen_speed       training-step speed per freeze level of a pretrained backbone
