@@ -78,12 +78,12 @@ class Config(collections.abc.MutableMapping):
     only the declared ones: a typo is a KeyError, not a new key."""
 
     def __getitem__(self, key):
-        if key not in self._names():
+        if key not in self.__dataclass_fields__:
             raise KeyError(key)
         return getattr(self, key)
 
     def __setitem__(self, key, value):
-        if key not in self._names():
+        if key not in self.__dataclass_fields__:
             raise KeyError(f"{key} is not a setting of this run")
         setattr(self, key, value)
 
@@ -91,18 +91,14 @@ class Config(collections.abc.MutableMapping):
         raise TypeError(f"a run's settings stay declared; {key} cannot be removed")
 
     def __iter__(self):
-        return iter(self._names())
+        return iter(self.__dataclass_fields__)
 
     def __len__(self):
-        return len(self._names())
-
-    @classmethod
-    def _names(cls):
-        return [field.name for field in dataclasses.fields(cls)]
+        return len(self.__dataclass_fields__)
 
     @classmethod
     def setting(cls, key):
-        return next(field.metadata["setting"] for field in dataclasses.fields(cls) if field.name == key)
+        return cls.__dataclass_fields__[key].metadata["setting"]
 
     def changed_from(self, previous):
         """The settings a resumed run may not change that differ from `previous` (the run's recorded

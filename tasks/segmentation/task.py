@@ -6,9 +6,11 @@ folders), a COCO JSON with polygons or RLE, or a dataset YAML with `train`, `val
 class ids; 255 means ignore. Scores are IoU at each image's own size.
 """
 
+import numpy as np
+
 from shared.config import non_negative_float, positive_int
 from shared.data.augment import parse_augment
-from shared.data.segmentation import load_segmentation_data
+from shared.data.segmentation import IGNORE, load_segmentation_data
 from shared.data.segmentation_pipeline import segmentation_dataset
 from shared.engine.defaults import configured_backbone
 from shared.errors import fail
@@ -53,7 +55,7 @@ class Segmentation(Task):
                                       unsplit_as_test=unsplit_as_test)
 
     def item_labels(self, part, index):
-        return PixelCounts()(part, index)
+        return [int(k) for k in np.unique(part.mask(index)) if k != IGNORE]
 
     def inspect_sections(self, options):
         """Per-mask classes, counting pixels on the way (each mask is read once), and the pixel-share section."""
