@@ -19,7 +19,7 @@ from shared.data.detection_pipeline import build_box_augmenter, detection_datase
 from shared.data.preprocess import resize_images
 from shared.data.segmentation_pipeline import segmentation_dataset
 from shared.engine.training import set_seed
-from tasks.detection.metrics import coco_evaluate, coco_ground_truth, coco_results
+from shared.detector.metrics import coco_evaluate, coco_ground_truth, coco_results
 from tasks.segmentation.metrics import confusion_matrix, scores_from_confusion
 
 DETECTION_SIZE = 320

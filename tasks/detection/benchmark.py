@@ -16,7 +16,7 @@ from shared.data.letterbox import letterbox
 from shared.data.preprocess import uint8_at_size
 from tasks.detection.evaluate import EVAL_SCORE_THRESHOLD
 from tasks.detection.inference import detect_with
-from tasks.detection.metrics import coco_evaluate, coco_ground_truth, coco_results
+from shared.detector.metrics import coco_evaluate, coco_ground_truth, coco_results
 
 
 def prepare(split, size, limit):

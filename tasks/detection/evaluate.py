@@ -24,7 +24,7 @@ from shared.explain.sections import (add_backbone_section, add_pointing_section,
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, curves_figure, image_grid
 from tasks.detection.inference import make_detect
-from tasks.detection.metrics import (STAT_NAMES, coco_evaluate, coco_ground_truth, coco_results,
+from shared.detector.metrics import (STAT_NAMES, coco_evaluate, coco_ground_truth, coco_results,
                                      confusion_with_background, f1_curve, match_detections, with_source_ids)
 
 EVAL_SCORE_THRESHOLD = 0.001  # COCO practice: keep low-score detections, the PR curve decides

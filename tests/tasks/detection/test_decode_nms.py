@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from shared.backbones import build_backbone
-from tasks.detection.boxes import anchor_points
+from shared.detector.boxes import anchor_points
 from tasks.detection.model import build_detector
 
 
@@ -105,7 +105,7 @@ def test_two_answers_differ_by_their_boxes_but_not_by_a_tie_broken_the_other_way
 
 
 def test_box_distances_stay_finite_however_large_the_raw_output():
-    from tasks.detection.decoder import stable_softplus
+    from shared.detector.decoder import stable_softplus
 
     raw = np.array([-100.0, -5.0, 0.0, 5.0, 88.0, 100.0, 1000.0], np.float32)
     got = stable_softplus(raw).numpy()

@@ -23,7 +23,7 @@ def test_fit_config_and_save_round_trip(backbone, tmp_path):  # lenet5's detecto
 def test_the_decoder_is_a_serializable_layer_configured_explicitly():
     import keras
 
-    from tasks.detection.decoder import DetectionDecoder
+    from shared.detector.decoder import DetectionDecoder
 
     model = build_detector(build_backbone("lenet5"), 3, 32, None, width=8, max_detections=7)
     decoder = model.decoder(score_threshold=0.0, multi_label=True)

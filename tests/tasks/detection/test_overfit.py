@@ -9,7 +9,7 @@ from shared.data.detection_pipeline import detection_dataset
 from shared.data.shapes import SHAPE_CLASSES, generate
 from shared.engine.training import set_seed
 from tasks.detection.evaluate import predict_split
-from tasks.detection.metrics import coco_evaluate, coco_ground_truth, coco_results
+from shared.detector.metrics import coco_evaluate, coco_ground_truth, coco_results
 from tasks.detection.model import build_detector
 
 pytestmark = pytest.mark.large  # trains, exports or spawns processes: left out by `-m "not large"`

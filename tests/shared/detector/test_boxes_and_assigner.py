@@ -2,9 +2,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tasks.detection.assigner import task_aligned_assign
-from tasks.detection.boxes import anchor_points, complete_iou, decode_distances, pairwise_iou
-from tasks.detection.losses import detection_loss
+from shared.detector.assigner import task_aligned_assign
+from shared.detector.boxes import anchor_points, complete_iou, decode_distances, pairwise_iou
+from shared.detector.losses import detection_loss
 
 
 def test_anchor_points_cover_each_level_row_major():
@@ -45,11 +45,12 @@ def test_assigner_picks_anchors_inside_the_object_and_ignores_padding():
     points, gt_boxes, gt_labels = _setup()
     pred = tf.concat([points - 8.0, points + 8.0], -1)[None]  # 16 px boxes around every anchor
     scores = tf.fill([1, 64, 3], 0.5)
-    boxes, target_scores, foreground = task_aligned_assign(scores, pred, points, gt_boxes, gt_labels, top_k=4)
+    boxes, target_scores, foreground, index = task_aligned_assign(scores, pred, points, gt_boxes, gt_labels, top_k=4)
     fg = np.flatnonzero(foreground[0].numpy())
     assert len(fg) == 4  # top_k of the 9 anchors inside the 24 px box
     assert all(points[i, 0] < 24 and points[i, 1] < 24 for i in fg)
     np.testing.assert_allclose(boxes[0].numpy()[fg], np.tile([[0, 0, 24, 24]], (4, 1)))
+    assert np.all(index[0].numpy()[fg] == 0)  # the one real object
     assert np.all(target_scores[0].numpy()[fg, 1] > 0) and np.all(target_scores[0].numpy()[fg][:, [0, 2]] == 0)
     assert target_scores[0].numpy()[foreground[0].numpy() == 0].sum() == 0
     # The best anchor's soft target equals that object's best IoU.
@@ -61,9 +62,10 @@ def test_an_anchor_claimed_twice_keeps_the_object_it_overlaps_most():
     points, _ = anchor_points(16, 16, [8])  # 4 anchors
     gt_boxes = tf.constant([[[0.0, 0.0, 16.0, 16.0], [0.0, 0.0, 9.0, 9.0]]])
     pred = tf.constant([[[0.0, 0.0, 9.0, 9.0], [0.0, 0.0, 16.0, 16.0], [0.0, 0.0, 16.0, 16.0], [0.0, 0.0, 16.0, 16.0]]])
-    boxes, _, foreground = task_aligned_assign(tf.fill([1, 4, 2], 0.5), pred, points, gt_boxes,
-                                               tf.constant([[0, 1]]), top_k=4)
-    np.testing.assert_allclose(boxes[0, 0], [0, 0, 9, 9])  # anchor 0 sits in both; its box fits the small one
+    boxes, _, foreground, index = task_aligned_assign(tf.fill([1, 4, 2], 0.5), pred, points, gt_boxes,
+                                                      tf.constant([[0, 1]]), top_k=4)
+    np.testing.assert_allclose(boxes[0, 0], [0, 0, 9, 9])
+    assert int(index[0, 0]) == 1  # anchor 0 sits in both; its box fits the small one
     assert bool(foreground[0, 0])
 
 

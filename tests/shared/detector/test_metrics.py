@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tasks.detection.metrics import (coco_evaluate, coco_ground_truth, coco_results, confusion_with_background,
+from shared.detector.metrics import (coco_evaluate, coco_ground_truth, coco_results, confusion_with_background,
                                      f1_curve, match_detections, with_source_ids)
 
 NAMES = ["a", "b"]

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from tasks.detection.boxes import complete_iou
+from shared.detector.boxes import complete_iou
 
 
 def detection_loss(cls_logits, pred_boxes, target_boxes, target_scores, foreground, box_weight=7.5, cls_weight=1.0):

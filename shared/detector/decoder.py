@@ -9,7 +9,7 @@ by changing the model.
 import keras
 import tensorflow as tf
 
-from tasks.detection.boxes import anchor_points, decode_distances
+from shared.detector.boxes import anchor_points, decode_distances
 
 
 @keras.saving.register_keras_serializable(package="trident")
@@ -30,8 +30,10 @@ class DetectionDecoder(keras.layers.Layer):
             wrong second guess costs little and a right one is found).
 
     Returns (from `call`): dict with `boxes [B, M, 4]` xyxy in letterboxed pixels,
-    `scores [B, M]`, `classes [B, M]` int32 (-1 where empty), `num_detections [B]` int32;
-    M = `max_detections`, padded with zeros.
+    `scores [B, M]`, `classes [B, M]` int32 (-1 where empty), `num_detections [B]` int32, and
+    `anchors [B, M]` int32, the anchor each detection came from (for what a head predicts per
+    anchor besides the box, such as mask coefficients); M = `max_detections`, padded with zeros.
+    A raw output may carry more than `4 + C` values per anchor; the rest are not read here.
     """
 
     def __init__(self, image_size, strides, num_classes, score_threshold=0.05, iou_threshold=0.6,
@@ -49,7 +51,7 @@ class DetectionDecoder(keras.layers.Layer):
         """`(boxes [B, A, 4] xyxy, logits [B, A, C], anchor points [A, 2])` from the raw output."""
         points, strides = anchor_points(self.image_size, self.image_size, self.strides)
         distances = stable_softplus(raw[..., :4]) * strides
-        return decode_distances(distances, points), raw[..., 4:], points
+        return decode_distances(distances, points), raw[..., 4:4 + self.num_classes], points
 
     def call(self, raw):
         boxes, logits, _ = self.boxes_and_logits(raw)
@@ -58,14 +60,15 @@ class DetectionDecoder(keras.layers.Layer):
         if self.multi_label:
             flat = tf.reshape(scores, [-1, num_anchors * self.num_classes])  # anchor-major: index = a * C + c
             top_scores, top_index = tf.math.top_k(flat, k=min(1000, num_anchors * self.num_classes))
-            top_boxes = tf.gather(boxes, top_index // self.num_classes, batch_dims=1)
+            top_anchors = top_index // self.num_classes
+            top_boxes = tf.gather(boxes, top_anchors, batch_dims=1)
             top_classes = tf.cast(top_index % self.num_classes, tf.int32)
         else:
             best = tf.reduce_max(scores, axis=-1)
             classes = tf.argmax(scores, axis=-1, output_type=tf.int32)
-            top_scores, top_index = tf.math.top_k(best, k=min(1000, num_anchors))
-            top_boxes = tf.gather(boxes, top_index, batch_dims=1)
-            top_classes = tf.gather(classes, top_index, batch_dims=1)
+            top_scores, top_anchors = tf.math.top_k(best, k=min(1000, num_anchors))
+            top_boxes = tf.gather(boxes, top_anchors, batch_dims=1)
+            top_classes = tf.gather(classes, top_anchors, batch_dims=1)
         # Shift each class to its own region so one class-agnostic NMS keeps classes apart.
         offset = tf.cast(top_classes, tf.float32)[..., None] * (2.0 * self.image_size)
         shifted = top_boxes + offset
@@ -80,6 +83,7 @@ class DetectionDecoder(keras.layers.Layer):
             "scores": tf.where(keep, out_scores, 0.0),
             "classes": tf.where(keep, out_classes, -1),
             "num_detections": tf.cast(count, tf.int32),
+            "anchors": tf.where(keep, tf.gather(tf.cast(top_anchors, tf.int32), selected, batch_dims=1), 0),
         }
 
     def _suppressed(self, yxyx, scores):

@@ -10,7 +10,7 @@ best IoU. Everything runs batched inside the training graph.
 
 import tensorflow as tf
 
-from tasks.detection.boxes import pairwise_iou
+from shared.detector.boxes import pairwise_iou
 
 
 def task_aligned_assign(scores, pred_boxes, points, gt_boxes, gt_labels, top_k=10, alpha=0.5, beta=6.0, eps=1e-9):
@@ -23,7 +23,8 @@ def task_aligned_assign(scores, pred_boxes, points, gt_boxes, gt_labels, top_k=1
         gt_boxes: `[B, N, 4]` xyxy; gt_labels `[B, N]`, -1 for padding.
 
     Returns:
-        (target_boxes `[B, A, 4]`, target_scores `[B, A, C]`, foreground `[B, A]` bool).
+        (target_boxes `[B, A, 4]`, target_scores `[B, A, C]`, foreground `[B, A]` bool, target_index
+        `[B, A]` int64: the object each anchor learns, meaningful where `foreground`).
     """
     num_classes = tf.shape(scores)[-1]
     num_anchors = tf.shape(points)[0]
@@ -59,4 +60,5 @@ def task_aligned_assign(scores, pred_boxes, points, gt_boxes, gt_labels, top_k=1
     best_iou = tf.reduce_max(ious * positive, axis=-1, keepdims=True)
     normalised = tf.reduce_max(aligned * best_iou / (best_metric + eps), axis=1)  # [B, A]
     target_scores = tf.one_hot(target_labels, num_classes) * (normalised * tf.cast(foreground, tf.float32))[..., None]
-    return tf.stop_gradient(target_boxes), tf.stop_gradient(target_scores), tf.stop_gradient(foreground)
+    return (tf.stop_gradient(target_boxes), tf.stop_gradient(target_scores), tf.stop_gradient(foreground),
+            tf.stop_gradient(target_index))
