@@ -1,4 +1,4 @@
-# Trident: `make demo` trains, evaluates and exports all three tasks on built-in data;
+# Trident: `make demo` trains, evaluates and exports all four tasks on built-in data;
 # `make test` runs the tests.
 # Both create .venv and install Trident with pinned dependencies first (once: a stamp file
 # records the install, so running them again installs nothing).
@@ -15,6 +15,7 @@ TEST_INSTALLED := $(VENV)/.installed-$(EXTRA)-test
 CLS := runs/classification-digits-compact
 DET := runs/detection-shapes-compact
 SEG := runs/segmentation-shapes-compact
+INS := runs/instance-shapes-compact
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
@@ -45,11 +46,15 @@ demo: $(INSTALLED)
 	$(BIN)/trident segmentation train --config tasks/segmentation/configs/shapes.yaml --epochs 7 --restart --verbose 2
 	$(BIN)/trident segmentation evaluate --run $(SEG)
 	$(BIN)/trident segmentation export --run $(SEG)
+	$(BIN)/trident instance train --config tasks/instance/configs/shapes.yaml --epochs 5 --restart --verbose 2
+	$(BIN)/trident instance evaluate --run $(INS)
+	$(BIN)/trident instance export --run $(INS)
 	@echo
 	@echo "Reports (test split), open in a browser:"
 	@echo "  classification: $(CURDIR)/$(CLS)/evaluation/digits-test/report.html"
 	@echo "  detection:      $(CURDIR)/$(DET)/evaluation/shapes-test/report.html"
 	@echo "  segmentation:   $(CURDIR)/$(SEG)/evaluation/shapes-test/report.html"
+	@echo "  instance:       $(CURDIR)/$(INS)/evaluation/shapes-test/report.html"
 	@echo "Exported models: $(CURDIR)/saved_models/"
 
 # Two test processes (pytest-xdist): much of a tiny test's time is single-threaded graph tracing,

@@ -36,8 +36,11 @@ SETS = {
     "bccd": ("detection", "bccd/BCCD", 600),
     "isbi2012_membrane": ("segmentation", "isbi2012_membrane/train", 600),
     "dubai_aerial": ("segmentation", "dubai_aerial/Semantic segmentation dataset", 600),
+    "dsb2018_nuclei": ("instance", "dsb2018_nuclei", 600),
 }
-METRIC = {"classification": "accuracy", "detection": "AP50", "segmentation": "mean IoU"}
+METRIC = {"classification": "accuracy", "detection": "AP50", "segmentation": "mean IoU", "instance": "mask AP50"}
+# A second figure the row keeps, where one number does not say enough.
+SECOND = {"detection": "AP@[.50:.95]", "instance": "mask AP@[.50:.95]"}
 
 
 def trident_default(task, data, budget, runs_dir, run=None, extra=()):
@@ -66,7 +69,8 @@ def trident_default(task, data, budget, runs_dir, run=None, extra=()):
     with open(os.path.join(run, "state.json")) as f:
         state = json.load(f)
     chosen = ", ".join(f"{k} {v['value']}" for k, v in info.get("defaults", {}).items())
-    return {"metric": report["metrics"][METRIC[task]], "split": split, "count": info["counts"][split],
+    second = {"metric2": report["metrics"][SECOND[task]]} if task in SECOND else {}
+    return {"metric": report["metrics"][METRIC[task]], **second, "split": split, "count": info["counts"][split],
             "train_seconds": state["train_seconds"], "images_per_second": state["train_images_per_second"],
             "epochs": state["epochs_done"], "wall_seconds": round(wall, 1), "defaults": chosen, "info": info}
 
@@ -80,6 +84,7 @@ def main():
                         help="also run Trident's from-scratch default (--backbone compact) on each set")
     parser.add_argument("--scratch-reference", action="store_true",
                         help="references from random weights instead of the pretrained ones")
+    parser.add_argument("--yolo-python", help="a Python with ultralytics, for the instance reference (YOLO26n-seg)")
     parser.add_argument("--budget-scale", type=float, default=1.0, help="multiply every budget (quick checks)")
     parser.add_argument("--reuse-run", help="with one --only set: evaluate this finished default run instead of "
                         "training again (to add the reference alone, on a quiet machine)")
@@ -106,7 +111,8 @@ def main():
         if not args.no_reference:
             from bench.real_data_reference import reference
 
-            row["reference"] = reference(task, data, row.pop("info"), budget, not args.scratch_reference)
+            row["reference"] = reference(task, data, row.pop("info"), budget, not args.scratch_reference,
+                                         args.yolo_python)
         row.pop("info", None)
         with open(args.results, "a") as f:
             f.write(json.dumps(row) + "\n")

@@ -14,6 +14,10 @@ fingerprint) and is scored on the same images. Two kinds:
 """
 
 
+import json
+import os
+
+
 def _same_splits(load, data, info):
     splits, again = load(data)
     if again["fingerprint"] != info["fingerprint"]:
@@ -140,8 +144,59 @@ def segmentation_reference(data, info, budget, size, pretrained=True):
             "images_per_second": images_per_second}
 
 
-def reference(task, data, info, budget, pretrained=True):
+def instance_reference(data, info, budget, size, yolo_python):
+    """Ultralytics YOLO26n-seg from scratch (there are no weights to fetch here) in its own Python
+    (`yolo_python`, see bench/_ultralytics_seg_child.py), on the same splits, scored by pycocotools on
+    the same test images as Trident's report."""
+    import subprocess
+    import tempfile
+
+    import numpy as np
+    from PIL import Image
+
+    from shared.detector.metrics import coco_evaluate, coco_ground_truth, coco_results
+    from tasks.instance.data import load_instance_data
+    from tasks.instance.evaluate import truth_masks
+    from tasks.instance.masks import encode
+
+    if not yolo_python:
+        raise SystemExit("The instance reference needs --yolo-python (a Python with ultralytics installed)")
+    splits = _same_splits(lambda d: load_instance_data(d, 0), data, info)
+    work = tempfile.mkdtemp(prefix="trident-yolo-seg-")
+    listed = {}
+    for name, part in splits.items():
+        listed[name] = []
+        for i in range(len(part)):
+            ids_path = os.path.join(work, f"{name}-{i}.png")
+            Image.fromarray(part.masks[i].id_map().astype(np.uint16)).save(ids_path)
+            listed[name].append([part.paths[i], ids_path, [int(c) for c in part.labels[i]]])
+    spec = {"splits": listed, "names": splits["train"].class_names, "budget_seconds": budget, "image_size": size,
+            "out": os.path.join(work, "yolo")}
+    with open(os.path.join(work, "spec.json"), "w") as f:
+        json.dump(spec, f)
+    child = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ultralytics_seg_child.py")
+    done = subprocess.run([yolo_python, child, os.path.join(work, "spec.json")], check=True, capture_output=True,
+                          text=True)
+    trained = json.loads(done.stdout.strip().splitlines()[-1])
+    test = splits["test"]
+    detections, masks = [], []
+    for i in range(len(test)):
+        answer = np.load(os.path.join(spec["out"], "answers", f"{i}.npz"))
+        shape = answer["shape"]
+        found = np.unpackbits(answer["masks"], axis=-1, count=int(shape[-1]))[:, :, :].astype(bool)
+        detections.append((answer["boxes"], answer["scores"], answer["classes"].astype(np.int64)))
+        masks.append([encode(m) for m in found])
+    truth = coco_ground_truth(test.boxes, test.labels, test.sizes, test.class_names, truth_masks(test))
+    results = coco_results(detections, masks)
+    segm, bbox = coco_evaluate(truth, results, "segm"), coco_evaluate(truth, results, "bbox")
+    return {"model": f"Ultralytics YOLO26n-seg from scratch at {size} px", "metric": segm["AP50"],
+            "metric2": segm["AP"], "box_AP": bbox["AP"], **trained}
+
+
+def reference(task, data, info, budget, pretrained=True, yolo_python=None):
     size = info["defaults"].get("image_size", {}).get("value") or (320 if task == "detection" else 128)
+    if task == "instance":
+        return instance_reference(data, info, budget, size, yolo_python)
     if task == "classification":
         return classification_reference(data, info, budget, size, pretrained)
     if task == "detection":

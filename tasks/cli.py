@@ -22,6 +22,7 @@ TASKS = {
     "classification": "tasks.classification.task",
     "detection": "tasks.detection.task",
     "segmentation": "tasks.segmentation.task",
+    "instance": "tasks.instance.task",
 }
 ACTIONS = ("inspect", "train", "evaluate", "predict", "export", "benchmark")
 

@@ -50,7 +50,7 @@ def write_detection_data(root, fmt="voc", count=8, size=64, seed=0, empty=1):
     os.makedirs(os.path.join(root, "images"), exist_ok=True)
     items = []
     for i in range(count):
-        image, boxes, labels, _ = make_image(rng, size, max_objects=2)
+        image, boxes, labels, *_ = make_image(rng, size, max_objects=2)
         if i >= count - empty:
             boxes, labels = boxes[:0], labels[:0]
         name = f"img{i}.jpg" if i % 2 else f"img{i}.png"
@@ -106,7 +106,7 @@ def write_segmentation_data(root, count=6, size=48, kind="index", seed=0):
         os.makedirs(os.path.join(root, sub), exist_ok=True)
     colours = [(0, 0, 0), (250, 0, 0), (0, 250, 0), (0, 0, 250), (250, 250, 0), (0, 250, 250)]
     for i in range(count):
-        image, _, _, mask = make_image(rng, size, max_objects=2)
+        image, _, _, mask, _ = make_image(rng, size, max_objects=2)
         Image.fromarray(image).save(os.path.join(root, "images", f"s{i}.jpg" if i % 2 else f"s{i}.png"))
         if kind == "rgb":
             Image.fromarray(np.asarray(colours, np.uint8)[mask]).save(os.path.join(root, "masks", f"s{i}.png"))
@@ -122,3 +122,42 @@ def write_segmentation_data(root, count=6, size=48, kind="index", seed=0):
         if kind == "rgb":
             f.write("colors:\n" + "".join(f"  {k}: {list(c)}\n" for k, c in enumerate(colours)))
     return os.path.join(root, "set.yaml") if kind == "rgb" else root
+
+
+def write_instance_data(root, fmt="idmap", count=8, size=64, seed=0, empty=1):
+    """Write `count` shapes images with each shape's own mask: `idmap` (images/ + instances/, 16-bit
+    instance-id PNGs) or `coco` (a COCO JSON with compressed RLE masks, category ids from 10). The last
+    `empty` images have no objects. Returns the path to give as --data."""
+    import json
+
+    from pycocotools import mask as coco_mask
+
+    from shared.data.shapes import SHAPE_CLASSES, make_image
+
+    rng = np.random.default_rng(seed)
+    root = str(root)
+    for sub in ("images", "instances"):
+        os.makedirs(os.path.join(root, sub), exist_ok=True)
+    coco = {"images": [], "annotations": [], "categories": [{"id": 10 + k, "name": n}
+                                                             for k, n in enumerate(SHAPE_CLASSES)]}
+    for i in range(count):
+        image, _, labels, _, ids = make_image(rng, size, max_objects=3)
+        if i >= count - empty:
+            ids = np.zeros_like(ids)
+        name = f"img{i}.jpg" if i % 2 else f"img{i}.png"
+        Image.fromarray(image).save(os.path.join(root, "images", name), quality=95)
+        Image.fromarray(ids.astype(np.uint16) * 300).save(os.path.join(root, "instances", f"img{i}.png"))
+        coco["images"].append({"id": 100 + i, "file_name": name, "width": size, "height": size})
+        for k in np.unique(ids[ids > 0]):
+            rle = coco_mask.encode(np.asfortranarray((ids == k).astype(np.uint8)))
+            x, y, w, h = coco_mask.toBbox(rle).tolist()
+            coco["annotations"].append({"id": len(coco["annotations"]) + 1, "image_id": 100 + i,
+                                        "category_id": 10 + int(labels[k - 1]), "iscrowd": 0, "bbox": [x, y, w, h],
+                                        "segmentation": {"size": [size, size],
+                                                         "counts": rle["counts"].decode("ascii")}})
+    if fmt == "coco":
+        path = os.path.join(root, "images", "annotations.json")
+        with open(path, "w") as f:
+            json.dump(coco, f)
+        return path
+    return root

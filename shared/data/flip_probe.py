@@ -79,3 +79,11 @@ def object_crops(dataset, seed=0, max_images=300, max_objects=2000):
             break
     images = np.stack(crops) if crops else np.zeros((0, SIZE, SIZE, 3), np.uint8)
     return ImageSet(labels=np.array(labels, np.int32), class_names=dataset.class_names, images=images)
+
+
+def objects_flip_probe(splits, seed):
+    """Whether mirroring keeps the classes of a task whose items hold boxed objects, measured on crops of
+    the objects (one class: always)."""
+    if len(splits["train"].class_names) < 2:
+        return {"safe": True, "why": "one class, so a mirrored object cannot become another class"}
+    return flip_probe(object_crops(splits["train"], seed), object_crops(splits["val"], seed), seed)

@@ -51,10 +51,11 @@ def _polygon(kind, cx, cy, r):
 
 
 def make_image(rng, size=128, max_objects=4):
-    """One image: `(uint8 [S, S, 3], boxes float32 [n, 4] xyxy, labels int32 [n], mask uint8 [S, S])`."""
+    """One image: `(uint8 [S, S, 3], boxes float32 [n, 4] xyxy, labels int32 [n], mask uint8 [S, S], instances
+    uint8 [S, S])`; `instances` holds k + 1 where shape k shows (later shapes over earlier ones)."""
     canvas = Image.fromarray(np.clip(_background(rng, size), 0, 255).astype(np.uint8))
-    mask = Image.new("L", (size, size), 0)
-    draw, draw_mask = ImageDraw.Draw(canvas), ImageDraw.Draw(mask)
+    mask, instances = Image.new("L", (size, size), 0), Image.new("L", (size, size), 0)
+    draw, draw_mask, draw_instance = ImageDraw.Draw(canvas), ImageDraw.Draw(mask), ImageDraw.Draw(instances)
     boxes, labels = [], []
     for _ in range(int(rng.integers(1, max_objects + 1))):
         for _attempt in range(20):
@@ -77,17 +78,20 @@ def make_image(rng, size=128, max_objects=4):
         if kind == "circle":
             draw.ellipse(box, fill=colour)
             draw_mask.ellipse(box, fill=label + 1)
+            draw_instance.ellipse(box, fill=len(boxes) + 1)
         else:
             draw.polygon(points, fill=colour)
             draw_mask.polygon(points, fill=label + 1)
+            draw_instance.polygon(points, fill=len(boxes) + 1)
         boxes.append(box)
         labels.append(label)
     return (np.asarray(canvas), np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(labels, np.int32),
-            np.asarray(mask))
+            np.asarray(mask), np.asarray(instances))
 
 
 def generate(split, size=128, count=None):
-    """A split of `shapes`: dict of `images [N, S, S, 3]`, `boxes`, `labels` (lists), `masks [N, S, S]`."""
+    """A split of `shapes`: dict of `images [N, S, S, 3]`, `boxes`, `labels` (lists), `masks [N, S, S]`,
+    `instances [N, S, S]`."""
     rng = np.random.default_rng(SPLIT_SEEDS[split] * 1000 + size)
     items = [make_image(rng, size) for _ in range(count or SPLIT_SIZES[split])]
     return {
@@ -95,4 +99,5 @@ def generate(split, size=128, count=None):
         "boxes": [item[1] for item in items],
         "labels": [item[2] for item in items],
         "masks": np.stack([item[3] for item in items]),
+        "instances": np.stack([item[4] for item in items]),
     }

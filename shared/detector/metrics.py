@@ -16,26 +16,47 @@ STAT_NAMES = ("AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large", "AR1", 
               "AR_small", "AR_medium", "AR_large")
 
 
-def coco_ground_truth(boxes, labels, sizes, class_names):
-    """COCO GT dict: image ids 1..N, category ids 1..K, boxes as [x, y, w, h]."""
+def coco_ground_truth(boxes, labels, sizes, class_names, masks=None, crowds=None):
+    """COCO GT dict: image ids 1..N, category ids 1..K, boxes as [x, y, w, h].
+
+    `masks`: per image, one COCO RLE per object (areas then come from the masks); `crowds`: per
+    image, `[(class id, RLE)]` regions marked `iscrowd` (detections on them count neither way).
+    """
+    from pycocotools import mask as coco_mask
+
     images, annotations = [], []
     for i, (image_boxes, image_labels, (height, width)) in enumerate(zip(boxes, labels, sizes), start=1):
         images.append({"id": i, "width": int(width), "height": int(height)})
-        for box, label in zip(np.asarray(image_boxes).reshape(-1, 4), np.asarray(image_labels).reshape(-1)):
+        image_masks = masks[i - 1] if masks is not None else None
+        for j, (box, label) in enumerate(zip(np.asarray(image_boxes).reshape(-1, 4),
+                                             np.asarray(image_labels).reshape(-1))):
             w, h = float(box[2] - box[0]), float(box[3] - box[1])
+            annotation = {"id": len(annotations) + 1, "image_id": i, "category_id": int(label) + 1,
+                          "bbox": [float(box[0]), float(box[1]), w, h], "area": w * h, "iscrowd": 0}
+            if image_masks is not None:
+                annotation["segmentation"] = image_masks[j]
+                annotation["area"] = float(coco_mask.area(image_masks[j]))
+            annotations.append(annotation)
+        for label, rle in (crowds[i - 1] if crowds is not None else ()):
+            x, y, w, h = (float(v) for v in coco_mask.toBbox(rle))
             annotations.append({"id": len(annotations) + 1, "image_id": i, "category_id": int(label) + 1,
-                                "bbox": [float(box[0]), float(box[1]), w, h], "area": w * h, "iscrowd": 0})
+                                "bbox": [x, y, w, h], "area": float(coco_mask.area(rle)), "iscrowd": 1,
+                                "segmentation": rle})
     categories = [{"id": k + 1, "name": name} for k, name in enumerate(class_names)]
     return {"images": images, "annotations": annotations, "categories": categories}
 
 
-def coco_results(detections):
-    """COCO results list from per-image `(boxes [n, 4] xyxy, scores [n], classes [n])`."""
+def coco_results(detections, masks=None):
+    """COCO results list from per-image `(boxes [n, 4] xyxy, scores [n], classes [n])`; `masks`: per
+    image, one COCO RLE per detection, kept as `segmentation`."""
     results = []
     for i, (boxes, scores, classes) in enumerate(detections, start=1):
-        for box, score, cls in zip(boxes, scores, classes):
-            results.append({"image_id": i, "category_id": int(cls) + 1, "score": float(score),
-                            "bbox": [float(box[0]), float(box[1]), float(box[2] - box[0]), float(box[3] - box[1])]})
+        for j, (box, score, cls) in enumerate(zip(boxes, scores, classes)):
+            result = {"image_id": i, "category_id": int(cls) + 1, "score": float(score),
+                      "bbox": [float(box[0]), float(box[1]), float(box[2] - box[0]), float(box[3] - box[1])]}
+            if masks is not None:
+                result["segmentation"] = masks[i - 1][j]
+            results.append(result)
     return results
 
 
@@ -64,8 +85,8 @@ def with_source_ids(ground_truth, results, image_ids=None, category_ids=None, fi
     return {"images": images, "annotations": annotations, "categories": categories}, renamed
 
 
-def coco_evaluate(ground_truth, results):
-    """Run pycocotools' COCOeval on boxes.
+def coco_evaluate(ground_truth, results, iou_type="bbox"):
+    """Run pycocotools' COCOeval on boxes (`iou_type` "bbox") or masks ("segm").
 
     Returns:
         dict: the 12 COCO stats by name, `per_class_ap` {name: AP@[.5:.95]},
@@ -84,7 +105,7 @@ def coco_evaluate(ground_truth, results):
         gt.dataset = {k: list(v) for k, v in ground_truth.items()}
         gt.createIndex()
         dt = gt.loadRes(list(results))
-        evaluator = COCOeval(gt, dt, "bbox")
+        evaluator = COCOeval(gt, dt, iou_type)
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()

@@ -10,7 +10,7 @@ from shared.config import positive_int
 from shared.data.augment import BOX_ONLY, parse_augment
 from shared.data.detection import load_detection_data
 from shared.data.detection_pipeline import build_box_augmenter, detection_dataset
-from shared.data.flip_probe import flip_probe, object_crops
+from shared.data.flip_probe import objects_flip_probe
 from shared.engine.defaults import configured_backbone
 from shared.errors import fail
 from shared.settings import Setting
@@ -54,11 +54,7 @@ class Detection(Task):
     def inspect_sections(self, options):
         return self.item_labels, box_sections(options["max_boxes"])
 
-    def flip_probe(self, splits, seed):
-        """Whether mirroring keeps classes, measured on crops of the objects (one class: always)."""
-        if len(splits["train"].class_names) < 2:
-            return {"safe": True, "why": "one class, so a mirrored object cannot become another class"}
-        return flip_probe(object_crops(splits["train"], seed), object_crops(splits["val"], seed), seed)
+    flip_probe = staticmethod(objects_flip_probe)
 
     def add_arguments(self, parser, action):
         if action == "inspect":

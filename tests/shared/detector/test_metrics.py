@@ -70,3 +70,26 @@ def test_results_in_source_ids_score_the_same_against_the_source_ids():
     assert results[0]["image_id"] == 1 and ground_truth["images"][0]["id"] == 1  # the originals are left alone
     before, after = coco_evaluate(ground_truth, results), coco_evaluate(source_truth, source_results)
     assert after["AP"] == pytest.approx(before["AP"]) == pytest.approx(0.85)  # (0.7 + 1.0) / 2
+
+
+def _rle(x1, y1, x2, y2, size=(100, 100)):
+    from pycocotools import mask as coco_mask
+
+    mask = np.zeros(size, np.uint8)
+    mask[y1:y2, x1:x2] = 1
+    rle = coco_mask.encode(np.asfortranarray(mask))
+    return {"size": list(size), "counts": rle["counts"].decode("ascii")}
+
+
+def test_mask_ap_by_hand():
+    # Truth: a 40x40 square (1600 pixels). Found: the same box, but a mask of its left 25 columns
+    # (1000 pixels): mask IoU 0.625, a hit at IoU 0.50, 0.55 and 0.60 only (3 of 10 thresholds); box
+    # IoU 1. The crowd region's detection counts neither way.
+    truth = coco_ground_truth([GT_BOXES[0]], [GT_LABELS[0]], SIZES[:1], NAMES, [[_rle(10, 10, 50, 50)]],
+                              [[(0, _rle(70, 70, 90, 90))]])
+    found = coco_results([(np.array([[10, 10, 50, 50], [70, 70, 90, 90]], np.float32), [0.9, 0.8], [0, 0])],
+                         [[_rle(10, 10, 35, 50), _rle(70, 70, 90, 90)]])
+    segm = coco_evaluate(truth, found, "segm")
+    assert segm["AP"] == pytest.approx(0.3) and segm["AP50"] == pytest.approx(1.0) and segm["AP75"] == 0.0
+    assert coco_evaluate(truth, found, "bbox")["AP"] == pytest.approx(1.0)
+    assert segm["AP_medium"] == pytest.approx(0.3)  # 1600 pixels: between 32^2 and 96^2

@@ -78,7 +78,7 @@ def test_predict_returns_final_detections():
 
 
 def test_two_answers_differ_by_their_boxes_but_not_by_a_tie_broken_the_other_way():
-    from tasks.detection.export import detection_difference
+    from shared.detector.compare import detection_difference
 
     def answer(rows):
         boxes = np.zeros((1, 12, 4), np.float32)

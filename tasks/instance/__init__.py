@@ -1,0 +1,1 @@
+"""Instance segmentation: each object's class, box and own mask."""
