@@ -36,15 +36,14 @@ def segment_with(model, decoder):
                          axis=-1)
         found = out["classes"] >= 0
         boxes = tf.where(found[..., None], boxes, 0.0)
+        used = tf.reduce_max(out["num_detections"])
         if images.shape[1] is not None and images.shape[2] is not None:
-            # A graph for one image size (TFLite, ONNX): every slot gets a mask, a shape fixed in advance,
-            # all at once (at the model's size they are small).
-            logits = model.mask_logits(raw, out["anchors"])
-            masks = _masks(logits, boxes, found, scale, model.mask_stride, height, width)
+            # A graph for one image size (TFLite, ONNX): every slot gets a mask, a shape fixed in advance.
+            count = decoder.max_detections
         else:
-            count = tf.reduce_max(out["num_detections"])
-            logits = model.mask_logits(raw, out["anchors"][:, :count])  # [B, N, h, w] on the letterboxed grid
-            masks = _chunked(logits, boxes[:, :count], found[:, :count], scale, model.mask_stride, height, width)
+            count = used
+        logits = model.mask_logits(raw, out["anchors"][:, :count])  # [B, N, h, w] on the letterboxed grid
+        masks = _chunked(logits, boxes[:, :count], found[:, :count], scale, model.mask_stride, height, width, used)
         return {"boxes": boxes, "scores": out["scores"], "classes": out["classes"],
                 "num_detections": out["num_detections"], "masks": masks}
 
@@ -54,10 +53,11 @@ def segment_with(model, decoder):
 CHUNK = 16  # masks brought to the image's size at a time: the float work stays CHUNK images large
 
 
-def _chunked(logits, boxes, found, scale, stride, height, width):
-    """`_masks` of CHUNK detections at a time (a photo with hundreds of objects would otherwise hold
-    hundreds of float images at once); `uint8 [B, N, H, W]`."""
-    batch, count = tf.shape(logits)[0], tf.shape(logits)[1]
+def _chunked(logits, boxes, found, scale, stride, height, width, used):
+    """`_masks` of CHUNK detections at a time, one chunk after the other (a photo with hundreds of objects
+    would otherwise hold hundreds of float images at once); `uint8 [B, N, H, W]`. Chunks past the first
+    `used` detections are zeros, not computed."""
+    batch, count = tf.shape(logits)[0], logits.shape[1] or tf.shape(logits)[1]  # a fixed count stays a number
     chunks = (count + CHUNK - 1) // CHUNK
     pad = chunks * CHUNK - count
     logits = tf.pad(logits, [[0, 0], [0, pad], [0, 0], [0, 0]])
@@ -68,7 +68,14 @@ def _chunked(logits, boxes, found, scale, stride, height, width):
         part = slice(i * CHUNK, (i + 1) * CHUNK)
         return _masks(logits[:, part], boxes[:, part], found[:, part], scale, stride, height, width)
 
-    parts = tf.map_fn(one, tf.range(chunks), fn_output_signature=tf.TensorSpec([None, CHUNK, None, None], tf.uint8))
+    if isinstance(chunks, int):  # a fixed count (TFLite, ONNX): the chunks written out, no loop to convert
+        empty = tf.zeros([batch, CHUNK, height, width], tf.uint8)
+        parts = [(logits[:, i * CHUNK:(i + 1) * CHUNK], boxes[:, i * CHUNK:(i + 1) * CHUNK],
+                  found[:, i * CHUNK:(i + 1) * CHUNK]) for i in range(chunks)]  # sliced outside the branches
+        return tf.concat([tf.cond(i * CHUNK < used, lambda p=p: _masks(*p, scale, stride, height, width),
+                                  lambda: empty) for i, p in enumerate(parts)], axis=1)[:, :count]
+    parts = tf.map_fn(one, tf.range(chunks), fn_output_signature=tf.TensorSpec([None, CHUNK, None, None], tf.uint8),
+                      parallel_iterations=1)
     masks = tf.reshape(tf.transpose(parts, [1, 0, 2, 3, 4]), [batch, chunks * CHUNK, height, width])
     return masks[:, :count]
 
@@ -77,8 +84,8 @@ def _masks(logits, boxes, found, scale, stride, height, width):
     """`uint8 [B, N, H, W]`: the logits brought to the image (`_to_image`), inside each box, above 0 (the
     probability 0.5), for found detections only."""
     inside = box_mask(boxes, height, width) > 0
-    return tf.cast((_to_image(logits, scale, stride, height, width) > 0.0) & inside & found[..., None, None],
-                   tf.uint8)
+    found = tf.expand_dims(tf.expand_dims(found, -1), -1)
+    return tf.cast((_to_image(logits, scale, stride, height, width) > 0.0) & inside & found, tf.uint8)
 
 
 def _to_image(logits, scale, stride, height, width):
@@ -87,7 +94,8 @@ def _to_image(logits, scale, stride, height, width):
     cells = tf.cast(scale, tf.float32) / stride  # cells per image pixel
     rows = tf.minimum(tf.cast(tf.math.ceil(tf.cast(height, tf.float32) * cells), tf.int32), tf.shape(logits)[2])
     cols = tf.minimum(tf.cast(tf.math.ceil(tf.cast(width, tf.float32) * cells), tf.int32), tf.shape(logits)[3])
-    part = tf.transpose(logits[:, :, :rows, :cols], [0, 2, 3, 1])  # [B, rows, cols, N]
+    # tf.slice, not [] slicing: the ops here also run inside TFLite's and ONNX's conditional branches
+    part = tf.transpose(tf.slice(logits, [0, 0, 0, 0], tf.stack([-1, -1, rows, cols])), [0, 2, 3, 1])
     target = tf.cast(tf.round(tf.cast(tf.stack([rows, cols]), tf.float32) / cells), tf.int32)
     resized = tf.image.resize(part, tf.maximum(target, tf.stack([height, width])), method="bilinear")
-    return tf.transpose(resized[:, :height, :width], [0, 3, 1, 2])
+    return tf.transpose(tf.slice(resized, [0, 0, 0, 0], tf.stack([-1, height, width, -1])), [0, 3, 1, 2])

@@ -129,9 +129,10 @@ def box_mask(boxes, height, width):
     """`float32 [..., H, W]`: 1 inside each of `boxes` (`[..., 4]` xyxy in grid cells), 0 outside."""
     xs = tf.range(width, dtype=tf.float32) + 0.5
     ys = tf.range(height, dtype=tf.float32) + 0.5
-    inside_x = (xs >= boxes[..., 0:1]) & (xs < boxes[..., 2:3])  # [..., W]
-    inside_y = (ys >= boxes[..., 1:2]) & (ys < boxes[..., 3:4])  # [..., H]
-    return tf.cast(inside_y[..., :, None] & inside_x[..., None, :], tf.float32)
+    x1, y1, x2, y2 = tf.split(boxes, 4, axis=-1)  # split, not sliced: tf2onnx converts it inside a branch too
+    inside_x = (xs >= x1) & (xs < x2)  # [..., W]
+    inside_y = (ys >= y1) & (ys < y2)  # [..., H]
+    return tf.cast(tf.expand_dims(inside_y, -1) & tf.expand_dims(inside_x, -2), tf.float32)
 
 
 def mask_loss(model, raw, instances, target_boxes, target_scores, foreground, target_index):
