@@ -16,10 +16,10 @@ import xml.etree.ElementTree as ET
 import numpy as np
 
 from shared.data.boxes import FixCounter, sanitize_boxes
-from shared.data.dataset_yaml import SPLITS, load_dataset_yaml, random_split
+from shared.data.dataset_yaml import SPLITS, random_split
 from shared.data.images import is_image_file, oriented_size
 from shared.data.itemset import ItemSet
-from shared.data.resolve import settle_splits
+from shared.data.resolve import read_parts, settle_splits
 from shared.errors import fail, malformed
 
 
@@ -361,15 +361,6 @@ def voc_splits(folder, lists):
     return splits
 
 
-def _read_detection_yaml(path, images_dir=None):
-    _, targets, names = load_dataset_yaml(path)
-    splits = {}
-    for split, target in targets.items():
-        splits[split] = _read_detection_any(target, names, images_dir)
-        names = names or splits[split].class_names
-    return splits
-
-
 def split_detection(data, val_fraction, test_fraction, seed):
     result = {}
     for name, index in random_split(len(data), val_fraction, test_fraction, seed).items():
@@ -390,22 +381,10 @@ def load_detection_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, image
     spec = str(spec)
     if spec == "shapes":
         splits, how = shapes_detection(image_size or 128), "built-in fixed split of shapes"
-    elif os.path.isfile(spec) and spec.lower().endswith((".yaml", ".yml")):
-        splits, how = _read_detection_yaml(spec, images_dir), "splits named in the dataset YAML"
     elif _voc_dirs(spec) and (lists := voc_image_sets(spec)):
         splits, how = voc_splits(spec, lists), "the data's own ImageSets/Main lists"
-    elif os.path.isdir(os.path.join(spec, "train")):
-        splits, names = {}, None
-        for split in SPLITS:
-            if os.path.isdir(os.path.join(spec, split)):
-                splits[split] = _read_detection_any(os.path.join(spec, split), names, images_dir)
-                names = splits[split].class_names
-        how = "the data's own train/val/test"
-    elif os.path.exists(spec):
-        splits, how = {"all": _read_detection_any(spec, None, images_dir)}, "from one set"
     else:
-        fail(f"Data {spec} is neither a built-in data set (shapes) nor an existing file or folder",
-             "Check the --data path", data=spec)
+        splits, how = read_parts(spec, _read_detection_any, images_dir)
     fixes = FixCounter()
     for part in splits.values():
         fixes.update(part.fixes)

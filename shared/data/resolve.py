@@ -5,7 +5,9 @@ with no splits of its own) of its `ItemSet`s; `settle_splits` does the rest the 
 every task.
 """
 
-from shared.data.dataset_yaml import WHOLE_AS_TEST, random_split, whole_as_test
+import os
+
+from shared.data.dataset_yaml import SPLITS, WHOLE_AS_TEST, load_dataset_yaml, random_split, whole_as_test
 from shared.errors import fail
 
 
@@ -13,6 +15,31 @@ def random_subsets(whole, val_fraction, test_fraction, seed):
     """`{train, val, test}` subsets of `whole`, a seeded random split."""
     return {name: whole.subset(index) for name, index in
             random_split(len(whole), val_fraction, test_fraction, seed).items()}
+
+
+def read_parts(spec, read_any, images_dir=None, builtins="shapes"):
+    """`(parts, how)` of `--data` given as a dataset YAML, a folder with train/ (val/, test/) sub-folders,
+    or one set of the task's own format, each read by `read_any(target, class names or None, images_dir)`;
+    later parts must have the first one's classes (`read_any` checks them). `builtins` names the task's
+    built-in data in the error for a path that does not exist."""
+    if os.path.isfile(spec) and spec.lower().endswith((".yaml", ".yml")):
+        _, targets, names = load_dataset_yaml(spec)
+        parts = {}
+        for split, target in targets.items():
+            parts[split] = read_any(target, names, images_dir)
+            names = names or parts[split].class_names
+        return parts, "splits named in the dataset YAML"
+    if os.path.isdir(os.path.join(spec, "train")):
+        parts, names = {}, None
+        for split in SPLITS:
+            if os.path.isdir(os.path.join(spec, split)):
+                parts[split] = read_any(os.path.join(spec, split), names, images_dir)
+                names = parts[split].class_names
+        return parts, "the data's own train/val/test"
+    if os.path.exists(spec):
+        return {"all": read_any(spec, None, images_dir)}, "from one set"
+    fail(f"Data {spec} is neither a built-in data set ({builtins}) nor an existing file or folder",
+         "Check the --data path", data=spec)
 
 
 def settle_splits(spec, parts, how, split=random_subsets, seed=0, val_fraction=0.1, test_fraction=0.2,

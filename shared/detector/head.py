@@ -6,11 +6,20 @@ import math
 
 import keras
 
+from shared.config import positive_int
 from shared.errors import fail
 from shared.layers.conv import conv_bn_act
 
 # head name -> (box branch width, class branch's second kernel) for a given neck width
 HEADS = {"lean": lambda width: (max(16, width // 2), 1), "full": lambda width: (width, 3)}
+
+
+def add_nms_arguments(parser, max_detections):
+    """The export flags of a model with this head: its score threshold, NMS overlap and detections kept."""
+    parser.add_argument("--confidence", type=float, default=0.25, help="lowest score returned")
+    parser.add_argument("--iou", type=float, default=0.6, help="NMS IoU threshold")
+    parser.add_argument("--max-detections", type=positive_int, default=max_detections,
+                        help="objects returned per image at most")
 
 
 def check_head(head):

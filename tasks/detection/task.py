@@ -11,6 +11,7 @@ from shared.data.augment import BOX_ONLY, parse_augment
 from shared.data.detection import load_detection_data
 from shared.data.detection_pipeline import build_box_augmenter, detection_dataset
 from shared.data.flip_probe import objects_flip_probe
+from shared.detector.head import add_nms_arguments
 from shared.engine.defaults import configured_backbone
 from shared.errors import fail
 from shared.settings import Setting
@@ -62,9 +63,7 @@ class Detection(Task):
         elif action == "predict":
             predict.add_arguments(parser)
         elif action == "export":
-            parser.add_argument("--confidence", type=float, default=0.25, help="lowest score returned")
-            parser.add_argument("--iou", type=float, default=0.6, help="NMS IoU threshold")
-            parser.add_argument("--max-detections", type=positive_int, default=100)
+            add_nms_arguments(parser, 100)
 
     def build_model(self, config, info):
         backbone = configured_backbone(config)

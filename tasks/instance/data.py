@@ -19,10 +19,10 @@ import numpy as np
 from scipy import ndimage
 
 from shared.data.boxes import FixCounter
-from shared.data.dataset_yaml import SPLITS, load_dataset_yaml
+from shared.data.dataset_yaml import SPLITS
 from shared.data.images import is_image_file, oriented_size
 from shared.data.itemset import ItemSet
-from shared.data.resolve import random_subsets, settle_splits
+from shared.data.resolve import random_subsets, read_parts, settle_splits
 from shared.errors import fail, malformed
 from tasks.instance.masks import Encoded, IdMap, MaskFiles, read_binary, read_id_map, rle_box, to_rle
 
@@ -378,25 +378,8 @@ def load_instance_data(spec, seed=0, val_fraction=0.1, test_fraction=0.2, images
     spec = str(spec)
     if spec == "shapes":
         parts, how = shapes_instances(image_size or 128), "built-in fixed split of shapes"
-    elif os.path.isfile(spec) and spec.lower().endswith((".yaml", ".yml")):
-        _, targets, names = load_dataset_yaml(spec)
-        parts = {}
-        for split, target in targets.items():
-            parts[split] = _read_any(target, names, images_dir)
-            names = names or parts[split].class_names
-        how = "splits named in the dataset YAML"
-    elif os.path.isdir(os.path.join(spec, "train")):
-        parts, names = {}, None
-        for split in SPLITS:
-            if os.path.isdir(os.path.join(spec, split)):
-                parts[split] = _read_any(os.path.join(spec, split), names, images_dir)
-                names = parts[split].class_names
-        how = "the data's own train/val/test"
-    elif os.path.exists(spec):
-        parts, how = {"all": _read_any(spec, None, images_dir)}, "from one set"
     else:
-        fail(f"Data {spec} is neither a built-in data set (shapes) nor an existing file or folder",
-             "Check the --data path", data=spec)
+        parts, how = read_parts(spec, _read_any, images_dir)
     fixes = FixCounter()
     for part in parts.values():
         fixes.update(part.fixes)

@@ -11,6 +11,7 @@ image's own pixels.
 
 from shared.config import positive_int
 from shared.data.flip_probe import objects_flip_probe
+from shared.detector.head import add_nms_arguments
 from shared.engine.defaults import configured_backbone
 from shared.engine.training import build_optimizer
 from shared.errors import fail
@@ -66,9 +67,7 @@ class Instance(Task):
         elif action == "predict":
             predict.add_arguments(parser)
         elif action == "export":
-            parser.add_argument("--confidence", type=float, default=0.25, help="lowest score returned")
-            parser.add_argument("--iou", type=float, default=0.6, help="NMS IoU threshold")
-            parser.add_argument("--max-detections", type=positive_int, default=300)
+            add_nms_arguments(parser, 300)
 
     def build_model(self, config, info):
         model = InstanceSegmenter(configured_backbone(config), len(info["class_names"]), config["image_size"],
