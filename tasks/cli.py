@@ -8,6 +8,7 @@
     trident classification benchmark --run runs/classification-digits-compact
     trident detection train --data shapes
     trident segmentation train --data shapes
+    trident instance train --data shapes
 
 `python -m tasks.cli <task> <action>` works the same. Each task is one folder whose
 `task.py` defines its `TASK` (a `shared.task.Task`); each action is one module of
