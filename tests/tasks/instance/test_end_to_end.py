@@ -10,6 +10,7 @@ from PIL import Image
 
 from shared.actions.predict import load_predictor
 from shared.data.images import read_image
+from shared.detector.compare import detection_difference
 from shared.io import read_json
 from tasks.cli import main as trident
 from tasks.instance.inference import make_segment
@@ -21,11 +22,14 @@ pytestmark = pytest.mark.large
 
 
 def _agree(reference, other, what):
-    n = int(reference["num_detections"][0])
-    assert int(other["num_detections"][0]) == n, what
-    np.testing.assert_array_equal(other["classes"][0][:n], reference["classes"][0][:n], err_msg=what)
-    np.testing.assert_allclose(other["boxes"][0][:n], reference["boxes"][0][:n], atol=1e-3, err_msg=what)
-    np.testing.assert_array_equal(other["masks"][0][:n], reference["masks"][0][:n], err_msg=what)  # pixel for pixel
+    """The same detections (paired by class, score and box: near-tied scores of this barely trained model may
+    come in another order), each pair with the same mask pixel for pixel."""
+
+    def exact(i, j):
+        return 0.0 if np.array_equal(np.asarray(other["masks"][0][i]), np.asarray(reference["masks"][0][j])) \
+            else float("inf")
+
+    assert detection_difference(other, reference, None, exact) <= 1e-3, what
 
 
 def test_inspect_train_evaluate_export_benchmark_predict(tmp_path):
