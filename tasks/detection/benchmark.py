@@ -14,9 +14,9 @@ import numpy as np
 from shared.actions.benchmark import median_ms
 from shared.data.letterbox import letterbox
 from shared.data.preprocess import uint8_at_size
+from shared.detector.metrics import coco_evaluate, coco_ground_truth, coco_results
 from tasks.detection.evaluate import EVAL_SCORE_THRESHOLD
 from tasks.detection.inference import detect_with
-from shared.detector.metrics import coco_evaluate, coco_ground_truth, coco_results
 
 
 def prepare(split, size, limit):

@@ -13,15 +13,15 @@ import os
 import numpy as np
 
 from shared.actions.evaluate import answers, finish_report, open_evaluation
+from shared.detector.metrics import (STAT_NAMES, coco_evaluate, coco_ground_truth, coco_results,
+                                     confusion_with_background, f1_curve, match_detections, with_source_ids)
+from shared.detector.sections import add_box_explanations
 from shared.io import write_json
 from shared.reports import Report
 from shared.reports.draw import draw_boxes
 from shared.reports.model_stats import model_stats
 from shared.reports.plots import confusion_matrix_figure, curves_figure, image_grid
 from tasks.detection.inference import make_detect
-from shared.detector.sections import add_box_explanations
-from shared.detector.metrics import (STAT_NAMES, coco_evaluate, coco_ground_truth, coco_results,
-                                     confusion_with_background, f1_curve, match_detections, with_source_ids)
 
 EVAL_SCORE_THRESHOLD = 0.001  # COCO practice: keep low-score detections, the PR curve decides
 DISPLAY_THRESHOLD = 0.25

@@ -10,11 +10,11 @@ import keras
 import tensorflow as tf
 
 from shared.backbones.base import task_input
+from shared.detector.anchor_free import AnchorFree
+from shared.detector.head import anchor_head, check_head, pyramid_strides
 from shared.engine.distribute import per_replica_share
 from shared.layers.neck import pan_neck
 from shared.task_model import TaskModel
-from shared.detector.anchor_free import AnchorFree
-from shared.detector.head import anchor_head, check_head, pyramid_strides
 
 
 @keras.saving.register_keras_serializable(package="trident")

@@ -10,6 +10,7 @@ image's own pixels.
 """
 
 from shared.config import positive_int
+from shared.data.augment import parse_augment
 from shared.data.flip_probe import objects_flip_probe
 from shared.detector.head import add_nms_arguments
 from shared.engine.defaults import configured_backbone
@@ -17,7 +18,6 @@ from shared.engine.training import build_optimizer
 from shared.errors import fail
 from shared.settings import Setting
 from shared.task import Task
-from shared.data.augment import parse_augment
 from tasks.instance import benchmark, evaluate, export, predict
 from tasks.instance.data import load_instance_data
 from tasks.instance.inference import make_segment
