@@ -12,8 +12,9 @@ images, with the same ImageNet weights Trident's default fine-tunes: for classif
 Keras transfer-learning guide's recipe, for detection keras-cv's YOLOV8 and for segmentation
 keras-cv's DeepLabV3Plus on that backbone (`--scratch-reference`: the from-scratch references,
 a textbook CNN and MobileNetV3Small, YOLOV8 xs, DeepLabV3Plus on a small ResNetV2; see
-bench/real_data_reference.py). Budgets: 5 minutes for classification, 10 for detection and
-segmentation.
+bench/real_data_reference.py). For instance segmentation, where Keras has no model to start
+from, the reference is Ultralytics' YOLO26n-seg from scratch, in the Python `--yolo-python` names.
+Budgets: 5 minutes for classification, 10 for the other tasks.
 Each set's row is also appended to `--results` (JSON lines) so sets can run one at a time.
 """
 
