@@ -84,7 +84,6 @@ def rss_mb():
 def pipeline_child(data, size, batch, decode):
     """One configuration in this process: print a JSON line of its figures."""
     import shared.data.pipeline as pipeline
-    from shared.data.augment import build_augmenter
     from shared.data.classification import load_classification_data
     from shared.data.decode import decode_image
 
@@ -94,10 +93,9 @@ def pipeline_child(data, size, batch, decode):
     splits, _ = load_classification_data(data, val_fraction=0.0, test_fraction=0.0)
     read = time.perf_counter() - start
     train = splits["train"]
-    augmenter = build_augmenter(["flip", "crop", "color"])
     firsts, peaks, base = [], [], rss_mb()
     for _ in range(3):  # a new dataset has an empty cache: each pass is a first epoch
-        ds = pipeline.image_dataset(train, size, batch, training=True, augmenter=augmenter)
+        ds = pipeline.image_dataset(train, size, batch, training=True, augment=["flip", "crop", "color"])
         with PeakRSS() as memory:
             firsts.append(epoch_rate(ds, len(train)))
         peaks.append(memory.peak - memory.base)

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from shared.engine.callbacks import Throughput, TimeBudget, WarmupCosine
-from shared.data.detection_pipeline import build_box_augmenter, detection_dataset
+from shared.data.detection_pipeline import detection_dataset
 from shared.data.preprocess import resize_images
 from shared.data.segmentation_pipeline import segmentation_dataset
 from shared.engine.training import set_seed
@@ -58,8 +58,8 @@ def yolov8_detector(splits, budget, lr=1e-3, backbone=None, size=DETECTION_SIZE)
                   box_loss="ciou")
     to_kcv = lambda x, y: {"images": x, "bounding_boxes": {"boxes": y["boxes"],  # noqa: E731
                                                              "classes": keras.ops.cast(y["labels"], "float32")}}
-    train_ds = detection_dataset(splits["train"], size, 16, training=True, augment=build_box_augmenter(
-        ["flip", "crop", "color"])).map(to_kcv)
+    train_ds = detection_dataset(splits["train"], size, 16, training=True, augment=["flip", "crop", "color"]).map(
+        to_kcv)
     steps = int(np.ceil(len(splits["train"]) / 16))
     meter = Throughput(len(splits["train"]))
     model.fit(train_ds, epochs=1000, verbose=2, callbacks=[

@@ -1,14 +1,14 @@
-"""tf.data for detection: letterbox, pad boxes to a fixed count, cache, shuffle, box-aware augment.
+"""tf.data for detection: letterbox, pad boxes to a fixed count, cache, shuffle, augment with the boxes.
 
 Batches follow the data contract: `(float32 images [B, S, S, 3] in 0..255,
 {"boxes": float32 [B, N, 4] xyxy letterboxed pixels, "labels": int32 [B, N]})`, padded
 with -1.
 """
 
-import keras
 import numpy as np
 import tensorflow as tf
 
+from shared.data.augment import augment_batch, augmented
 from shared.data.decode import decode_image
 from shared.data.letterbox import letterbox
 from shared.data.pipeline import CACHE_LIMIT_BYTES
@@ -28,14 +28,11 @@ MOSAIC_SHARE = 0.5  # of the training images; the rest stay single, as test imag
 JITTER_SCALE = (0.75, 1.3)  # keras-cv's YOLOV8 training recipe
 
 
-def build_box_augmenter(names, seed=0, image_size=None):
-    """Box-aware layers for `mosaic`, `jitter`, `flip`, `crop` (zoom + shift), `color`; None when empty.
-
-    `mosaic` is keras-cv's box-aware Mosaic (four images of the batch tiled, a window of
-    the input size cut around a random centre); `jitter` is keras-cv's JitteredResize
-    (multi-scale training: each image scaled by `JITTER_SCALE`, then a window of
-    `image_size` cut at random). Keras core has neither.
-    """
+def _box_layers(names, seed, image_size):
+    """keras-cv's layers for the detection-only words: `mosaic` (four images of the batch tiled, a window
+    of the input size cut around a random centre) and `jitter` (JitteredResize, multi-scale training:
+    each image scaled by `JITTER_SCALE`, then a window of `image_size` cut at random). Keras core has
+    neither."""
     layers = []
     if "mosaic" in names:
         from keras_cv.layers import Mosaic
@@ -44,22 +41,9 @@ def build_box_augmenter(names, seed=0, image_size=None):
     if "jitter" in names:
         from keras_cv.layers import JitteredResize
 
-        if not image_size:
-            raise ValueError("`jitter` needs the image size")
         layers.append(JitteredResize((image_size, image_size), JITTER_SCALE, bounding_box_format="xyxy",
                                      seed=seed + 5))
-    if "flip" in names:
-        layers.append(keras.layers.RandomFlip("horizontal", bounding_box_format="xyxy", seed=seed))
-    if "crop" in names:
-        layers.append(keras.layers.RandomZoom((-0.3, 0.2), fill_mode="constant", fill_value=114.0,
-                                              bounding_box_format="xyxy", seed=seed + 1))
-        layers.append(keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", fill_value=114.0,
-                                                     bounding_box_format="xyxy", seed=seed + 2))
-    if "color" in names:
-        layers.append(keras.layers.RandomColorJitter(value_range=(0, 255), brightness_factor=0.2,
-                                                     contrast_factor=0.2, saturation_factor=(0.3, 0.7),
-                                                     seed=seed + 3))
-    return layers or None
+    return layers
 
 
 def _mosaic(layer, images, boxes, labels):
@@ -92,24 +76,11 @@ def _jitter(layer, images, boxes, labels):
             tf.cast(tf.round(_dense(out["bounding_boxes"]["classes"], n)), tf.int32))
 
 
-def _apply_box_augment(layers, images, boxes, labels, size):
-    if layers and type(layers[0]).__name__ == "Mosaic":
-        images, boxes, labels = _mosaic(layers[0], images, boxes, labels)
-        layers = layers[1:]
-    if layers and type(layers[0]).__name__ == "JitteredResize":
-        images, boxes, labels = _jitter(layers[0], images, boxes, labels)
-        layers = layers[1:]
-    data = {"images": images, "bounding_boxes": {"boxes": boxes, "labels": labels}}
+def _apply_box_layers(layers, images, boxes, labels):
     for layer in layers:
-        if isinstance(layer, keras.layers.RandomColorJitter):  # images only; it refuses boxes
-            data["images"] = layer(data["images"], training=True)
-        else:
-            data = layer(data, training=True)
-    boxes = tf.clip_by_value(data["bounding_boxes"]["boxes"], 0.0, float(size))
-    # A box pushed out of the image keeps its label with zero area: drop it (label -1).
-    valid = (labels >= 0) & (boxes[..., 2] - boxes[..., 0] >= 2.0) & (boxes[..., 3] - boxes[..., 1] >= 2.0)
-    boxes = tf.where(valid[..., None], boxes, -1.0)
-    return data["images"], {"boxes": boxes, "labels": tf.where(valid, labels, -1)}  # labels: the originals, int32
+        tile = _mosaic if type(layer).__name__ == "Mosaic" else _jitter
+        images, boxes, labels = tile(layer, images, boxes, labels)
+    return images, boxes, labels
 
 
 def detection_dataset(dataset, image_size, batch_size, max_boxes=None, training=False, seed=0, augment=None):
@@ -119,7 +90,8 @@ def detection_dataset(dataset, image_size, batch_size, max_boxes=None, training=
         dataset: `DetectionSet`.
         image_size: int, side of the square input (a multiple of 32).
         max_boxes: int, boxes per image after padding (default: the most in `dataset`).
-        augment: list of Keras layers from `build_box_augmenter`, used when `training`.
+        augment: names among flip, crop, color (`shared.data.augment`) and the detection-only
+            mosaic, jitter; used when `training`.
     """
     autotune = tf.data.AUTOTUNE
     max_boxes = max_boxes or dataset.max_objects()
@@ -146,8 +118,9 @@ def detection_dataset(dataset, image_size, batch_size, max_boxes=None, training=
     if training:
         ds = ds.shuffle(min(len(dataset), 10000), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
-    if training and augment:
-        ds = ds.map(lambda x, b, lab: _apply_box_augment(augment, x, b, lab, image_size), num_parallel_calls=autotune)
-    else:
-        ds = ds.map(lambda x, b, lab: (x, {"boxes": b, "labels": lab}))
-    return ds.prefetch(autotune)
+    layers = _box_layers(augment or (), seed, image_size) if training else []
+    if layers:
+        ds = ds.map(lambda x, b, lab: _apply_box_layers(layers, x, b, lab), num_parallel_calls=autotune)
+    if training:
+        ds = augmented(ds, augment or (), seed, lambda draw, x, b, lab: augment_batch(augment, draw, x, b, lab)[:3])
+    return ds.map(lambda x, b, lab: (x, {"boxes": b, "labels": lab})).prefetch(autotune)

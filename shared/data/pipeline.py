@@ -2,13 +2,14 @@
 
 import tensorflow as tf
 
+from shared.data.augment import augment_batch, augmented
 from shared.data.decode import decode_image
 from shared.data.preprocess import resize_images
 
 CACHE_LIMIT_BYTES = 2 * 1024**3
 
 
-def image_dataset(imageset, image_size, batch_size, training=False, seed=0, augmenter=None):
+def image_dataset(imageset, image_size, batch_size, training=False, seed=0, augment=()):
     """A batched `tf.data.Dataset` of `(float32 images 0..255, int32 labels)`.
 
     Args:
@@ -16,8 +17,8 @@ def image_dataset(imageset, image_size, batch_size, training=False, seed=0, augm
         image_size: int, square size images are resized to.
         batch_size: int.
         training: bool, shuffle (seeded) and augment.
-        seed: int, shuffle seed.
-        augmenter: callable on batches or None; used only when `training`.
+        seed: int, seed of the shuffle and of the augmentation's draws.
+        augment: names among flip, crop, color (`shared.data.augment`); used only when `training`.
 
     Files go through the one decode (`shared.data.decode`), JPEGs at reduced scale when
     they are much larger than `image_size`. Decoded, resized images are cached in memory
@@ -41,6 +42,6 @@ def image_dataset(imageset, image_size, batch_size, training=False, seed=0, augm
     if training:
         ds = ds.shuffle(min(len(imageset), 20000), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
-    if training and augmenter is not None:
-        ds = ds.map(lambda x, y: (augmenter(x, training=True), y), num_parallel_calls=autotune)
+    if training:
+        ds = augmented(ds, augment, seed, lambda draw, x, y: (augment_batch(augment, draw, x)[0], y))
     return ds.prefetch(autotune)

@@ -1,46 +1,23 @@
 """tf.data for segmentation: image and mask resized together, cached, and augmented identically.
 
 Batches follow the data contract: `(float32 images [B, S, S, 3] in 0..255, int32 masks
-[B, S, S, 1])` with 255 = ignore. Geometric changes use one set of random numbers for
-image and mask; the image is interpolated bilinearly, the mask by nearest neighbour.
+[B, S, S, 1])` with 255 = ignore. Augmentation (`shared.data.augment`) moves image and mask by the
+same draws, the mask by nearest neighbour; what a zoom-out shows beyond the image is ignored.
 """
 
 import numpy as np
 import tensorflow as tf
 
+from shared.data.augment import augment_batch, augmented
 from shared.data.decode import decode_image
 from shared.data.pipeline import CACHE_LIMIT_BYTES
 from shared.data.preprocess import resize_images
+from shared.data.segmentation import IGNORE
 
 
 def resize_mask(mask, size):
     """`[H, W, 1]` or `[B, H, W, 1]` class ids to `size` by nearest neighbour (ids never blend)."""
     return tf.cast(tf.image.resize(mask, size, method="nearest"), tf.int32)
-
-
-def _augment_pair(image, mask, names, size, seed):
-    """One image and its mask, changed by the same draws, all derived from `seed` (`int64 [2]`, one per
-    example): stateless ops, so the draws do not depend on which thread of the parallel map runs first."""
-    flip_seed, scale_seed, y_seed, x_seed, *colour_seeds = tf.unstack(
-        tf.random.experimental.stateless_split(seed, num=7))
-    if "flip" in names:
-        flip = tf.random.stateless_uniform([], flip_seed) < 0.5
-        image = tf.cond(flip, lambda: tf.reverse(image, [1]), lambda: image)
-        mask = tf.cond(flip, lambda: tf.reverse(mask, [1]), lambda: mask)
-    if "crop" in names:
-        scale = tf.random.stateless_uniform([], scale_seed, 0.6, 1.0)
-        y0 = tf.random.stateless_uniform([], y_seed, 0.0, 1.0) * (1.0 - scale)
-        x0 = tf.random.stateless_uniform([], x_seed, 0.0, 1.0) * (1.0 - scale)
-        box = tf.stack([y0, x0, y0 + scale, x0 + scale])[None]
-        image = tf.image.crop_and_resize(image[None], box, [0], [size, size], method="bilinear")[0]
-        mask = tf.cast(tf.image.crop_and_resize(tf.cast(mask[None], tf.float32), box, [0], [size, size],
-                                                method="nearest")[0], tf.int32)
-    if "color" in names:
-        image = tf.image.stateless_random_brightness(image, 0.2 * 255, colour_seeds[0])
-        image = tf.image.stateless_random_contrast(image, 0.8, 1.2, colour_seeds[1])
-        image = tf.image.stateless_random_saturation(image, 0.7, 1.3, colour_seeds[2])
-        image = tf.clip_by_value(image, 0.0, 255.0)
-    return image, mask
 
 
 def segmentation_dataset(dataset, image_size, batch_size, training=False, seed=0, augment=()):
@@ -49,7 +26,7 @@ def segmentation_dataset(dataset, image_size, batch_size, training=False, seed=0
     Args:
         dataset: `SegmentationSet`.
         image_size: int, square size used for training and evaluation batches.
-        augment: names among flip, crop, color; used when `training`.
+        augment: names among flip, crop, color (`shared.data.augment`); used when `training`.
     """
     autotune = tf.data.AUTOTUNE
 
@@ -76,10 +53,11 @@ def segmentation_dataset(dataset, image_size, batch_size, training=False, seed=0
         ds = ds.cache()
     if training:
         ds = ds.shuffle(min(len(dataset), 10000), seed=seed, reshuffle_each_iteration=True)
-        if augment:
-            # One seed pair per example, a new sequence each epoch, all of it from --seed.
-            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-            ds = tf.data.Dataset.zip((ds, seeds)).map(
-                lambda pair, pair_seed: _augment_pair(*pair, tuple(augment), image_size, pair_seed),
-                num_parallel_calls=autotune)
-    return ds.batch(batch_size).prefetch(autotune)
+    ds = ds.batch(batch_size)
+    if training:
+        def apply(draw, images, masks):
+            images, _, _, masks = augment_batch(augment, draw, images, maps=masks, map_fill=IGNORE)
+            return images, masks
+
+        ds = augmented(ds, augment, seed, apply)
+    return ds.prefetch(autotune)

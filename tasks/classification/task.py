@@ -6,7 +6,7 @@ CSV of `path,label` rows, or a dataset YAML with `train`, `val`, `test`.
 
 from shared.backbones.classic import as_drawn
 from shared.config import fraction, positive_int
-from shared.data.augment import build_augmenter, parse_augment
+from shared.data.augment import parse_augment
 from shared.data.builtin import BUILTIN
 from shared.data.classification import load_classification_data
 from shared.data.flip_probe import flip_probe
@@ -73,9 +73,8 @@ class Classification(Task):
         return model
 
     def datasets(self, config, splits, info):
-        augment = parse_augment(config["augment"])
         train_ds = image_dataset(splits["train"], config["image_size"], config["batch_size"], training=True,
-                                 seed=config["seed"], augmenter=build_augmenter(augment, config["seed"]))
+                                 seed=config["seed"], augment=parse_augment(config["augment"]))
         return train_ds, image_dataset(splits["val"], config["image_size"], config["batch_size"])
 
     def evaluate(self, run, data=None, images=None, split=None, output=None, loaded=None, explain=True,

@@ -9,7 +9,7 @@ COCO AP from pycocotools; the export answers boxes in the input image's own pixe
 from shared.config import positive_int
 from shared.data.augment import BOX_ONLY, parse_augment
 from shared.data.detection import load_detection_data
-from shared.data.detection_pipeline import build_box_augmenter, detection_dataset
+from shared.data.detection_pipeline import detection_dataset
 from shared.data.flip_probe import objects_flip_probe
 from shared.detector.head import add_nms_arguments
 from shared.engine.defaults import configured_backbone
@@ -73,8 +73,7 @@ class Detection(Task):
         return model
 
     def datasets(self, config, splits, info):
-        augment = build_box_augmenter(parse_augment(config["augment"], BOX_ONLY), config["seed"],
-                                      config["image_size"])
+        augment = parse_augment(config["augment"], BOX_ONLY)
         max_boxes = min(config["max_boxes"], max(part.max_objects() for part in splits.values() if len(part)))
         train_ds = detection_dataset(splits["train"], config["image_size"], config["batch_size"], max_boxes,
                                      training=True, seed=config["seed"], augment=augment)

@@ -1,5 +1,5 @@
 """tf.data for instance segmentation: letterboxed images, padded boxes and labels, and each image's
-instance-id map at the mask resolution; flips, zoom-and-shift and colour applied to all of them alike.
+instance-id map at the mask resolution, augmented together (`shared.data.augment`).
 
 Batches: `(float32 images [B, S, S, 3] in 0..255, {"boxes": float32 [B, N, 4] xyxy letterboxed
 pixels, "labels": int32 [B, N] (-1 = padding), "instances": int32 [B, S / r, S / r]})` where the
@@ -10,14 +10,11 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from shared.data.augment import build_augmenter
+from shared.data.augment import augment_batch, augmented
 from shared.data.decode import decode_image
 from shared.data.detection_pipeline import padded_targets
-from shared.data.letterbox import PAD_VALUE, letterbox
+from shared.data.letterbox import letterbox
 from shared.data.pipeline import CACHE_LIMIT_BYTES
-
-ZOOM = (0.8, 1.4)  # magnification of `crop`: 0.8 shows more of the image, 1.4 less
-SHIFT = 0.1  # of the side
 
 
 def letterboxed_id_map(ids, image_size, stride):
@@ -39,69 +36,13 @@ def id_maps(dataset, image_size, stride, max_boxes):
     return np.where(maps > max_boxes, 0, maps)
 
 
-def _flip(images, boxes, maps, seed):
-    size = tf.cast(tf.shape(images)[2], tf.float32)
-    mirror = tf.random.uniform([tf.shape(images)[0]], seed=seed) < 0.5
-    flipped = tf.stack([size - boxes[..., 2], boxes[..., 1], size - boxes[..., 0], boxes[..., 3]], -1)
-    return (tf.where(mirror[:, None, None, None], tf.reverse(images, [2]), images),
-            tf.where(mirror[:, None, None] & (boxes >= 0), flipped, boxes),
-            tf.where(mirror[:, None, None], tf.reverse(maps, [2]), maps))
-
-
-def _warp(images, zoom, tx, ty, scale, fill, interpolation):
-    """Output pixel (x, y) reads input ((x + .5 - c) / zoom + c - t - .5) on a grid `scale` times the image's."""
-    side = tf.cast(tf.shape(images)[1], tf.float32)
-    centre = side / 2
-    zero = tf.zeros_like(zoom)
-    ox = (0.5 - centre) / zoom + centre - tx * scale - 0.5
-    oy = (0.5 - centre) / zoom + centre - ty * scale - 0.5
-    transforms = tf.stack([1 / zoom, zero, ox, zero, 1 / zoom, oy, zero, zero], axis=1)
-    return tf.raw_ops.ImageProjectiveTransformV3(images=images, transforms=transforms,
-                                                 output_shape=tf.shape(images)[1:3], fill_value=fill,
-                                                 interpolation=interpolation, fill_mode="CONSTANT")
-
-
-def _zoom_shift(images, boxes, maps, seed):
-    batch = tf.shape(images)[0]
-    side = tf.cast(tf.shape(images)[1], tf.float32)
-    zoom = tf.random.uniform([batch], *ZOOM, seed=seed)
-    tx = tf.random.uniform([batch], -SHIFT, SHIFT, seed=seed + 10) * side
-    ty = tf.random.uniform([batch], -SHIFT, SHIFT, seed=seed + 20) * side
-    images = _warp(images, zoom, tx, ty, 1.0, PAD_VALUE, "BILINEAR")
-    map_scale = tf.cast(tf.shape(maps)[1], tf.float32) / side
-    maps = tf.cast(_warp(tf.cast(maps[..., None], tf.float32), zoom, tx, ty, map_scale, 0.0, "NEAREST")[..., 0],
-                   tf.int32)
-    z, centre = zoom[:, None, None], side / 2
-    shift = tf.stack([tx, ty, tx, ty], -1)[:, None, :]
-    moved = tf.clip_by_value((boxes - centre + shift) * z + centre, 0.0, side)
-    return images, tf.where(boxes >= 0, moved, boxes), maps
-
-
-def augmenter(names, seed=0):
-    """`augment(images, boxes, labels, maps) -> (images, boxes, labels, maps)` for `flip`, `crop`, `color`."""
-    colour = build_augmenter(["color"], seed + 3) if "color" in names else None
-
-    def augment(images, boxes, labels, maps):
-        if "flip" in names:
-            images, boxes, maps = _flip(images, boxes, maps, seed)
-        if "crop" in names:
-            images, boxes, maps = _zoom_shift(images, boxes, maps, seed + 1)
-        if colour:
-            images = colour(images)
-        # A box pushed (almost) out of the image is dropped: label -1.
-        valid = (labels >= 0) & (boxes[..., 2] - boxes[..., 0] >= 2.0) & (boxes[..., 3] - boxes[..., 1] >= 2.0)
-        return images, tf.where(valid[..., None], boxes, -1.0), tf.where(valid, labels, -1), maps
-
-    return augment
-
-
 def instance_dataset(dataset, image_size, batch_size, stride, max_boxes=None, training=False, seed=0, augment=()):
     """Batched `tf.data.Dataset` of letterboxed images and their targets (see the module's docstring).
 
     Args:
         dataset: `InstanceSet`.
         stride: int, the model's mask stride (the id maps are `image_size / stride` square).
-        augment: list of names among flip, crop, color; used when `training`.
+        augment: names among flip, crop, color (`shared.data.augment`); used when `training`.
     """
     autotune = tf.data.AUTOTUNE
     max_boxes = max_boxes or dataset.max_objects()
@@ -128,6 +69,6 @@ def instance_dataset(dataset, image_size, batch_size, stride, max_boxes=None, tr
     if training:
         ds = ds.shuffle(min(len(dataset), 10000), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
-    if training and augment:
-        ds = ds.map(augmenter(augment, seed), num_parallel_calls=autotune)
+    if training:
+        ds = augmented(ds, augment, seed, lambda draw, x, b, lab, ids: augment_batch(augment, draw, x, b, lab, ids))
     return ds.map(lambda x, b, lab, ids: (x, {"boxes": b, "labels": lab, "instances": ids})).prefetch(autotune)

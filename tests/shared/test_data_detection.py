@@ -5,7 +5,7 @@ import pytest
 
 from shared.data.boxes import FixCounter, sanitize_boxes
 from shared.data.detection import load_detection_data, read_coco, read_voc, read_yolo
-from shared.data.detection_pipeline import build_box_augmenter, detection_dataset
+from shared.data.detection_pipeline import detection_dataset
 from shared.data.shapes import generate
 from shared.errors import TridentError
 from tests.factories import write_detection_data
@@ -97,7 +97,7 @@ def test_pipeline_letterboxes_boxes_and_pads_with_minus_one(tmp_path):
     first = len(data.boxes[0])
     np.testing.assert_allclose(targets["boxes"][0, :first], data.boxes[0] * 2.0, atol=1e-4)
     assert (targets["labels"][0, first:].numpy() == -1).all() and (targets["boxes"][0, first:].numpy() == -1).all()
-    augmented = detection_dataset(data, 96, 8, 3, training=True, augment=build_box_augmenter(["flip", "crop", "color"]))
+    augmented = detection_dataset(data, 96, 8, 3, training=True, augment=["flip", "crop", "color"])
     _, targets = next(iter(augmented))
     valid = targets["labels"].numpy() >= 0
     boxes = targets["boxes"].numpy()[valid]
@@ -108,7 +108,7 @@ def test_pipeline_letterboxes_boxes_and_pads_with_minus_one(tmp_path):
 def test_mosaic_and_jitter_keep_the_boxes_on_their_objects(tmp_path, names, slots):
     data = read_coco(write_detection_data(tmp_path, "coco", size=48, empty=0))
     images, targets = next(iter(detection_dataset(data, 64, 8, 3, training=True, seed=1,
-                                                  augment=build_box_augmenter(names, image_size=64))))
+                                                  augment=names)))
     assert images.shape == (8, 64, 64, 3) and targets["boxes"].shape == (8, slots, 4)
     labels, boxes = targets["labels"].numpy(), targets["boxes"].numpy()
     assert (labels >= -1).all() and labels.max() < len(data.class_names)

@@ -99,9 +99,13 @@ def test_pipeline_keeps_image_and_mask_aligned_under_augmentation(tmp_path):
                            masks=masks)
     for _ in range(3):
         x, y = next(iter(segmentation_dataset(data, 48, 8, training=True, augment=["flip", "crop"])))
-        assert set(np.unique(y.numpy())) <= {0, 1}  # nearest neighbour: ids never blend
-        agree = ((x.numpy()[..., 0] > 127) == (y.numpy()[..., 0] == 1)).mean()
+        x, y = x.numpy()[..., 0], y.numpy()[..., 0]
+        assert set(np.unique(y)) <= {0, 1, 255}  # nearest neighbour: ids never blend; 255 beyond the image
+        inside = y != 255
+        agree = ((x[inside] > 127) == (y[inside] == 1)).mean()
         assert agree > 0.97, agree  # only pixels on blob edges may differ
+        if (~inside).any():  # what a zoom-out shows beyond the image: gray
+            assert (np.abs(x[~inside] - 114) < 60).mean() > 0.9
 
 
 def test_truncated_image_is_skipped_and_a_corrupt_mask_is_named(tmp_path):
