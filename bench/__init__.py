@@ -14,5 +14,6 @@ explain_overhead   what the report's explanation sections add to evaluate (--run
 explain_levels     the pointing game of each choice of levels to explain at (--run RUN)
 export_conversion  each export format converted and checked, with its time (--run RUN)
 imagenet_check     the converted ImageNet weights classifying photos as an ImageNet model does
+calibration        fit a finished run's calibration on its val split, score the test split (--run RUN)
 yolo26_side_by_side  detection latency against Ultralytics' YOLO26n (--run RUN --export E --yolo-python PY)
 """

@@ -3,6 +3,7 @@
     .venv/bin/python -m bench real_data                      # every set, then the table
     .venv/bin/python -m bench real_data --only weather4      # one set
     .venv/bin/python -m bench real_data --only bccd --no-reference
+    .venv/bin/python -m bench real_data --only weather4 --no-reference --repeats 3   # seeds 0, 1, 2: mean, spread
 
 Trident runs exactly the command a new user types (no flag but --data and --time-budget),
 then `evaluate --run` on the run's test split (its val split where the data has no test);
@@ -15,12 +16,16 @@ a textbook CNN and MobileNetV3Small, YOLOV8 xs, DeepLabV3Plus on a small ResNetV
 bench/real_data_reference.py). For instance segmentation, where Keras has no model to start
 from, the reference is Ultralytics' YOLO26n-seg from scratch, in the Python `--yolo-python` names.
 Budgets: 5 minutes for classification, 10 for the other tasks.
-Each set's row is also appended to `--results` (JSON lines) so sets can run one at a time.
+Each set's row is also appended to `--results` (JSON lines) so sets can run one at a time; it holds
+the metric's 95% interval from the evaluation report. `--repeats N` trains the default N times with
+seeds 0 to N-1 (each seed its own split, initialisation, order and augmentation) and adds their mean
+and spread, so a default is judged by more than one run.
 """
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,12 +49,12 @@ METRIC = {"classification": "accuracy", "detection": "AP50", "segmentation": "me
 SECOND = {"detection": "AP@[.50:.95]", "instance": "mask AP@[.50:.95]"}
 
 
-def trident_default(task, data, budget, runs_dir, run=None, extra=()):
+def trident_default(task, data, budget, runs_dir, run=None, extra=(), name=None):
     """Run the default train command (unless `run` names a finished one) and evaluate; return the row.
 
     `extra` flags are added to the command, to measure a candidate default against it.
     """
-    name = f"{task}-bench"
+    name = name or f"{task}-bench"
     command = [sys.executable, "-m", "tasks.cli", task, "train", "--data", data, "--time-budget", f"{budget}s",
                *extra]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
@@ -71,7 +76,10 @@ def trident_default(task, data, budget, runs_dir, run=None, extra=()):
         state = json.load(f)
     chosen = ", ".join(f"{k} {v['value']}" for k, v in info.get("defaults", {}).items())
     second = {"metric2": report["metrics"][SECOND[task]]} if task in SECOND else {}
-    return {"metric": report["metrics"][METRIC[task]], **second, "split": split, "count": info["counts"][split],
+    interval = report.get("intervals", {}).get(METRIC[task])
+    return {"metric": report["metrics"][METRIC[task]], **second,
+            "interval": [interval["low"], interval["high"]] if interval else None, "split": split,
+            "count": info["counts"][split],
             "train_seconds": state["train_seconds"], "images_per_second": state["train_images_per_second"],
             "epochs": state["epochs_done"], "wall_seconds": round(wall, 1), "defaults": chosen, "info": info}
 
@@ -89,6 +97,8 @@ def main():
     parser.add_argument("--budget-scale", type=float, default=1.0, help="multiply every budget (quick checks)")
     parser.add_argument("--reuse-run", help="with one --only set: evaluate this finished default run instead of "
                         "training again (to add the reference alone, on a quiet machine)")
+    parser.add_argument("--repeats", type=int, default=1, help="train the default with seeds 0..N-1 and add "
+                        "the mean and spread of the metric (the row's other figures are seed 0's)")
     parser.add_argument("--extra", default="", help="flags added to Trident's command (a candidate default), "
                         "e.g. \"--ema 0.99\"; recorded in the row")
     parser.add_argument("--results", default=os.path.join(HERE, "..", "docs", "results",
@@ -105,6 +115,13 @@ def main():
         data = os.path.join(args.datasets, folder)
         row = {"set": name, "task": task, "budget": budget, "extra": args.extra}
         row.update(trident_default(task, data, budget, os.path.join(work, name), args.reuse_run, args.extra.split()))
+        if args.repeats > 1:
+            found = [row["metric"]] + [
+                trident_default(task, data, budget, os.path.join(work, name), None,
+                                args.extra.split() + ["--seed", str(seed)], f"{task}-bench-seed{seed}")["metric"]
+                for seed in range(1, args.repeats)]
+            row["repeats"] = {"seeds": list(range(args.repeats)), "metrics": found, "mean": statistics.mean(found),
+                              "stdev": statistics.stdev(found), "min": min(found), "max": max(found)}
         if args.scratch:
             scratch = trident_default(task, data, budget, os.path.join(work, name + "-scratch"), None,
                                       args.extra.split() + ["--backbone", "compact"])
@@ -124,10 +141,17 @@ def main():
             r = json.loads(line)
             ref = r.get("reference") or {}
             label = r["set"] + (f" ({r['extra']})" if r.get("extra") else "")
+            shown = f"{r['metric']:.3f}" + (f" ({r['interval'][0]:.3f}-{r['interval'][1]:.3f})"
+                                            if r.get("interval") else "")
+            if r.get("repeats"):
+                spread = r["repeats"]
+                shown += (f"; {len(spread['metrics'])} seeds: mean {spread['mean']:.3f}, sd {spread['stdev']:.3f}, "
+                          f"{spread['min']:.3f}-{spread['max']:.3f}")
             rows.append([label, f"{METRIC[r['task']]} ({r['split']}, {r['count']})",
-                         (r.get("scratch") or {}).get("metric", "-"), r["metric"], ref.get("metric", "-"),
+                         (r.get("scratch") or {}).get("metric", "-"), shown, ref.get("metric", "-"),
                          ref.get("model", "-"), r["train_seconds"], r["images_per_second"], r["epochs"], r["defaults"]])
-    _common.table(["set", "metric (split, images)", "Trident from scratch", "Trident default", "reference",
+    _common.table(["set", "metric (split, images)", "Trident from scratch", "Trident default (95% interval)",
+                   "reference",
                    "reference model", "train s", "train images/s", "epochs", "defaults chosen"], rows)
 
 

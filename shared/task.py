@@ -7,9 +7,9 @@ folder and one line in `tasks/cli.py`'s map.
 
 The hooks, by action:
 - data: `read` (the one reader signature), `item_labels`, `inspect_sections`, `flip_probe`;
-- train: `build_model`, `datasets`, `resolve`, and the class attributes on choosing a
+- train: `build_model`, `datasets`, `resolve`, `calibrate`, and the class attributes on choosing a
   checkpoint and the defaults (`monitor`, `mode`, `keep`, `size_rules`, ...);
-- evaluate: `evaluate` and `summary`;
+- evaluate: `evaluate` and `summary`; compare: `scored` (an evaluation read back for `trident compare`);
 - predict: `inference` (the one image-to-answer function), `answer` (it at predict's flags) and
   `predictions` (what predict writes for an image);
 - export: `export_run` (its verified SavedModel and the other formats);
@@ -136,6 +136,17 @@ class Task:
 
         `loaded`: the `(splits, info)` training holds in memory; `options`: the task's own
         evaluate flags."""
+        raise NotImplementedError
+
+    def calibrate(self, model, part, config):
+        """What to fit on the val split `part` after training, for `model` (the run's best checkpoint): a
+        dict kept as the run's `calibration.json` and given back as `model.calibration` wherever the run's
+        model is loaded (e.g. a classifier's temperature), or None (nothing to fit, the default)."""
+        return None
+
+    def scored(self, folder):
+        """The evaluation written into `folder` as a `shared.stats.scored.Scored`: its images and how to
+        score resamples of them (`trident compare` pairs two runs' evaluations image by image)."""
         raise NotImplementedError
 
     def summary(self, metrics):

@@ -16,6 +16,16 @@ def load_checkpoint(path):
              "Re-run with --restart to train from scratch", checkpoint=path)
 
 
+def load_run_model(run):
+    """A run's model as evaluate, predict, export and benchmark use it: its best (else last) checkpoint, with
+    what training fitted for it on the val split (`Run.calibration`) as `model.calibration`."""
+    checkpoint = run.best_or_last()
+    model = load_checkpoint(checkpoint)
+    # A plain attribute, outside Keras' tracking: it is not a weight and not saved in the checkpoint.
+    object.__setattr__(model, "calibration", run.calibration(checkpoint))
+    return model
+
+
 class TaskModel(MultiWorkerFit, keras.Model):
     """Base of the task models: functional, built from a `Backbone`, fully serialisable.
 
@@ -29,6 +39,8 @@ class TaskModel(MultiWorkerFit, keras.Model):
     # "letterbox" (scaled to fit, padded with 114) where the task's outputs are in the image's
     # own pixels. Every runtime of the model (evaluate, explain, export, benchmark) sizes the same.
     sizing = "resize"
+    # What training fitted on the val split (`load_run_model`): e.g. {"temperature": 1.4}; {} when none.
+    calibration = {}
 
     def compile_defaults(self):
         """The task's `{"optimizer", "loss", "metrics"}` used where `compile` is given "auto"."""

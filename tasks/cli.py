@@ -9,6 +9,7 @@
     trident detection train --data shapes
     trident segmentation train --data shapes
     trident instance train --data shapes
+    trident compare runs/a runs/b
 
 `python -m tasks.cli <task> <action>` works the same. Each task is one folder whose
 `task.py` defines its `TASK` (a `shared.task.Task`); each action is one module of
@@ -30,7 +31,13 @@ ACTIONS = ("inspect", "train", "evaluate", "predict", "export", "benchmark")
 
 def usage():
     return (f"usage: trident <task> <action> [flags]\n  tasks: {', '.join(TASKS)}\n"
-            f"  actions: {', '.join(ACTIONS)}\n  help: trident <task> <action> --help")
+            f"  actions: {', '.join(ACTIONS)}\n  help: trident <task> <action> --help\n"
+            f"       trident compare RUN_A RUN_B [...]  (runs evaluated on the same images)")
+
+
+def task_for(name):
+    """The `Task` of a task's name."""
+    return importlib.import_module(TASKS[name]).TASK
 
 
 def main(argv=None):
@@ -38,30 +45,39 @@ def main(argv=None):
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())
         return 0
+    if argv[0] == "compare":
+        from shared.actions import compare
+
+        return _run("trident compare", lambda: compare.main(argv[1:], task_for), training=False)
     if len(argv) < 2 or argv[0] not in TASKS or argv[1] not in ACTIONS:
         print(f"trident: unknown command `{' '.join(argv[:2])}`.\n{usage()}", file=sys.stderr)
         return 2
-    task = importlib.import_module(TASKS[argv[0]]).TASK
+    task = task_for(argv[0])
     action = importlib.import_module(f"shared.actions.{argv[1]}")
+    return _run(f"trident {argv[0]} {argv[1]}", lambda: action.main(task, argv[2:]), training=argv[1] == "train")
+
+
+def _run(command, call, training):
+    """`call()`'s exit status; the project's errors, an interrupt and known system failures as one line."""
     from shared.errors import TridentError, system_failure
 
     try:
-        status = action.main(task, argv[2:])
+        status = call()
     except TridentError as error:
-        print(f"trident {argv[0]} {argv[1]}: error: {error}", file=sys.stderr)
+        print(f"{command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         # Checkpoints and reports are written whole or not at all, so nothing is half-written;
         # a training run keeps its last finished epoch and resumes from it.
-        again = "run the same command again to resume from the last finished epoch" if argv[1] == "train" else \
+        again = "run the same command again to resume from the last finished epoch" if training else \
             "nothing was left half-written"
-        print(f"\ntrident {argv[0]} {argv[1]}: interrupted; {again}", file=sys.stderr)
+        print(f"\n{command}: interrupted; {again}", file=sys.stderr)
         return 130
     except Exception as error:
         message = system_failure(error)
         if message is None:
             raise
-        print(f"trident {argv[0]} {argv[1]}: error: {message}", file=sys.stderr)
+        print(f"{command}: error: {message}", file=sys.stderr)
         return 1
     return status if isinstance(status, int) else 0
 

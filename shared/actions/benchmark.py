@@ -31,7 +31,7 @@ from shared.io import write_json, write_text
 from shared.export.portable import FormatRefused, numeric, onnx_session
 from shared.engine.runs import open_run
 from shared.settings import run_config
-from shared.task_model import load_checkpoint
+from shared.task_model import load_run_model
 
 FILES = {"TFLite": "model.tflite", "TFLite int8": "model_int8.tflite", "ONNX": "model.onnx"}
 
@@ -65,7 +65,7 @@ def benchmark_run(run, task, export=None, images=200, latency_images=30, max_bat
     """Score and time every runtime; write `benchmark.json` and `benchmark.md`. Returns `(rows, paths)`."""
     output = output or run.file("benchmark")
     checkpoint = run.best_or_last()
-    model = load_checkpoint(checkpoint)
+    model = load_run_model(run)
     config = run_config(run, task)
     splits, _ = run_splits(run, config, lambda val, test: task.read(config["data"], config["seed"], val, test,
                                                             config.get("images"), config.get("image_size")))

@@ -22,11 +22,12 @@ import tensorflow as tf
 from shared.data.recorded import run_splits
 from shared.errors import fail
 from shared.explain.explainer import Explainer
+from shared.stats.scored import write_per_image
 from shared.reports.plots import read_log, training_curves_figure
 from shared.reports.run_sections import add_run_sections
 from shared.engine.runs import is_other_data, open_run, slug
 from shared.settings import run_config
-from shared.task_model import load_checkpoint
+from shared.task_model import load_run_model
 
 _NUMBERED = re.compile(r"^class_(\d+)$")
 
@@ -130,7 +131,7 @@ def open_evaluation(run, task, data=None, images=None, split=None, loaded=None, 
     started = time.perf_counter()
     config = run_config(run, task)
     checkpoint = run.best_or_last()
-    model = load_checkpoint(checkpoint)
+    model = load_run_model(run)
     spec = data or config["data"]
     if loaded is not None:
         splits, info = loaded
@@ -182,13 +183,15 @@ def align_classes(dataset, model, spec, aliases=None):
     return dataset.relabel(np.asarray(remap, np.int64), wanted)
 
 
-def finish_report(report, evaluation, stats, output=None, tables=()):
+def finish_report(report, evaluation, stats, output=None, tables=(), per_image=None):
     """Add the sections every evaluation report has, then write it. Returns the paths.
 
     Args:
         stats: `model_stats` of the model.
         output: folder (default: RUN/evaluation/<data>-<split>).
         tables: extra `(title, columns, rows)` tables placed before the skipped files.
+        per_image: `{name: array [N, ...]}` of each image's outcome, written beside the report
+            (`shared.stats.scored.write_per_image`) with the images' names, or None.
     """
     curves = training_curves_figure(read_log(evaluation.run.file("log.csv")))
     if curves is not None:
@@ -204,7 +207,11 @@ def finish_report(report, evaluation, stats, output=None, tables=()):
     add_run_sections(report, evaluation.run)
     _add_timing(report, evaluation)
     folder = output or evaluation.run.file("evaluation", f"{slug(evaluation.spec)}-{evaluation.split}")
-    return report.write(folder)
+    paths = report.write(folder)
+    if per_image is not None:
+        dataset = evaluation.dataset
+        write_per_image(folder, [dataset.name(i) for i in range(len(dataset))], **per_image)
+    return paths
 
 
 def _add_timing(report, evaluation):

@@ -17,7 +17,7 @@ from shared.config import positive_int
 from shared.export.saved_model import FORMATS, held_out_images
 from shared.engine.runs import open_run
 from shared.settings import run_config
-from shared.task_model import load_checkpoint
+from shared.task_model import load_run_model
 
 
 def get_args_parser(task):
@@ -62,7 +62,7 @@ def open_export(run, task, limit):
     """`(model, images)`: the run's best checkpoint and up to `limit` held-out images (a
     `shared.export.saved_model.HeldOut`), the run's data read by `task.read` into its recorded splits."""
     config = run_config(run, task)
-    model = load_checkpoint(run.best_or_last())
+    model = load_run_model(run)
     images = held_out_images(run, config, lambda val, test: task.read(config["data"], config["seed"], val, test,
                                                               config.get("images"), config.get("image_size")), limit)
     return model, images

@@ -24,7 +24,7 @@ from shared.explain.explainer import explainer_for
 from shared.export.saved_model import read_export_manifest, resolve_saved_model
 from shared.io import write_json
 from shared.engine.runs import model_kind, open_run
-from shared.task_model import load_checkpoint
+from shared.task_model import load_run_model
 
 
 def get_args_parser(task):
@@ -93,7 +93,7 @@ def load_predictor(path, task, make_answer, trust=False):
 
     if model_kind(path) == "run":
 
-        model = load_checkpoint(open_run(path).best_or_last())
+        model = load_run_model(open_run(path))
         function = tf.function(make_answer(model), reduce_retracing=True)
         return Predictor(lambda images: numpy(function(tf.constant(images))), list(model.class_names), model)
 

@@ -166,11 +166,22 @@ def train_task(task, config, explicit):
     save_backbone(model.backbone, run.backbone_weights)
     print(f"Training {summary['ended']} after {summary['epochs_done']} epochs, {summary['train_seconds']:.1f} s")
     if len(splits["val"]) > 0:
+        _calibrate(task, run, splits["val"], config)
         paths, metrics = task.evaluate(run, split="val", output=run.path, loaded=(splits, info),
                                        batch_size=config["batch_size"])
         print(f"Validation: {task.summary(metrics)}. Report: {paths['html']}")
     print(f"Run folder: {run.path}")
     return run
+
+
+def _calibrate(task, run, part, config):
+    """Fit the task's calibration (`Task.calibrate`) on the val split for the run's chosen checkpoint."""
+    checkpoint = run.best_or_last()
+    record = task.calibrate(load_checkpoint(checkpoint), part, config)
+    if record:
+        run.write_calibration({**record, "split": "val", "images": len(part)}, checkpoint)
+        print("Calibration on the val split: " + ", ".join(
+            f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}" for key, value in record.items()))
 
 
 def _fit(task, config, splits, info, model, run, resume, distribution):

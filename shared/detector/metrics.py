@@ -11,6 +11,8 @@ import io
 import numpy as np
 
 from shared.data.boxes import box_iou
+from shared.detector.resample import CocoResampler
+from shared.stats.bootstrap import RESAMPLES, intervals
 
 STAT_NAMES = ("AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large", "AR1", "AR10", "AR100",
               "AR_small", "AR_medium", "AR_large")
@@ -85,21 +87,14 @@ def with_source_ids(ground_truth, results, image_ids=None, category_ids=None, fi
     return {"images": images, "annotations": annotations, "categories": categories}, renamed
 
 
-def coco_evaluate(ground_truth, results, iou_type="bbox"):
-    """Run pycocotools' COCOeval on boxes (`iou_type` "bbox") or masks ("segm").
-
-    Returns:
-        dict: the 12 COCO stats by name, `per_class_ap` {name: AP@[.5:.95]},
-        `per_class_ap50`, and `pr_curves` {name: (recall [101], precision [101]) at IoU 0.5}.
-    """
+def coco_evaluator(ground_truth, results, iou_type="bbox"):
+    """pycocotools' `COCOeval` of boxes (`iou_type` "bbox") or masks ("segm"), evaluated, accumulated and
+    summarised; None when there is nothing to score (no detection or no object)."""
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    names = [c["name"] for c in ground_truth["categories"]]
-    empty = {**{name: 0.0 for name in STAT_NAMES}, "per_class_ap": {n: 0.0 for n in names},
-             "per_class_ap50": {n: 0.0 for n in names}, "pr_curves": {}}
     if not results or not ground_truth["annotations"]:
-        return empty
+        return None
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO()
         gt.dataset = {k: list(v) for k, v in ground_truth.items()}
@@ -109,6 +104,23 @@ def coco_evaluate(ground_truth, results, iou_type="bbox"):
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
+    return evaluator
+
+
+def coco_evaluate(ground_truth, results, iou_type="bbox", resamples=RESAMPLES):
+    """Run pycocotools' COCOeval on boxes (`iou_type` "bbox") or masks ("segm").
+
+    Returns:
+        dict: the 12 COCO stats by name, `per_class_ap` {name: AP@[.5:.95]},
+        `per_class_ap50`, `pr_curves` {name: (recall [101], precision [101]) at IoU 0.5}, and
+        `intervals` {"AP", "AP50", "AP: class", "AP50: class": (low, high)} from `resamples`
+        bootstrap resamples of the images (`shared.stats.bootstrap`; none when 0).
+    """
+    names = [c["name"] for c in ground_truth["categories"]]
+    evaluator = coco_evaluator(ground_truth, results, iou_type)
+    if evaluator is None:
+        return {**{name: 0.0 for name in STAT_NAMES}, "per_class_ap": {n: 0.0 for n in names},
+                "per_class_ap50": {n: 0.0 for n in names}, "pr_curves": {}, "intervals": {}}
     metrics = {name: float(max(value, 0.0)) for name, value in zip(STAT_NAMES, evaluator.stats)}
     precision = evaluator.eval["precision"]  # [T iou, R recall, K class, A area, M maxdets]
     recall_points = evaluator.params.recThrs
@@ -119,6 +131,8 @@ def coco_evaluate(ground_truth, results, iou_type="bbox"):
         metrics["per_class_ap"][name] = float(p_all[p_all > -1].mean()) if (p_all > -1).any() else 0.0
         metrics["per_class_ap50"][name] = float(p_50[p_50 > -1].mean()) if (p_50 > -1).any() else 0.0
         metrics["pr_curves"][name] = (recall_points.tolist(), np.where(p_50 > -1, p_50, 0.0).tolist())
+    metrics["intervals"] = (intervals(CocoResampler(evaluator, names), len(ground_truth["images"]),
+                                      resamples=resamples) if resamples else {})
     return metrics
 
 

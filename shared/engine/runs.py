@@ -7,10 +7,12 @@ Layout:
     state.json             last finished epoch, best value, how training ended
     checkpoints/last.keras checkpoints/best.keras   (model + optimizer)
     backbone.weights.h5    the backbone alone, for --backbone-weights in any task
+    calibration.json       fitted on the val split after training (temperature, score threshold)
     log.csv  tensorboard/  report.{json,md,html}
 """
 
 import csv
+import hashlib
 import io
 import os
 import platform
@@ -27,6 +29,7 @@ from shared.config import load_yaml, save_yaml
 from shared.errors import fail
 from shared.io import atomic_path, read_json, remove_stale_temporaries, write_json, write_text
 
+CALIBRATION = "calibration.json"
 MARKER = ".trident-run"  # written first into every run folder: only marked folders are resumed or deleted
 # Run control, not what is trained: a run resumes whatever these say.
 # An epoch's checkpoint files before `state.json` names them (see `Run.commit_epoch`).
@@ -173,6 +176,33 @@ class Run:
                     return path
         fail(f"Run folder {self.path} has no checkpoint yet",
              "Train it first (or wait for its first epoch to finish)", run=self.path)
+
+    def calibration(self, checkpoint):
+        """What training fitted on the val split for `checkpoint` (`calibration.json`: a classifier's
+        temperature, a detector's score threshold), or {} when there is none or it was fitted for another
+        checkpoint (training went on without finishing)."""
+        path = self.file(CALIBRATION)
+        if not os.path.isfile(path):
+            return {}
+        try:
+            record = read_json(path)
+        except (OSError, ValueError):
+            print(f"warning: {path} cannot be read; the model's scores are used as they are (train again to refit)")
+            return {}
+        if not isinstance(record, dict) or record.get("checkpoint_sha1") != file_sha1(checkpoint):
+            return {}
+        return record
+
+    def write_calibration(self, record, checkpoint):
+        write_json(self.file(CALIBRATION), {**record, "checkpoint_sha1": file_sha1(checkpoint)})
+
+
+def file_sha1(path):
+    digest = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def is_trident_run(run):

@@ -31,7 +31,7 @@ from shared.errors import fail
 from shared.io import write_bytes
 from shared.patches import graph_outputs
 from shared.reports.draw import png_bytes
-from shared.task_model import load_checkpoint
+from shared.task_model import load_run_model
 
 METHODS = ("gradcam", "layercam")
 # The default levels: LayerCAM at every level from the shallowest through the deepest one at least
@@ -402,4 +402,4 @@ def explainer_for(path):
     if model_kind(path) != "run":
         fail(f"{path} is an export: a SavedModel holds no gradients, so its decisions cannot be explained",
              "Pass the run folder the export was made from with --explain", model=path)
-    return Explainer(load_checkpoint(open_run(path).best_or_last()))
+    return Explainer(load_run_model(open_run(path)))

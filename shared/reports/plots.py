@@ -1,4 +1,4 @@
-"""Figures for reports: confusion matrices, training curves, image grids."""
+"""Figures for reports: confusion matrices, training curves, image grids, per-class bars with intervals."""
 
 import csv
 import os
@@ -135,4 +135,46 @@ def curves_figure(curves, xlabel, ylabel, title, marker=None):
     ax.grid(alpha=0.3)
     if len(curves) > 1:
         ax.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+def per_class_figure(values, intervals, ylabel, title):
+    """One bar per class (`values` {name: value}) with its interval as an error bar (`intervals`
+    {name: (low, high)}; a class without one has no bar)."""
+    names = list(values)
+    heights = np.array([values[n] for n in names], np.float64)
+    low = np.array([intervals.get(n, (np.nan, np.nan))[0] for n in names], np.float64)
+    high = np.array([intervals.get(n, (np.nan, np.nan))[1] for n in names], np.float64)
+    known = np.isfinite(low) & np.isfinite(high)
+    errors = np.where(known, [np.maximum(heights - low, 0), np.maximum(high - heights, 0)], 0.0)
+    fig, ax = plt.subplots(figsize=(min(14, 2.5 + 0.5 * len(names)), 3.8))
+    ax.bar(range(len(names)), heights, color="#4c78a8", yerr=errors, capsize=3, ecolor="#222")
+    ax.set_xticks(range(len(names)), names, rotation=45 if len(names) > 6 else 0,
+                  ha="right" if len(names) > 6 else "center")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def reliability_figure(curves, title="reliability"):
+    """Accuracy against mean confidence per bin for each named curve (`{name: calibration_bins rows}`), the
+    diagonal where a score means what it says; the dot size follows the images in the bin."""
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    ax.plot([0, 1], [0, 1], color="#888", ls="--", lw=1, label="perfectly calibrated")
+    for name, rows in curves.items():
+        if not rows:
+            continue
+        counts = np.array([row[2] for row in rows], np.float64)
+        mean, accuracy = [row[3] for row in rows], [row[4] for row in rows]
+        ax.plot(mean, accuracy, lw=1.4, label=name)
+        ax.scatter(mean, accuracy, s=12 + 120 * counts / counts.max(), alpha=0.6)
+    ax.set_xlabel("mean confidence in the bin")
+    ax.set_ylabel("accuracy in the bin")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
     return fig

@@ -6,6 +6,7 @@ import io
 import os
 
 from shared.io import atomic_path, write_json, write_text
+from shared.stats.bootstrap import method, span
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
@@ -15,7 +16,7 @@ h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #dde;padding-bottom:.2
 .sub{color:#667;margin-top:0}
 .cards{display:flex;flex-wrap:wrap;gap:.8em;margin:1.2em 0}
 .card{background:#f4f6fa;border-radius:8px;padding:.7em 1em;min-width:9em}
-.card .v{font-size:1.5em;font-weight:600}.card .k{color:#667;font-size:.85em}
+.card .v{font-size:1.5em;font-weight:600}.card .k{color:#667;font-size:.85em}.card .i{color:#445;font-size:.85em}
 table{border-collapse:collapse;margin:.5em 0;font-size:.92em}
 th,td{padding:.3em .8em;border-bottom:1px solid #e4e6ea;text-align:right}
 th:first-child,td:first-child{text-align:left}th{background:#f4f6fa}
@@ -34,6 +35,12 @@ def _fmt(value):
     return str(value)
 
 
+def _with_interval(value, interval, level):
+    if interval is None or span(interval) == "-":
+        return _fmt(value)
+    return f"{_fmt(value)} ({span(interval, 3)}, {level:.0%})"
+
+
 class Report:
     """A report built section by section.
 
@@ -50,10 +57,19 @@ class Report:
         self.data = {}
         self.sections = []
 
-    def headline(self, metrics):
-        """Key figures shown as cards at the top; also stored in JSON under `metrics`."""
+    def headline(self, metrics, intervals=None, bootstrap=None):
+        """Key figures shown as cards at the top; also stored in JSON under `metrics`.
+
+        `intervals`: `{name: (low, high)}` for some of them, shown beside the value and stored under
+        `intervals`, with how they were made (`bootstrap`, `shared.stats.bootstrap.method()` by default).
+        """
         self.data.setdefault("metrics", {}).update(metrics)
-        self.sections.append(("cards", dict(metrics)))
+        intervals = {k: v for k, v in (intervals or {}).items() if k in metrics and v is not None and span(v) != "-"}
+        if intervals:
+            self.data.setdefault("intervals", {}).update(
+                {k: {"low": float(low), "high": float(high)} for k, (low, high) in intervals.items()})
+            self.data["bootstrap"] = bootstrap or method()
+        self.sections.append(("cards", (dict(metrics), intervals, self.data.get("bootstrap", method())["level"])))
 
     def record(self, key, value):
         """Store `value` in the JSON only."""
@@ -107,8 +123,9 @@ class Report:
             lines += [f"_{self.subtitle}_", ""]
         for kind, content in self.sections:
             if kind == "cards":
+                values, intervals, level = content
                 lines += ["| metric | value |", "|---|---|"]
-                lines += [f"| {k} | {_fmt(v)} |" for k, v in content.items()] + [""]
+                lines += [f"| {k} | {_with_interval(v, intervals.get(k), level)} |" for k, v in values.items()] + [""]
             elif kind == "table":
                 title, headers, rows, note = content
                 lines += [f"## {title}", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
@@ -129,9 +146,11 @@ class Report:
             parts.append(f"<p class='sub'>{esc(self.subtitle)}</p>")
         for kind, content in self.sections:
             if kind == "cards":
+                values, intervals, level = content
                 parts.append("<div class='cards'>" + "".join(
-                    f"<div class='card'><div class='v'>{esc(_fmt(v))}</div><div class='k'>{esc(k)}</div></div>"
-                    for k, v in content.items()) + "</div>")
+                    f"<div class='card'><div class='v'>{esc(_fmt(v))}</div>"
+                    + (f"<div class='i'>{esc(span(intervals[k], 3))} ({level:.0%})</div>" if k in intervals else "")
+                    + f"<div class='k'>{esc(k)}</div></div>" for k, v in values.items()) + "</div>")
             elif kind == "table":
                 title, headers, rows, note = content
                 head = "".join(f"<th>{esc(h)}</th>" for h in headers)

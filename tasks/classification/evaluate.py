@@ -12,18 +12,26 @@ from shared.explain.explainer import class_score, pointing
 from shared.explain.sections import (add_backbone_section, add_pointing_section, add_why_section,
                                      explain_with_cases)
 from shared.reports.model_stats import model_stats
-from shared.reports.plots import confusion_matrix_figure, image_grid
+from shared.reports.plots import confusion_matrix_figure, image_grid, per_class_figure, reliability_figure
+from shared.stats.bootstrap import describe, intervals, method, span
+from shared.stats.calibration import BINS, calibration_bins, calibration_record, fit_temperature, with_temperature
+from shared.stats.scored import Scored, read_per_image
 from tasks.classification.inference import make_classify
-from tasks.classification.metrics import classification_metrics, worst_errors
+from tasks.classification.metrics import classification_metrics, exact_intervals, resampled_scores, worst_errors
 
 
-def predict_split(model, imageset, batch_size):
+INTERVALS = (f"Accuracy and recall: exact binomial (Clopper-Pearson) 95% intervals, as they are counts of images "
+             f"right; F1: {describe()}.")
+
+
+def predict_split(model, imageset, batch_size, temperature=None):
     """`(labels, probabilities)` over an `ImageSet`, labels read back from the pipeline.
 
     Batches come from the input pipeline (decoded as in training, already at the model's
-    size) and go through the same `classify` function as `predict` and the export.
+    size) and go through the same `classify` function as `predict` and the export (at the run's
+    calibration, or at `temperature`: 1.0 for the network's own probabilities).
     """
-    classify = tf.function(make_classify(model))
+    classify = tf.function(make_classify(model, temperature))
     labels, probabilities = [], []
     for images, batch_labels in image_dataset(imageset, model.image_size, batch_size):
         probabilities.append(classify(images)["probabilities"].numpy())
@@ -38,9 +46,14 @@ def evaluate_run(task, run, data=None, split=None, output=None, batch_size=32, l
     show why it decided; or a dict of `shared.explain.explainer.Explainer` options). Returns (paths, metrics)."""
     ev = open_evaluation(run, task, data, None, split, loaded, explain)
     model, imageset = ev.model, ev.dataset
-    labels, probabilities = predict_split(model, imageset, batch_size)
+    labels, raw = predict_split(model, imageset, batch_size, temperature=1.0)
+    temperature = model.calibration.get("temperature", 1.0)
+    probabilities = with_temperature(raw, temperature) if len(labels) else raw
     names = model.class_names
     metrics = classification_metrics(labels, probabilities, names)
+    predicted = probabilities.argmax(-1) if len(labels) else np.zeros(0, np.int64)
+    spans = intervals(resampled_scores(labels, predicted, names), len(labels))
+    spans = metrics["intervals"] = {**spans, **exact_intervals(labels, predicted, names)}
     stats = model_stats(model, (model.image_size, model.image_size, 3), ev.checkpoint)
 
     report = Report(f"Image classification: {os.path.basename(run.path)}", ev.subtitle())
@@ -49,16 +62,25 @@ def evaluate_run(task, run, data=None, split=None, output=None, batch_size=32, l
     headline.update({"macro F1": metrics["macro_avg"]["f1"], "images": len(labels),
                      "skipped images": len(ev.info["skipped"]), "ms / image": stats["ms_per_image_batch1"],
                      "parameters": stats["parameters"]})
-    report.headline(headline)
+    calibration = calibration_record(raw, labels, temperature)
+    headline["ECE"] = calibration["ece_after"]
+    report.headline(headline, spans, {**method(), "exact_binomial": ["accuracy", "recall: <class>"]})
     report.record("classification", metrics)
     report.record("model", stats)
     report.record("data", ev.data_record(fingerprint=ev.info["fingerprint"].get(ev.split)))
-    rows = [[name, m["precision"], m["recall"], m["f1"], m["support"]] for name, m in metrics["per_class"].items()]
+    rows = [[name, m["precision"], m["recall"], span(spans[f"recall: {name}"], 3), m["f1"],
+             span(spans[f"F1: {name}"], 3), m["support"]] for name, m in metrics["per_class"].items()]
     for label, key in (("macro avg", "macro_avg"), ("weighted avg", "weighted_avg")):
         m = metrics[key]
-        rows.append([label, m["precision"], m["recall"], m["f1"], m["support"]])
-    report.table("Per-class precision, recall and F1", ["class", "precision", "recall", "F1", "support"], rows,
-                 note="Computed with scikit-learn's classification_report.")
+        rows.append([label, m["precision"], m["recall"], "", m["f1"],
+                     span(spans["macro F1"], 3) if key == "macro_avg" else "", m["support"]])
+    report.table("Per-class precision, recall and F1",
+                 ["class", "precision", "recall", "recall 95%", "F1", "F1 95%", "support"], rows,
+                 note=f"Computed with scikit-learn's classification_report. {INTERVALS}")
+    report.figure("Recall per class", per_class_figure(
+        {n: m["recall"] for n, m in metrics["per_class"].items()},
+        {n: spans[f"recall: {n}"] for n in names}, "recall", "recall with its 95% interval"), "per_class_recall")
+    _add_calibration(report, raw, probabilities, labels, calibration, model.calibration)
     report.figure("Confusion matrix (counts)", confusion_matrix_figure(metrics["confusion"], names), "confusion")
     report.figure("Confusion matrix (normalised per true class)",
                   confusion_matrix_figure(metrics["confusion_normalized"], names, normalized=True),
@@ -66,7 +88,45 @@ def evaluate_run(task, run, data=None, split=None, output=None, batch_size=32, l
     _add_worst_grid(report, imageset, labels, probabilities, names)
     ev.explain(report, lambda explainer: _add_explanations(report, explainer, imageset, labels, probabilities, names))
     report.text("Data", f"{ev.info['split']}. Counts: {ev.info['counts']}.")
-    return finish_report(report, ev, stats, output), metrics
+    per_image = {"labels": labels, "predicted": predicted, "confidence": probabilities.max(-1) if len(labels)
+                 else np.zeros(0), "class_names": np.asarray(names, dtype=str)}
+    return finish_report(report, ev, stats, output, per_image=per_image), metrics
+
+
+def calibrate(model, part, batch_size):
+    """The temperature that makes the network's probabilities on `part` (the val split) honest, with ECE and
+    negative log-likelihood there before and after."""
+    labels, raw = predict_split(model, part, batch_size, temperature=1.0)
+    return calibration_record(raw, labels, fit_temperature(raw, labels))
+
+
+def scored(folder):
+    """The evaluation in `folder` as a `Scored`: accuracy (the verdict's metric) and macro F1 of resamples."""
+    found = read_per_image(folder)
+    labels, predicted = found["labels"], found["predicted"]
+    return Scored(list(found["images"]), resampled_scores(labels, predicted, list(found["class_names"])),
+                  ("accuracy", "macro F1"), correct=labels == predicted)
+
+
+def _add_calibration(report, raw, probabilities, labels, calibration, fitted):
+    """Expected calibration error on this split before and after the run's temperature, and the reliability
+    diagram: does a score of 0.9 come true 90% of the time?"""
+    report.record("calibration", {**calibration, "fitted": dict(fitted)})
+    if not len(labels):
+        return
+    how = (f"the temperature {calibration['temperature']:.3f} fitted on the val split after training "
+           f"({fitted.get('images', '?')} images; predict and every export apply it)") if fitted else \
+        "no temperature (the run has none: it was trained without a val split, or by an older Trident)"
+    report.table("Calibration: do the scores mean what they say?", ["measure", "network's own", "calibrated"],
+                 [["expected calibration error", calibration["ece_before"], calibration["ece_after"]],
+                  ["negative log-likelihood", calibration["nll_before"], calibration["nll_after"]]],
+                 note=f"Calibrated by {how}. ECE: {BINS} equal-width bins of the top score; 0 means a score of 0.9 "
+                      "is right 90% of the time. A temperature changes no decision, so accuracy is the same.")
+    correct = raw.argmax(-1) == labels
+    report.figure("Reliability diagram", reliability_figure(
+        {"network's own": calibration_bins(raw.max(-1), correct),
+         "calibrated": calibration_bins(probabilities.max(-1), correct)}, "accuracy against confidence"),
+        "reliability")
 
 
 POINTING_IMAGES = 32  # images the pointing game explains, where the data marks the objects (as the other tasks)

@@ -31,7 +31,7 @@ def export_run(task, run, output_dir="saved_models", name=None, compare_images=8
     model, images = open_export(run, task, compare_images)
     classify = make_classify(model)
     manifest = {"task": "classification", "run": run.path, "class_names": model.class_names,
-                "image_size": model.image_size,
+                "image_size": model.image_size, "calibration": dict(model.calibration),
                 "endpoints": endpoints("probabilities [B, C], class_ids [B], class_names [B], scores [B]")}
     return export_verified(output_dir, name or os.path.basename(run.path), model, classify, manifest,
                            make_compare(model, tf.function(classify), images, probability_difference),

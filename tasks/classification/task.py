@@ -81,6 +81,12 @@ class Classification(Task):
                  batch_size=32):
         return evaluate.evaluate_run(self, run, data, split, output, batch_size, loaded, explain)
 
+    def calibrate(self, model, part, config):
+        return evaluate.calibrate(model, part, config["batch_size"])
+
+    def scored(self, folder):
+        return evaluate.scored(folder)
+
     inference = staticmethod(make_classify)
     predictions = staticmethod(predict.predictions)
     export_run = staticmethod(export.export_run)

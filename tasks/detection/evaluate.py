@@ -15,7 +15,9 @@ import numpy as np
 from shared.actions.evaluate import answers, finish_report, open_evaluation
 from shared.detector.metrics import (STAT_NAMES, coco_evaluate, coco_ground_truth, coco_results,
                                      confusion_with_background, f1_curve, match_detections, with_source_ids)
+from shared.detector.ap_table import add_per_class_ap, ap_intervals
 from shared.detector.sections import add_box_explanations
+from shared.detector.threshold import add_score_calibration
 from shared.io import write_json
 from shared.reports import Report
 from shared.reports.draw import draw_boxes
@@ -58,7 +60,8 @@ def evaluate_run(task, run, data=None, images=None, split=None, output=None, loa
                     ev.subtitle(f", {objects} objects") + "; COCO metrics from pycocotools")
     report.headline({"AP@[.50:.95]": coco["AP"], "AP50": coco["AP50"], "AP75": coco["AP75"], "AR@100": coco["AR100"],
                      "best F1": f1["f1"][best], "images": len(dataset), "objects": objects,
-                     "ms / image": stats["ms_per_image_batch1"], "parameters": stats["parameters"]})
+                     "ms / image": stats["ms_per_image_batch1"], "parameters": stats["parameters"]},
+                    ap_intervals(coco))
     report.record("coco", {name: coco[name] for name in STAT_NAMES})
     report.record("per_class", {n: {"AP": coco["per_class_ap"][n], "AP50": coco["per_class_ap50"][n]} for n in names})
     report.record("f1", {"best": f1["f1"][best], "threshold": f1["thresholds"][best],
@@ -69,9 +72,7 @@ def evaluate_run(task, run, data=None, images=None, split=None, output=None, loa
     report.table("COCO metrics (pycocotools)", ["metric", "value"], [[n, coco[n]] for n in STAT_NAMES],
                  note="AP is averaged over IoU 0.50:0.95; every image of the split counts, with or without "
                       "predictions.")
-    report.table("Per-class AP", ["class", "AP@[.50:.95]", "AP50", "objects"],
-                 [[n, coco["per_class_ap"][n], coco["per_class_ap50"][n],
-                   int(sum((np.asarray(lab) == k).sum() for lab in dataset.labels))] for k, n in enumerate(names)])
+    add_per_class_ap(report, coco, names, dataset.labels, "Per-class AP")
     if coco["pr_curves"]:
         report.figure("Precision-recall per class (IoU 0.50)",
                       curves_figure(coco["pr_curves"], "recall", "precision", "precision-recall at IoU 0.50"),
@@ -85,6 +86,7 @@ def evaluate_run(task, run, data=None, images=None, split=None, output=None, loa
                   confusion_matrix_figure(confusion, names + ["background"]), "confusion",
                   note="Rows: truth; columns: prediction. The background row holds false detections; "
                        "the background column, missed objects.")
+    add_score_calibration(report, matches, model)
     hardest = _add_examples(report, dataset, detections, names)
     ev.explain(report, lambda explainer: add_box_explanations(report, explainer, dataset, detections, hardest,
                                                               DISPLAY_THRESHOLD))

@@ -21,7 +21,8 @@ MAX_EXPLAINED = 5  # heat maps per image: the highest-scoring detections
 
 def add_arguments(parser):
     parser.add_argument("--output", default="predictions", help="folder for drawn images and detections.json")
-    parser.add_argument("--confidence", type=float, default=0.25, help="lowest score kept (run folders only; "
+    parser.add_argument("--confidence", type=float, default=None, help="lowest score kept (default: the "
+                        "threshold of best F1 on the val split, fitted after training, else 0.25; run folders only; "
                         "an export keeps the threshold it was exported with)")
     parser.add_argument("--explain", action="store_true",
                         help="also write, for each of the best detections, a heat map of what made the detector "

@@ -11,6 +11,8 @@ from shared.data.augment import BOX_ONLY, parse_augment
 from shared.data.detection import load_detection_data
 from shared.data.detection_pipeline import detection_dataset
 from shared.data.flip_probe import objects_flip_probe
+from shared.detector.scored import scored_coco
+from shared.detector.threshold import answer_threshold, best_f1_threshold
 from shared.detector.head import add_nms_arguments
 from shared.engine.defaults import configured_backbone
 from shared.errors import fail
@@ -83,10 +85,16 @@ class Detection(Task):
                  **options):
         return evaluate.evaluate_run(self, run, data, images, split, output, loaded, explain)
 
+    def scored(self, folder):
+        return scored_coco(folder, "detections.json", [("", "bbox")])
+
     inference = staticmethod(make_detect)
 
     def answer(self, model, options):
-        return make_detect(model, score_threshold=options.get("confidence"))
+        return make_detect(model, score_threshold=answer_threshold(model, options.get("confidence")))
+
+    def calibrate(self, model, part, config):
+        return best_f1_threshold(evaluate.predict_split(model, part), part.boxes, part.labels)
 
     predictions = staticmethod(predict.predictions)
     export_run = staticmethod(export.export_run)

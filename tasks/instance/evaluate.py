@@ -16,7 +16,9 @@ import numpy as np
 from shared.actions.evaluate import answers, finish_report, open_evaluation
 from shared.detector.metrics import (STAT_NAMES, coco_evaluate, coco_ground_truth, coco_results, f1_curve,
                                      match_detections, with_source_ids)
+from shared.detector.ap_table import add_per_class_ap, ap_intervals
 from shared.detector.sections import add_box_explanations
+from shared.detector.threshold import add_score_calibration
 from shared.io import write_json
 from shared.reports import Report
 from shared.reports.model_stats import model_stats
@@ -61,7 +63,9 @@ def evaluate_run(task, run, data=None, images=None, split=None, output=None, loa
     results = coco_results(detections, masks)
     segm, bbox = coco_evaluate(ground_truth, results, "segm"), coco_evaluate(ground_truth, results, "bbox")
     metrics = {**{f"mask_{k}": segm[k] for k in STAT_NAMES}, **{f"box_{k}": bbox[k] for k in STAT_NAMES}}
-    metrics.update({"AP": segm["AP"], "AP50": segm["AP50"], "AP75": segm["AP75"]})
+    metrics.update({"AP": segm["AP"], "AP50": segm["AP50"], "AP75": segm["AP75"],
+                    "intervals": {**{f"mask {k}": v for k, v in segm["intervals"].items()},
+                                  **{f"box {k}": v for k, v in bbox["intervals"].items()}}})
     matches = [m for (boxes, scores, classes), gt_boxes, gt_labels in zip(detections, dataset.boxes, dataset.labels)
                for m in match_detections(gt_boxes, gt_labels, boxes, scores, classes)]
     objects = int(sum(len(lab) for lab in dataset.labels))
@@ -77,7 +81,9 @@ def evaluate_run(task, run, data=None, images=None, split=None, output=None, loa
     report.headline({"mask AP@[.50:.95]": segm["AP"], "mask AP50": segm["AP50"], "mask AP75": segm["AP75"],
                      "box AP": bbox["AP"], "box AP50": bbox["AP50"], "count error / image": counts["mae"],
                      "images": len(dataset), "objects": objects, "ms / image": stats["ms_per_image_batch1"],
-                     "parameters": stats["parameters"]})
+                     "parameters": stats["parameters"]},
+                    {**ap_intervals(segm, "mask "), "box AP": bbox["intervals"].get("AP"),
+                     "box AP50": bbox["intervals"].get("AP50")})
     report.record("coco_segm", {name: segm[name] for name in STAT_NAMES})
     report.record("coco_bbox", {name: bbox[name] for name in STAT_NAMES})
     report.record("per_class", {n: {"mask_AP": segm["per_class_ap"][n], "mask_AP50": segm["per_class_ap50"][n],
@@ -91,9 +97,7 @@ def evaluate_run(task, run, data=None, images=None, split=None, output=None, loa
                  [[n, segm[n], bbox[n]] for n in STAT_NAMES],
                  note="AP is averaged over IoU 0.50:0.95; small objects are under 32x32 pixels of area, large over "
                       "96x96; every image of the split counts, with or without predictions.")
-    report.table("Per-class AP", ["class", "mask AP", "mask AP50", "box AP", "objects"],
-                 [[n, segm["per_class_ap"][n], segm["per_class_ap50"][n], bbox["per_class_ap"][n],
-                   int(sum((np.asarray(lab) == k).sum() for lab in dataset.labels))] for k, n in enumerate(names)])
+    add_per_class_ap(report, segm, names, dataset.labels, "Per-class AP", box=bbox)
     if segm["pr_curves"]:
         report.figure("Mask precision-recall per class (IoU 0.50)",
                       curves_figure(segm["pr_curves"], "recall", "precision", "mask precision-recall at IoU 0.50"),
@@ -102,6 +106,7 @@ def evaluate_run(task, run, data=None, images=None, split=None, output=None, loa
                   _counts_figure(counts), "counts",
                   note=f"Mean absolute error {counts['mae']:.2f} objects per image; mean signed error "
                        f"{counts['bias']:+.2f} (positive: more found than there are).")
+    add_score_calibration(report, matches, model)
     hardest = _add_examples(report, dataset, detections, masks, names, threshold)
     ev.explain(report, lambda explainer: add_box_explanations(report, explainer, dataset, detections, hardest,
                                                               threshold))

@@ -18,23 +18,27 @@ from shared.explain.sections import (add_backbone_section, add_pointing_section,
                                      explain_with_cases)
 from shared.reports.model_stats import model_stats
 from shared.reports.draw import overlay
-from shared.reports.plots import confusion_matrix_figure, image_grid
+from shared.reports.plots import confusion_matrix_figure, image_grid, per_class_figure
+from shared.stats.bootstrap import describe, intervals, span
+from shared.stats.scored import Scored, read_per_image
 from tasks.segmentation.inference import make_segment
-from tasks.segmentation.metrics import confusion_matrix, scores_from_confusion
+from tasks.segmentation.metrics import confusion_matrix, resampled_scores, scores_from_confusion
 
 
 def score_split(model, dataset):
-    """Per image class maps at original size, the total confusion matrix and per-image mean IoU."""
+    """Per image class maps at original size, the total confusion matrix, per-image mean IoU and per-image
+    confusion matrices `[N, C, C]`."""
     num_classes = model.num_classes
     total = np.zeros((num_classes, num_classes), np.int64)
-    maps, per_image = [], []
+    maps, per_image, matrices = [], [], []
     for i, out in enumerate(answers(make_segment(model), dataset)):
         class_map = out["class_map"]
         matrix = confusion_matrix(dataset.mask(i), class_map, num_classes)
         total += matrix
         maps.append(class_map)
+        matrices.append(matrix)
         per_image.append(scores_from_confusion(matrix, model.class_names)["mean_iou"])
-    return maps, total, per_image
+    return maps, total, per_image, np.asarray(matrices, np.int64).reshape(-1, num_classes, num_classes)
 
 
 def evaluate_run(task, run, data=None, images=None, split=None, output=None, loaded=None, explain=True):
@@ -43,8 +47,9 @@ def evaluate_run(task, run, data=None, images=None, split=None, output=None, loa
     ev = open_evaluation(run, task, data, images, split, loaded, explain)
     model, dataset = ev.model, ev.dataset
     names = model.class_names
-    maps, matrix, per_image = score_split(model, dataset)
+    maps, matrix, per_image, matrices = score_split(model, dataset)
     scores = scores_from_confusion(matrix, names)
+    spans = scores["intervals"] = intervals(resampled_scores(matrices, names), len(dataset))
     stats = model_stats(model, (model.image_size, model.image_size, 3), ev.checkpoint, batch_size=8)
 
     report = Report(f"Semantic segmentation: {os.path.basename(run.path)}",
@@ -52,7 +57,9 @@ def evaluate_run(task, run, data=None, images=None, split=None, output=None, loa
     report.headline({"mean IoU": scores["mean_iou"], "mean Dice": scores["mean_dice"],
                      "pixel accuracy": scores["pixel_accuracy"], "freq.-weighted IoU": scores["frequency_weighted_iou"],
                      "images": len(dataset), "ms / image": stats["ms_per_image_batch1"],
-                     "parameters": stats["parameters"]})
+                     "parameters": stats["parameters"]},
+                    {"mean IoU": spans["mean IoU"], "mean Dice": spans["mean Dice"],
+                     "pixel accuracy": spans["pixel accuracy"]})
     report.record("segmentation", {k: v for k, v in scores.items()})
     report.record("confusion", matrix.tolist())
     report.record("per_image_mean_iou", {dataset.name(i): v for i, v in enumerate(per_image)})
@@ -60,9 +67,13 @@ def evaluate_run(task, run, data=None, images=None, split=None, output=None, loa
     table = [{"id": i, "name": n, "colour": list(c)} for i, (n, c) in enumerate(zip(names, model.colours))]
     report.record("class_table", table)
     report.record("data", ev.data_record())
-    report.table("Per-class IoU and Dice", ["class", "IoU", "Dice", "pixels"],
-                 [[n, s["iou"], s["dice"], s["pixels"]] for n, s in scores["per_class"].items()],
-                 note="Mean IoU averages the classes present in truth or prediction.")
+    report.table("Per-class IoU and Dice", ["class", "IoU", "IoU 95%", "Dice", "pixels"],
+                 [[n, s["iou"], span(spans[f"IoU: {n}"], 3), s["dice"], s["pixels"]]
+                  for n, s in scores["per_class"].items()],
+                 note=f"Mean IoU averages the classes present in truth or prediction. {describe()}.")
+    report.figure("IoU per class", per_class_figure({n: s["iou"] for n, s in scores["per_class"].items()},
+                                                    {n: spans[f"IoU: {n}"] for n in names}, "IoU",
+                                                    "IoU with its 95% interval"), "per_class_iou")
     normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     report.figure("Pixel confusion matrix (normalised per true class)",
                   confusion_matrix_figure(normalised, names, normalized=True), "confusion")
@@ -78,7 +89,16 @@ def evaluate_run(task, run, data=None, images=None, split=None, output=None, loa
     ev.explain(report, lambda explainer: _add_explanations(report, explainer, dataset, order))
     classes = ("Class table (the model's)", ["id", "name", "colour"],
                [[c["id"], c["name"], str(tuple(c["colour"]))] for c in table])
-    return finish_report(report, ev, stats, output, [classes]), scores
+    per_image = {"confusions": matrices, "class_names": np.asarray(names, dtype=str)}
+    return finish_report(report, ev, stats, output, [classes], per_image=per_image), scores
+
+
+def scored(folder):
+    """The evaluation in `folder` as a `Scored`: mean IoU (the verdict's metric), mean Dice and pixel accuracy
+    of resamples, from each image's confusion matrix."""
+    found = read_per_image(folder)
+    return Scored(list(found["images"]), resampled_scores(found["confusions"], list(found["class_names"])),
+                  ("mean IoU", "mean Dice", "pixel accuracy"))
 
 
 POINTING_IMAGES = 32  # images the pointing game explains, one class of each (background aside)

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from shared.data.segmentation import IGNORE
-
+from shared.stats.bootstrap import weighted_sums
 
 
 def confusion_matrix(labels, predictions, num_classes, ignore_value=IGNORE):
@@ -39,6 +39,34 @@ def scores_from_confusion(matrix, class_names):
         "per_class": {name: {"iou": float(iou[k]), "dice": float(dice[k]), "pixels": int(truth[k]),
                              "present": bool(present[k])} for k, name in enumerate(class_names)},
     }
+
+
+def resampled_scores(per_image, class_names):
+    """`score(weights [R, N]) -> {metric: [R]}` for bootstrap intervals (`shared.stats.bootstrap`) from each
+    image's confusion matrix (`[N, C, C]`): mean IoU, mean Dice and pixel accuracy as `scores_from_confusion`
+    makes them, and each class's IoU ("IoU: NAME"; NaN where a resample has none of it, truth or prediction)."""
+    per_image = np.asarray(per_image, np.float64).reshape(-1, len(class_names), len(class_names))
+
+    def score(weights):
+        matrix = weighted_sums(weights, per_image)
+        tp = np.diagonal(matrix, axis1=1, axis2=2)
+        truth, predicted = matrix.sum(axis=2), matrix.sum(axis=1)
+        union = truth + predicted - tp
+        with np.errstate(invalid="ignore", divide="ignore"):
+            iou = np.where(union > 0, tp / union, np.nan)
+            dice = np.where(union > 0, 2 * tp / (truth + predicted), np.nan)
+            out = {"mean IoU": _nanmean(iou), "mean Dice": _nanmean(dice),
+                   "pixel accuracy": tp.sum(1) / truth.sum(1)}
+        out.update({f"IoU: {name}": iou[:, k] for k, name in enumerate(class_names)})
+        return out
+
+    return score
+
+
+def _nanmean(values):
+    """Row means over the defined entries; NaN for a row with none."""
+    count = np.isfinite(values).sum(1)
+    return np.where(count > 0, np.nansum(values, 1) / np.maximum(count, 1), np.nan)
 
 
 @keras.saving.register_keras_serializable(package="trident")

@@ -94,6 +94,9 @@ class Segmentation(Task):
         """A colour mask's classes are named `#rrggbb` by the reader: the model's class of that colour."""
         return {"#%02x%02x%02x" % tuple(int(v) for v in colour): k for k, colour in enumerate(model.colours)}
 
+    def scored(self, folder):
+        return evaluate.scored(folder)
+
     inference = staticmethod(make_segment)
     predictions = staticmethod(predict.predictions)
     export_run = staticmethod(export.export_run)

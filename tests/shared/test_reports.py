@@ -5,7 +5,8 @@ import matplotlib.pyplot as plt
 import pytest
 
 from shared.reports import Report
-from shared.reports.plots import confusion_matrix_figure, image_grid, training_curves_figure
+from shared.reports.plots import (confusion_matrix_figure, image_grid, per_class_figure, reliability_figure,
+                                  training_curves_figure)
 
 
 def test_report_writes_json_markdown_and_self_contained_html(tmp_path):
@@ -29,7 +30,22 @@ def test_report_writes_json_markdown_and_self_contained_html(tmp_path):
     assert "1,234" in html
 
 
+def test_headline_intervals_in_every_format(tmp_path):
+    report = Report("Intervals")
+    report.headline({"accuracy": 0.9067, "macro F1": 0.9, "images": 75},
+                    {"accuracy": (0.817, 0.962), "macro F1": (float("nan"), float("nan")), "images": None})
+    paths = report.write(tmp_path)
+    data = json.loads(open(paths["json"]).read())
+    assert data["intervals"] == {"accuracy": {"low": 0.817, "high": 0.962}}  # undefined ones left out
+    assert data["bootstrap"]["resamples"] == 1000 and data["bootstrap"]["level"] == 0.95
+    assert "| accuracy | 0.9067 (0.817-0.962, 95%) |" in open(paths["md"]).read()
+    assert "| macro F1 | 0.9000 |" in open(paths["md"]).read()
+    assert "0.817-0.962 (95%)" in open(paths["html"]).read()
+
+
 def test_plots_build():
+    assert per_class_figure({"a": 0.5, "b": 0.9}, {"a": (0.3, 0.7)}, "recall", "t") is not None
+    assert reliability_figure({"raw": [(0.9, 1.0, 4, 0.95, 0.75)], "empty": []}) is not None
     assert confusion_matrix_figure([[3, 1], [0, 4]], ["a", "b"]) is not None
     assert training_curves_figure({"epoch": [0, 1], "loss": [1, 0.5], "val_loss": [1.2, 0.7]}) is not None
     assert training_curves_figure({}) is None

@@ -55,6 +55,11 @@ def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
     benchmarked("classification", run, "accuracy")  # a fresh export of every format, int8 included
     meta = read_json(export / "assets.extra" / "trident.json")
     assert meta["max_abs_diff"] <= 1e-4 and meta["compared_images"] > 0
+    # The temperature fitted on the val split after training is inside the export (same_answers below
+    # checks that the export answers as predict on the run does).
+    calibration = read_json(run / "calibration.json")
+    assert calibration["split"] == "val" and calibration["temperature"] > 0 and "ece_after" in calibration
+    assert meta["calibration"]["temperature"] == calibration["temperature"]
     assert meta["class_names"] == ["bars", "dots", "plain"]
     assert trident(["classification", "export", "--run", str(run), "--output-dir", str(out), "--name", "m"]) == 0
     assert sorted(os.listdir(out / "m")) == ["1", "2"]  # versions count up

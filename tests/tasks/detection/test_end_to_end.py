@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from shared.io import read_json
+from shared.detector.threshold import answer_threshold
 from tasks.cli import main as trident
 from tasks.detection.task import TASK as DETECTION
 from shared.data.images import read_image
@@ -42,6 +43,13 @@ def test_train_evaluate_export_predict(tmp_path):
     assert 0.0 <= report["pointing_game"]["mean"] <= 1.0  # heat of each true box inside it
     assert (folder / "report_figures" / "pyramid.png").is_file()
     assert set(report["coco"]) >= {"AP", "AP50", "AP75", "AP_small", "AR100"}
+    # The threshold of best F1 on the val split, fitted after training, is predict's default and said so.
+    fitted = read_json(run / "calibration.json")
+    assert fitted["split"] == "val" and 0.05 <= fitted["score_threshold"] <= 1.0
+    assert report["calibration"]["score_threshold"] == fitted["score_threshold"]
+    model = load_predictor(str(run), DETECTION, make_detect).model
+    assert answer_threshold(model) == fitted["score_threshold"] and answer_threshold(model, 0.6) == 0.6
+    assert "AP@[.50:.95]" in report["intervals"] or report["metrics"]["AP@[.50:.95]"] == 0
     assert len(read_json(folder / "ground_truth.json")["images"]) == read_json(run / "data.json")["counts"]["test"]
     truth = read_json(folder / "ground_truth.json")
     assert {image["id"] for image in truth["images"]} <= set(range(100, 108))  # the COCO file's own image ids

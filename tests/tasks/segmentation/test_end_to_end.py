@@ -60,7 +60,7 @@ def test_train_evaluate_export_predict(tmp_path):
     for path in answers:
         Image.fromarray(half).save(odd / "masks" / (os.path.splitext(os.path.basename(path))[0] + ".png"))
     model, dataset = evaluated_split(run, SEGMENTATION, str(odd))
-    maps, _, _ = score_split(model, dataset)
+    maps, _, _, _ = score_split(model, dataset)
     assert len(maps) == len(answers)
     by_name = {os.path.basename(path): answer["class_map"][0] for path, answer in answers.items()}
     for i, class_map in enumerate(maps):
