@@ -18,7 +18,8 @@ from, the reference is Ultralytics' YOLO26n-seg from scratch, in the Python `--y
 Budgets: 5 minutes for classification, 10 for the other tasks.
 Each set's row is also appended to `--results` (JSON lines) so sets can run one at a time; it holds
 the metric's 95% interval from the evaluation report. `--repeats N` trains the default N times with
-seeds 0 to N-1 (each seed its own split, initialisation, order and augmentation) and adds their mean
+seeds 0 to N-1 (each seed its own val split, initialisation, order and augmentation; its own test
+split too where the data has none) and adds their mean
 and spread, so a default is judged by more than one run.
 """
 

@@ -124,9 +124,21 @@ def _labels(runs):
     return labels if len(set(labels)) == len(labels) else [os.path.normpath(run.path) for run in runs]
 
 
+# Where a run was kept and how it printed: not what was trained.
+NOT_TRAINING = ("runs_dir", "name", "restart", "verbose", "backup_every")
+
+
 def differing_settings(runs):
-    """`[(setting, [value of each run])]` of the settings whose recorded values differ."""
-    configs = [run.config() for run in runs]
+    """`[(setting, [value of each run])]` of the settings whose recorded values differ, then the code that
+    trained them (Trident's commit and the libraries' versions, from each manifest) where it differs."""
+    configs = [{k: v for k, v in run.config().items() if k not in NOT_TRAINING} for run in runs]
+    for config, run in zip(configs, runs):
+        try:
+            manifest = read_json(run.file("manifest.json"))
+        except (OSError, ValueError):
+            continue
+        config["(trident commit)"] = str(manifest.get("git_commit"))[:12]
+        config.update({f"({name})": version for name, version in (manifest.get("versions") or {}).items()})
     keys = sorted(set().union(*configs))
     return [(key, [config.get(key, "-") for config in configs]) for key in keys
             if len({repr(config.get(key)) for config in configs}) > 1]

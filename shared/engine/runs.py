@@ -31,7 +31,6 @@ from shared.io import atomic_path, read_json, remove_stale_temporaries, write_js
 
 CALIBRATION = "calibration.json"
 MARKER = ".trident-run"  # written first into every run folder: only marked folders are resumed or deleted
-# Run control, not what is trained: a run resumes whatever these say.
 # An epoch's checkpoint files before `state.json` names them (see `Run.commit_epoch`).
 _PENDING = re.compile(r"^(?P<kind>last|best|partial)-(?P<token>[0-9a-f]{12})\.keras$")
 

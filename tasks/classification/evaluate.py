@@ -93,10 +93,20 @@ def evaluate_run(task, run, data=None, split=None, output=None, batch_size=32, l
     return finish_report(report, ev, stats, output, per_image=per_image), metrics
 
 
+MIN_ERRORS = 10  # wrong answers on the val split below which no temperature is fitted
+
+
 def calibrate(model, part, batch_size):
     """The temperature that makes the network's probabilities on `part` (the val split) honest, with ECE and
-    negative log-likelihood there before and after."""
+    negative log-likelihood there before and after. The fit learns from the wrong answers: with none it
+    only sharpens (the likelihood grows as the temperature falls), with a few it follows them, and both
+    made the test split's scores worse on weather4 and sign_digits; so under `MIN_ERRORS` wrong answers
+    the temperature stays 1 and the record says why."""
     labels, raw = predict_split(model, part, batch_size, temperature=1.0)
+    errors = int((raw.argmax(-1) != labels).sum()) if len(labels) else 0
+    if errors < MIN_ERRORS:
+        return {**calibration_record(raw, labels, 1.0), "not_fitted": f"{errors} wrong answer(s) on the val "
+                f"split, fewer than the {MIN_ERRORS} a temperature is estimated from"}
     return calibration_record(raw, labels, fit_temperature(raw, labels))
 
 
@@ -114,9 +124,13 @@ def _add_calibration(report, raw, probabilities, labels, calibration, fitted):
     report.record("calibration", {**calibration, "fitted": dict(fitted)})
     if not len(labels):
         return
-    how = (f"the temperature {calibration['temperature']:.3f} fitted on the val split after training "
-           f"({fitted.get('images', '?')} images; predict and every export apply it)") if fitted else \
-        "no temperature (the run has none: it was trained without a val split, or by an older Trident)"
+    if fitted.get("not_fitted"):
+        how = f"no temperature: {fitted['not_fitted']}"
+    elif fitted:
+        how = (f"the temperature {calibration['temperature']:.3f} fitted on the val split after training "
+               f"({fitted.get('images', '?')} images; predict and every export apply it)")
+    else:
+        how = "no temperature (the run has none: it was trained without a val split, or by an older Trident)"
     report.table("Calibration: do the scores mean what they say?", ["measure", "network's own", "calibrated"],
                  [["expected calibration error", calibration["ece_before"], calibration["ece_after"]],
                   ["negative log-likelihood", calibration["nll_before"], calibration["nll_after"]]],

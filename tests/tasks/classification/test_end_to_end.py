@@ -47,6 +47,22 @@ def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
                     "--output", str(tmp_path / "no-report")]) == 1  # refused before scoring, nothing written
     assert "no pyramid level P7" in capsys.readouterr().err and not (tmp_path / "no-report").exists()
 
+    fitted = read_json(run / "calibration.json")  # fitted on the val split after training
+    assert fitted["split"] == "val" and fitted["temperature"] > 0 and "ece_after" in fitted
+    assert fitted["temperature"] == 1.0 and "wrong answer" in fitted["not_fitted"]  # too few errors to fit
+    # Tiny data has too few wrong answers to fit a temperature; set one as a larger val split would fit it,
+    # and check that predict applies it (the export's answers are held to predict's below).
+    from shared.engine.runs import Run
+    from shared.stats.calibration import with_temperature
+    from shared.task_model import load_run_model
+
+    Run(str(run)).write_calibration({"temperature": 2.0, "split": "val"}, Run(str(run)).best_or_last())
+    model = load_run_model(Run(str(run)))
+    image = np.random.default_rng(3).integers(0, 255, (2, 30, 30, 3), np.uint8)
+    raw = make_classify(model, temperature=1.0)(tf.constant(image))["probabilities"].numpy()
+    np.testing.assert_allclose(make_classify(model)(tf.constant(image))["probabilities"].numpy(),
+                               with_temperature(raw, 2.0), atol=1e-5)
+
     out = tmp_path / "exports"
     assert trident(["classification", "export", "--run", str(run), "--output-dir", str(out), "--name", "m",
                     "--format", "saved_model,tflite,onnx"]) == 0
@@ -55,11 +71,7 @@ def test_train_evaluate_export_predict(class_folder, tmp_path, capsys):
     benchmarked("classification", run, "accuracy")  # a fresh export of every format, int8 included
     meta = read_json(export / "assets.extra" / "trident.json")
     assert meta["max_abs_diff"] <= 1e-4 and meta["compared_images"] > 0
-    # The temperature fitted on the val split after training is inside the export (same_answers below
-    # checks that the export answers as predict on the run does).
-    calibration = read_json(run / "calibration.json")
-    assert calibration["split"] == "val" and calibration["temperature"] > 0 and "ece_after" in calibration
-    assert meta["calibration"]["temperature"] == calibration["temperature"]
+    assert meta["calibration"]["temperature"] == 2.0  # inside every format (same_answers below: as predict)
     assert meta["class_names"] == ["bars", "dots", "plain"]
     assert trident(["classification", "export", "--run", str(run), "--output-dir", str(out), "--name", "m"]) == 0
     assert sorted(os.listdir(out / "m")) == ["1", "2"]  # versions count up
@@ -226,6 +238,22 @@ def test_photographs_fine_tune_the_pretrained_backbone_end_to_end(tmp_path, caps
     assert chosen["backbone_weights"]["value"] == "imagenet" and chosen["lr"]["value"] == 1e-3
     assert "efficientnet_lite0" in (run / "report.md").read_text()
     assert trident(["classification", "evaluate", "--run", str(run)]) == 0
+    fitted = read_json(run / "calibration.json")  # fitted on the val split after training
+    assert fitted["split"] == "val" and fitted["temperature"] > 0 and "ece_after" in fitted
+    assert fitted["temperature"] == 1.0 and "wrong answer" in fitted["not_fitted"]  # too few errors to fit
+    # Tiny data has too few wrong answers to fit a temperature; set one as a larger val split would fit it,
+    # and check that predict applies it (the export's answers are held to predict's below).
+    from shared.engine.runs import Run
+    from shared.stats.calibration import with_temperature
+    from shared.task_model import load_run_model
+
+    Run(str(run)).write_calibration({"temperature": 2.0, "split": "val"}, Run(str(run)).best_or_last())
+    model = load_run_model(Run(str(run)))
+    image = np.random.default_rng(3).integers(0, 255, (2, 30, 30, 3), np.uint8)
+    raw = make_classify(model, temperature=1.0)(tf.constant(image))["probabilities"].numpy()
+    np.testing.assert_allclose(make_classify(model)(tf.constant(image))["probabilities"].numpy(),
+                               with_temperature(raw, 2.0), atol=1e-5)
+
     out = tmp_path / "exports"
     assert trident(["classification", "export", "--run", str(run), "--output-dir", str(out), "--name", "m",
                     "--format", "saved_model,tflite,onnx"]) == 0
