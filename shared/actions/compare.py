@@ -39,8 +39,9 @@ def main(argv=None, task_for=None):
     args = get_args_parser().parse_args(argv)
     if len(args.runs) < 2:
         fail("Compare needs at least two runs", "Name two or more run folders", runs=" ".join(args.runs))
-    if args.resamples < 100:
-        fail("Too few resamples for a 95% interval", "Use --resamples 100 or more (1000 by default)",
+    if not 100 <= args.resamples <= 100_000:
+        fail("--resamples must be between 100 (a 95% interval needs them) and 100,000 (each takes a row of "
+             "draws per image in memory)", "Use the default 1000, or a number in that range",
              resamples=args.resamples)
     runs = [open_run(path) for path in args.runs]
     task = task_for(_task_name(runs))

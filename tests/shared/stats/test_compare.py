@@ -89,3 +89,5 @@ def test_trident_compare_prints_the_verdict_and_writes_the_report(tmp_path, caps
     assert "different images" in capsys.readouterr().err
     assert cli.main(["compare", first]) == 1
     assert "at least two runs" in capsys.readouterr().err
+    assert cli.main(["compare", first, second, "--resamples", "10000000"]) == 1
+    assert "--resamples must be between" in capsys.readouterr().err
