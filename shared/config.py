@@ -13,7 +13,8 @@ import re
 import yaml
 
 from shared.errors import fail
-from shared.io import write_text
+from shared.data.files import open_text
+from shared.io import parse_yaml, write_text
 from shared.patches import argparse_values
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([smhd]?)\s*$")
@@ -118,11 +119,11 @@ def given_on_command_line(parser, argv):
 
 def load_yaml_defaults(parser, path):
     """The settings a `--config` YAML file gives, each checked as its flag would be."""
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         fail(f"Config file {path} does not exist", "Check the path given to --config", config=path)
-    with open(path, encoding="utf-8") as f:
+    with open_text(path, "Config file") as f:
         try:
-            values = yaml.safe_load(f) or {}
+            values = parse_yaml(f) or {}
         except yaml.YAMLError as error:
             fail(f"Config file {path} is not valid YAML ({error})", "Fix the YAML syntax", config=path)
     if not isinstance(values, dict):
@@ -195,5 +196,6 @@ def save_yaml(path, values):
 
 
 def load_yaml(path):
-    with open(path, encoding="utf-8") as f:
-        return yaml.safe_load(f) or {}
+    """A YAML file Trident wrote (a run's `config.yaml`), a key given twice refused (`parse_yaml`)."""
+    with open_text(path, "Settings file") as f:
+        return parse_yaml(f) or {}

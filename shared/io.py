@@ -48,12 +48,13 @@ def remove_stale_temporaries(folder):
     (it was killed mid-write); those of a live process are left alone."""
     for entry in os.listdir(folder) if os.path.isdir(folder) else []:
         match = _TEMPORARY.match(entry)
-        if match and not _running(int(match.group(1))):
+        if match and not process_running(int(match.group(1))):
             path = os.path.join(folder, entry)
             shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
 
 
-def _running(pid):
+def process_running(pid):
+    """Whether a process of this id exists on this machine."""
     try:
         os.kill(pid, 0)  # signal 0 only asks whether the process exists
     except (ProcessLookupError, OverflowError):
@@ -85,6 +86,48 @@ def write_json(path, obj):
 def read_json(path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+RECORD_FIX = "Restore the file from a copy, or train again with --restart"
+
+
+def read_record(path, what, fix=RECORD_FIX, missing=None):
+    """A JSON object Trident wrote (a run's `state.json`, `splits.json`, `data.json`; an export's
+    `trident.json`), read with the data readers' checks: a cut, mistyped or unreadable file is a
+    `TridentError` naming it (`what`, e.g. "training state") and `fix`. `missing` is returned when the
+    file does not exist. Check its fields inside `shared.errors.malformed(path, what, fix)`."""
+    from shared.errors import fail
+
+    if not os.path.lexists(path):
+        return missing
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except (ValueError, OSError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        fail(f"The {what} {path} cannot be read ({error})", fix, file=path)
+    if not isinstance(value, dict):
+        fail(f"The {what} {path} holds a JSON {type(value).__name__}, not the object Trident writes", fix,
+             file=path)
+    return value
+
+
+def parse_yaml(stream):
+    """`yaml.safe_load`, except that a key given twice in one mapping is an error (`yaml.YAMLError`
+    saying which key and line) instead of silently taking the last value."""
+    import yaml
+
+    class Strict(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key `{key}` is given twice in one mapping", key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    return yaml.load(stream, Loader=Strict)  # noqa: S506  (a SafeLoader)
 
 
 def _jsonable(value):

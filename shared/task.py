@@ -176,7 +176,8 @@ class Task:
 
     def export(self, run, output_dir="saved_models", name=None, compare_images=None, formats=("saved_model",),
                record=True, **options):
-        """Export the run (`export_run`; `options`: the task's own export flags); `(folder, manifest)`."""
+        """Export the run (`export_run`; `options`: `max_pixels`, the `serve_bytes` limit every task's export
+        passes to `export_verified`, and the task's own export flags); `(folder, manifest)`."""
         return self.export_run(self, run, output_dir, name, compare_images or self.compare_images, formats, record,
                                **options)
 

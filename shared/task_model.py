@@ -1,5 +1,8 @@
 """`TaskModel`: what every task's `keras.Model` shares (a backbone, its config, resumable compile)."""
 
+import os
+import zipfile
+
 import keras
 
 from shared import backbones as _backbones  # noqa: F401  (registers backbone classes for loading)
@@ -12,15 +15,35 @@ def load_checkpoint(path):
     try:
         return keras.models.load_model(path)
     except Exception as error:
-        fail(f"Checkpoint {path} cannot be loaded ({error})",
-             "Re-run with --restart to train from scratch", checkpoint=path)
+        _refuse(path, error)
+
+
+def _refuse(path, error):
+    fail(f"Checkpoint {path} cannot be loaded: {_what_is_wrong(path, error)}",
+         "Restore it from a copy, or re-run training with --restart to train from scratch", checkpoint=path)
+
+
+def _what_is_wrong(path, error):
+    if not os.path.isfile(path):
+        return "the file is missing"
+    if not zipfile.is_zipfile(path):  # Keras says "File not found" for these
+        return "it is not a whole .keras file (cut short or overwritten)"
+    return f"it is damaged ({str(error).splitlines()[0][:300] if str(error) else type(error).__name__})"
 
 
 def load_run_model(run):
     """A run's model as evaluate, predict, export and benchmark use it: its best (else last) checkpoint, with
     what training fitted for it on the val split (`Run.calibration`) as `model.calibration`."""
     checkpoint = run.best_or_last()
-    model = load_checkpoint(checkpoint)
+    try:
+        model = keras.models.load_model(checkpoint)
+    except Exception as error:  # a damaged best.keras: the last finished epoch is a whole model too
+        last = run.last_checkpoint
+        if os.path.basename(checkpoint).startswith("last") or not os.path.isfile(last):
+            _refuse(checkpoint, error)
+        print(f"warning: the best checkpoint {checkpoint} cannot be loaded ({_what_is_wrong(checkpoint, error)}); "
+              f"using {last}, the last finished epoch, instead")
+        checkpoint, model = last, load_checkpoint(last)
     # A plain attribute, outside Keras' tracking: it is not a weight and not saved in the checkpoint.
     object.__setattr__(model, "calibration", run.calibration(checkpoint))
     return model

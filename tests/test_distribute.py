@@ -31,10 +31,14 @@ def test_tf_config_names_the_chief_and_bad_ones_are_refused(monkeypatch):
     with pytest.raises(TridentError, match="needs TF_CONFIG"):
         make_distribution("multi_worker")
     monkeypatch.setenv("TF_CONFIG", loopback_tf_config([1, 2, 3], 2))
-    assert cluster_spec() == (3, False, 2)
+    assert cluster_spec() == (3, False, 2, "127.0.0.1:3")
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"chief": ["a:1"], "worker": ["b:1"]},
                                                 "task": {"type": "chief", "index": 0}}))
-    assert cluster_spec() == (2, True, 0)
+    assert cluster_spec() == (2, True, 0, "a:1")
+    monkeypatch.setenv("TF_CONFIG", loopback_tf_config([1, 2], 2))
+    with pytest.raises(TridentError, match=r"task is worker 2, but its cluster lists 2 worker address\(es\) "
+                                           r"\(indices 0 to 1\)"):
+        cluster_spec()
     monkeypatch.setenv("TF_CONFIG", "{not json")
     with pytest.raises(TridentError, match="TF_CONFIG is not a cluster description"):
         cluster_spec()
@@ -43,11 +47,32 @@ def test_tf_config_names_the_chief_and_bad_ones_are_refused(monkeypatch):
         cluster_spec()
 
 
+def test_a_port_in_use_is_named_before_tensorflow_listens(monkeypatch, tmp_path, capsys):
+    import socket
+
+    from tasks.cli import main as trident
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    monkeypatch.setenv("TF_CONFIG", loopback_tf_config([port, free_ports(1)[0]], 0))
+    data = write_class_folders(tmp_path / "data", per_class=4)
+    try:
+        assert trident(["classification", "train", *tiny_train_args(data, tmp_path / "runs"),
+                        "--strategy", "multi_worker"]) == 1
+    finally:
+        taken.close()
+    err = capsys.readouterr().err
+    assert f"Port {port} of this machine's address 127.0.0.1:{port} in TF_CONFIG is in use" in err
+    assert "Traceback" not in err
+
+
 def test_auto_picks_the_cluster_then_several_gpus_then_one_device():
-    assert resolve_strategy("auto", (2, True, 0), 0) == "multi_worker"
-    assert resolve_strategy("auto", (1, True, 0), 4) == "mirrored"
+    assert resolve_strategy("auto", (2, True, 0, "a:1"), 0) == "multi_worker"
+    assert resolve_strategy("auto", (1, True, 0, "a:1"), 4) == "mirrored"
     assert resolve_strategy("auto", None, 1) == "one_device"
-    assert resolve_strategy("one_device", (2, True, 0), 8) == "one_device"
+    assert resolve_strategy("one_device", (2, True, 0, "a:1"), 8) == "one_device"
 
 
 def test_with_several_workers_the_budget_follows_the_clock_they_agree_on():

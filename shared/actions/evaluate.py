@@ -11,6 +11,7 @@ and writes it.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import re
@@ -25,7 +26,9 @@ from shared.explain.explainer import Explainer
 from shared.stats.scored import write_per_image
 from shared.reports.plots import read_log, training_curves_figure
 from shared.reports.run_sections import add_run_sections
+from shared.engine.lock import hold
 from shared.engine.runs import is_other_data, open_run, slug
+from shared.paths import inside
 from shared.settings import run_config
 from shared.task_model import load_run_model
 
@@ -56,9 +59,11 @@ def get_args_parser(task):
 
 def levels_list(text):
     """`--explain-levels`: a comma list of pyramid level names such as P3,P4."""
-    names = [name.strip().upper() for name in text.split(",") if name.strip()]
+    names = [name.strip().upper() for name in text.split(",")]
     if not names or not all(re.fullmatch(r"P\d", name) for name in names):
         raise argparse.ArgumentTypeError(f"expected pyramid levels such as P3 or P1,P2,P3, got {text!r}")
+    if len(set(names)) < len(names):
+        raise argparse.ArgumentTypeError(f"each level once, got {text!r}")
     return tuple(names)
 
 
@@ -68,7 +73,10 @@ def main(task, argv=None):
     flags = vars(get_args_parser(task).parse_args(argv))
     options = {"level": flags.pop("explain_levels"), "method": flags.pop("explain_method")}
     flags["explain"] = options if flags["explain"] else False
-    paths, metrics = task.evaluate(open_run(flags.pop("run")), **flags)
+    run = open_run(flags.pop("run"))
+    into_run = not flags.get("output") or inside(flags["output"], run.path)
+    with hold(run.path, f"{task.name} evaluate") if into_run else contextlib.nullcontext():
+        paths, metrics = task.evaluate(run, **flags)
     print(task.summary(metrics))
     print(f"Report: {paths['html']}")
     return paths
@@ -144,7 +152,8 @@ def open_evaluation(run, task, data=None, images=None, split=None, loaded=None, 
     dataset = splits[split]
     if len(dataset) == 0:
         fail(f"Split `{split}` of {spec} has no images", "Choose another --split", split=split)
-    dataset = align_classes(dataset, model, spec, task.class_aliases(model))
+    dataset = align_classes(dataset, model, spec, task.class_aliases(model),
+                            lambda part: {c for i in range(len(part)) for c in task.item_labels(part, i)})
     evaluation = Evaluation(run, model, checkpoint, spec, split, dataset, info, started)
     if explain:
 
@@ -154,29 +163,34 @@ def open_evaluation(run, task, data=None, images=None, split=None, loaded=None, 
     return evaluation
 
 
-def align_classes(dataset, model, spec, aliases=None):
+def align_classes(dataset, model, spec, aliases=None, present=None):
     """`dataset` relabelled into the model's class ids, matched by name.
 
     The one policy of every task: classes with the model's names take the model's ids
     (any order, any subset); names a reader made up (`class_3` for mask value 3) take the
     model's class with that id, and the task's `aliases` (`{name: class id}`, such as
-    `#rrggbb` for a mask colour) theirs. A class the model does not know is refused, naming it.
+    `#rrggbb` for a mask colour) theirs. A class the model does not know is refused, naming it,
+    unless no item of `dataset` has it (`present(dataset)`: the class ids its items have), as when a
+    class folder was added after training and the run's recorded split holds none of its images.
     """
     names, wanted = list(dataset.class_names), list(model.class_names)
     if names == wanted:
         return dataset
     aliases = aliases or {}
-    remap, unknown = [], []
-    for name in names:
+
+    def model_id(name):
         numbered = _NUMBERED.match(name)
         if name in wanted:
-            remap.append(wanted.index(name))
-        elif numbered and int(numbered.group(1)) < len(wanted):
-            remap.append(int(numbered.group(1)))
-        elif name in aliases:
-            remap.append(aliases[name])
-        else:
-            unknown.append(name)
+            return wanted.index(name)
+        if numbered and int(numbered.group(1)) < len(wanted):
+            return int(numbered.group(1))
+        return aliases.get(name)
+
+    remap = [model_id(name) for name in names]
+    unknown = [name for name, i in zip(names, remap) if i is None]
+    if unknown and present is not None and not {names[i] for i in present(dataset)} & set(unknown):
+        print(f"The data's class(es) {', '.join(unknown)} (unknown to the model) have no images in this split")
+        remap, unknown = [0 if i is None else i for i in remap], []  # no item has them: the id is never used
     if unknown:
         fail(f"Data {spec} has classes the model was not trained on: {', '.join(unknown)}",
              f"Evaluate on data whose classes are among: {', '.join(wanted)}", data=spec)

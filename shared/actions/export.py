@@ -14,8 +14,11 @@ formats (TFLite, int8 TFLite, ONNX) are each checked in their own runtime.
 import argparse
 
 from shared.config import positive_int
+from shared.data.decode import MAX_PIXELS
 from shared.export.saved_model import FORMATS, held_out_images
+from shared.engine.lock import hold
 from shared.engine.runs import open_run
+from shared.paths import check_plain_name
 from shared.settings import run_config
 from shared.task_model import load_run_model
 
@@ -34,6 +37,9 @@ def get_args_parser(task):
                              "(VERSION/model_int8.tflite, calibrated on training images) and onnx "
                              "(VERSION/model.onnx): the numeric outputs of serving_default for uint8 images at "
                              "the model's size, each checked in its own runtime like the SavedModel")
+    parser.add_argument("--max-pixels", type=positive_int, default=MAX_PIXELS,
+                        help="the most pixels the export's serve_bytes decodes from one image (default "
+                             f"{MAX_PIXELS:,}); a larger one is refused from its header, unread")
     task.add_arguments(parser, "export")
     return parser
 
@@ -51,7 +57,12 @@ def main(task, argv=None):
     """The `export` command: parse, export with `task.export` (the flags under their own names), say what
     was checked."""
     flags = vars(get_args_parser(task).parse_args(argv))
-    path, manifest = task.export(open_run(flags.pop("run")), **flags)
+    if flags["name"] is not None:
+        check_plain_name(flags["name"], "--name", "the export must stay inside --output-dir",
+                         "e.g. --name flowers (use --output-dir to choose the parent)")
+    run = open_run(flags.pop("run"))
+    with hold(run.path, f"{task.name} export"):
+        path, manifest = task.export(run, **flags)
     sizes = manifest.get("compared_sizes")
     print(f"Exported {path}: reloaded and compared on {manifest['compared_images']} held-out images"
           + (f" at sizes {sizes}" if sizes else "") + f", max |difference| {manifest['max_abs_diff']:.2e}")

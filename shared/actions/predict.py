@@ -18,6 +18,8 @@ import sys
 import numpy as np
 import tensorflow as tf
 
+from shared.config import positive_int
+from shared.data.decode import MAX_PIXELS
 from shared.data.images import is_image_file, read_image
 from shared.errors import TridentError, fail
 from shared.explain.explainer import explainer_for
@@ -36,6 +38,9 @@ def get_args_parser(task):
     parser.add_argument("--trust-model", action="store_true",
                         help="run a SavedModel that Trident did not export (a SavedModel is a program: it can "
                              "read and write files; only pass this for models you trust)")
+    parser.add_argument("--max-pixels", type=positive_int, default=MAX_PIXELS,
+                        help=f"the most pixels decoded from one image (default {MAX_PIXELS:,}); a larger image is "
+                             "refused from its header, unread, and the others still answered")
     task.add_arguments(parser, "predict")
     return parser
 
@@ -48,7 +53,7 @@ def main(task, argv=None):
                                options["trust_model"])
     explainer = explainer_for(options["model"]) if options.get("explain") else None
     handle, json_path, done = task.predictions(options, predictor, explainer)
-    return predict_all(paths, handle, json_path, done)
+    return predict_all(paths, handle, json_path, done, options["max_pixels"])
 
 
 def expand_images(items):
@@ -134,7 +139,7 @@ class NumberedNames(list):
         return super().__getitem__(index)
 
 
-def for_each_image(paths, handle):
+def for_each_image(paths, handle, max_pixels=MAX_PIXELS):
     """Call `handle(path, uint8 image)` for every readable image and collect its results.
 
     An unreadable file is reported and skipped so the others still get predictions;
@@ -143,7 +148,7 @@ def for_each_image(paths, handle):
     results, failed = [], []
     for path in paths:
         try:
-            image = read_image(path)
+            image = read_image(path, max_pixels)
         except TridentError as error:
             print(f"{path}: skipped: {error}", file=sys.stderr)
             failed.append(path)
@@ -152,9 +157,9 @@ def for_each_image(paths, handle):
     return results, failed
 
 
-def predict_all(paths, handle, json_path=None, done=None):
+def predict_all(paths, handle, json_path=None, done=None, max_pixels=MAX_PIXELS):
     """`for_each_image`, then the results to `json_path`, the line `done`, and the failures (an error)."""
-    results, failed = for_each_image(paths, handle)
+    results, failed = for_each_image(paths, handle, max_pixels)
     if json_path:
 
         write_json(json_path, results)

@@ -19,15 +19,17 @@ import tempfile
 
 from shared.actions.inspect import build_report
 from shared.config import parse_args, parse_duration
-from shared.data.inspection import inside
+from shared.paths import check_plain_name
+from shared.data.files import outside_allowed
 from shared.data.recorded import data_root, record_splits
 from shared.engine.defaults import choose_defaults
 from shared.engine.distribute import (make_distribution, scaled_for_replicas, shard, sync_batch_norm_for,
                                       synchronize_batch_norm)
+from shared.engine.lock import hold
 from shared.engine.runs import Run, prepare_run, slug, write_manifest
 from shared.engine.training import fit, save_backbone, set_seed
-from shared.errors import fail
-from shared.io import read_json, write_json
+from shared.errors import fail, malformed
+from shared.io import RECORD_FIX, read_record, write_json
 from shared.settings import train_parser
 from shared.task_model import load_checkpoint
 
@@ -45,7 +47,8 @@ def resolve_config(task, config):
              "Keep their sum below 1, e.g. --val-fraction 0.1 --test-fraction 0.2",
              val_fraction=config["val_fraction"], test_fraction=config["test_fraction"])
     if config["name"]:
-        check_name(config["name"])
+        check_plain_name(config["name"], "--name", "the run folder must stay inside --runs-dir",
+                         "e.g. --name flowers-v2 (use --runs-dir to choose the parent)")
     parse_duration(config["time_budget"])  # fail early on a bad budget or backup interval
     _backup_seconds(config)
     if (config.get("image_size") or 0) > MAX_IMAGE_SIZE:
@@ -53,13 +56,6 @@ def resolve_config(task, config):
              "memory for activations grows with the square of the size",
              f"Use at most {MAX_IMAGE_SIZE} (cut large images into tiles, or let Trident choose the size from "
              "the data by leaving the flag out)", image_size=config["image_size"])
-
-
-def check_name(name):
-    if name in (".", "..") or os.path.basename(name) != name or (os.altsep and os.altsep in name):
-        fail(f"--name {name} is not a plain folder name: the run folder must stay inside --runs-dir",
-             "Give a name without slashes or '..', e.g. --name flowers-v2 (use --runs-dir to choose the parent)",
-             name=name)
 
 
 MAX_IMAGE_SIZE = 2048  # far above any size chosen from data; memory for activations grows with its square
@@ -74,25 +70,6 @@ def settle_defaults(task, config, explicit, splits, info):
     info["profile"] = profile
     for key, entry in info["defaults"].items():
         print(f"{key}: {entry['value']} ({entry['reason']})")
-
-
-def check_inside(config, splits):
-    """Refuse images a CSV or COCO JSON names outside its folder (and `--images`), unless allowed.
-
-    A typo such as `../../` in a listing would silently train on files from elsewhere;
-    folders and dataset YAMLs name their places themselves and are not checked.
-    """
-    data = str(config["data"])
-    if config.get("allow_outside_data") or not data.lower().endswith((".csv", ".json")):
-        return
-    roots = [os.path.dirname(os.path.abspath(data))] + ([config["images"]] if config.get("images") else [])
-    outside = [path for part in splits.values() for path in (getattr(part, "paths", None) or [])
-               if not any(inside(path, root) for root in roots)]
-    if outside:
-        first = os.path.normpath(outside[0])
-        fail(f"{data} names {len(outside)} image(s) outside its folder {roots[0]} (first: {first})",
-             "Move the images under that folder and fix the paths, or pass --allow-outside-data if they are "
-             "meant to be there", outside=len(outside))
 
 
 def inspect_into_run(task, config, splits, info, run):
@@ -130,12 +107,12 @@ def train_task(task, config, explicit):
         print(f"strategy: {distribution.name}, {distribution.replicas} replicas on {distribution.workers} machine(s)"
               + ("" if distribution.is_chief else " (this one is not the chief: it writes no run folder)"))
     set_seed(config["seed"], config["deterministic"])
-    splits, info = task.read(config["data"], config["seed"], config["val_fraction"], config["test_fraction"],
-                             config.get("images"), config["image_size"])
+    with outside_allowed(config["allow_outside_data"]):  # listings naming files elsewhere: refused unless allowed
+        splits, info = task.read(config["data"], config["seed"], config["val_fraction"], config["test_fraction"],
+                                 config.get("images"), config["image_size"])
     if len(info["class_names"]) < 2 and not task.one_class_ok:
         fail(f"Data {config['data']} has only one class ({', '.join(info['class_names'])}): there is nothing to tell "
              "apart", task.second_class_fix, classes=info["class_names"])
-    check_inside(config, splits)
     settle_defaults(task, config, explicit, splits, info)
     _scale_for_replicas(config, explicit, info, distribution)
     task.resolve(config)
@@ -143,14 +120,20 @@ def train_task(task, config, explicit):
         model = _build(task, config, info)
     if not distribution.is_chief:
         return _train_on_worker(task, config, splits, info, model, distribution)
+    with hold(os.path.join(config["runs_dir"], config["name"]), f"{task.name} train"):
+        return _train_chief(task, config, splits, info, model, distribution)
+
+
+def _train_chief(task, config, splits, info, model, distribution):
+    """`train_task` from the run folder on, in the process that holds it (`shared.engine.lock`)."""
     run, status = prepare_run(config["runs_dir"], config["name"], config, config["restart"])
-    if status != "new" and read_json(run.file("data.json"))["fingerprint"] != info["fingerprint"]:
+    if status != "new" and _recorded_fingerprint(run) != info["fingerprint"]:
         fail(f"The data of run {run.path} changed since it started", "Add --restart to train again on the new data",
              data=config["data"])
     if distribution.multi_worker:
         _agree_with_workers(distribution, config, status)
     if status == "complete":
-        print(f"Run {run.path} already finished {config['epochs']} epochs. Raise --epochs to train further, "
+        print(f"Run {run.path} already finished {run.state().get('epoch')} epochs. Raise --epochs to train further, "
               "or add --restart to start over.")
         return run
     write_json(run.file("data.json"), info)
@@ -172,6 +155,12 @@ def train_task(task, config, explicit):
         print(f"Validation: {task.summary(metrics)}. Report: {paths['html']}")
     print(f"Run folder: {run.path}")
     return run
+
+
+def _recorded_fingerprint(run):
+    path = run.file("data.json")
+    with malformed(path, "Data record", RECORD_FIX):
+        return read_record(path, "data record", missing={"fingerprint": None})["fingerprint"]
 
 
 def _calibrate(task, run, part, config):

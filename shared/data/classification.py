@@ -12,6 +12,7 @@ import numpy as np
 
 from shared.data.builtin import BUILTIN
 from shared.data.dataset_yaml import SPLITS, load_dataset_yaml
+from shared.data.files import contained, open_text, regular_entries
 from shared.data.images import is_image_file
 from shared.data.imageset import ImageSet
 from shared.data.resolve import settle_splits
@@ -37,16 +38,18 @@ def read_class_folders(root, class_names=None):
     if unknown:
         fail(f"Folder {root} has class folders not in the class list: {', '.join(unknown)}",
              "Add them to `names` in the dataset YAML or remove the folders", data=root)
-    paths, labels = [], []
+    paths, labels, skipped = [], [], []
     for label, name in enumerate(names):
         folder = os.path.join(root, name)
-        files = sorted(f for f in os.listdir(folder) if is_image_file(f)) if os.path.isdir(folder) else []
+        files, odd = regular_entries(folder, is_image_file) if os.path.isdir(folder) else ([], [])
         if not files and name in folders:
-            fail(f"Class folder {folder} holds no images",
+            fail(f"Class folder {folder} holds no images" + (f" ({len(odd)} entries are not regular files)"
+                                                             if odd else ""),
                  "Add JPEG/PNG/BMP/GIF images to it or remove the folder", data=root)
         paths += [os.path.join(folder, f) for f in files]
         labels += [label] * len(files)
-    return ImageSet(labels=np.array(labels), class_names=names, paths=paths)
+        skipped += odd
+    return ImageSet(labels=np.array(labels), class_names=names, paths=paths, skipped=skipped)
 
 
 def read_csv(path, class_names=None):
@@ -55,11 +58,11 @@ def read_csv(path, class_names=None):
     Relative image paths are taken from the CSV's folder; labels are class names (or
     integers indexing `class_names`). Returns `{split: ImageSet}`, or `{"all": ImageSet}`.
     """
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         fail(f"CSV file {path} does not exist", "Check the --data path", data=path)
     base = os.path.dirname(os.path.abspath(path))
     with malformed(path, "CSV file", "Save it as UTF-8 text with a `path,label` header"), \
-            open(path, newline="", encoding="utf-8") as f:
+            open_text(path, "CSV file", newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows or not {"path", "label"} <= set(rows[0]):
         fail(f"CSV file {path} needs a header row with columns `path,label` and at least one row",
@@ -77,8 +80,9 @@ def read_csv(path, class_names=None):
         if label not in index:
             fail(f"{path}, line {line}: label `{label}` is not in the class list",
                  f"Use one of: {', '.join(names)}", label=label)
-        image = row["path"] if os.path.isabs(row["path"]) else os.path.join(base, row["path"])
-        if not os.path.isfile(image):
+        image = contained(row["path"] if os.path.isabs(row["path"]) else os.path.join(base, row["path"]),
+                          f"{path}, line {line},", [base])
+        if not os.path.lexists(image):  # present but not a regular file: skipped unopened by `check`
             fail(f"{path}, line {line}: image {image} does not exist", "Fix the path or remove the line",
                  path=row["path"])
         split = (row.get("split") or "all").strip().lower()

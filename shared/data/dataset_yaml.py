@@ -9,7 +9,9 @@ import os
 import numpy as np
 import yaml
 
+from shared.data.files import open_text
 from shared.errors import fail, malformed
+from shared.io import parse_yaml
 
 SPLITS = ("train", "val", "test")
 WHOLE_AS_TEST = "all of it as the test split (the data names no splits of its own)"
@@ -18,8 +20,8 @@ WHOLE_AS_TEST = "all of it as the test split (the data names no splits of its ow
 def load_dataset_yaml(path):
     """`(spec, {split: absolute target}, class names or None)` from a dataset YAML."""
     try:
-        with malformed(path, "Dataset YAML"), open(path, encoding="utf-8") as f:
-            spec = yaml.safe_load(f) or {}
+        with malformed(path, "Dataset YAML"), open_text(path, "Dataset YAML") as f:
+            spec = parse_yaml(f) or {}
     except yaml.YAMLError as error:
         fail(f"Dataset YAML {path} is not valid YAML ({error})", "Fix the YAML syntax", data=path)
     if not isinstance(spec, dict) or not spec.get("train"):

@@ -24,6 +24,9 @@ _ORIENTATION_ENTRY = {
     "big": b"\x01\x12\x00\x03\x00\x00\x00\x01",
 }
 _RATIOS = (1, 2, 4, 8)
+# The most pixels `predict` and the exports' `serve_bytes` decode from one image unless told otherwise
+# (`--max-pixels`): a 100 MP photo is 300 MB decoded; a 1 MB PNG of 20000 x 20000 would be 1.2 GB.
+MAX_PIXELS = 100_000_000
 
 
 def is_jpeg(data):
@@ -78,7 +81,43 @@ def _decode_jpeg(data, min_side, side):
     return apply_orientation(image, exif_orientation(data))
 
 
-def decode_image(data, min_side=None, side="short"):
+def header_size(data):
+    """`int64 [2]`: the upright (height, width) an encoded image will decode to, read from its header
+    alone (JPEG with its EXIF orientation, PNG, GIF, BMP); `[-1, -1]` for other bytes."""
+    head = tf.strings.substr(data + _PAD, 0, 32)
+
+    def number(at, dtype, little_endian):
+        value = tf.io.decode_raw(tf.strings.substr(head, at, dtype.size), dtype, little_endian=little_endian)[0]
+        return tf.abs(tf.cast(value, tf.int64))  # a BMP stored top-down has a negative height
+
+    def jpeg():
+        shape = tf.cast(tf.image.extract_jpeg_shape(data)[:2], tf.int64)
+        return tf.where(exif_orientation(data) >= 5, shape[::-1], shape)
+
+    magic = tf.strings.substr(head, 0, 4)
+    return tf.case([
+        (is_jpeg(data), jpeg),
+        (tf.equal(magic, b"\x89PNG"), lambda: tf.stack([number(20, tf.int32, False), number(16, tf.int32, False)])),
+        (tf.equal(tf.strings.substr(head, 0, 3), b"GIF"),
+         lambda: tf.stack([number(8, tf.uint16, True), number(6, tf.uint16, True)])),
+        (tf.equal(tf.strings.substr(head, 0, 2), b"BM"),
+         lambda: tf.stack([number(22, tf.int32, True), number(18, tf.int32, True)])),
+    ], default=lambda: tf.constant([-1, -1], tf.int64))
+
+
+_PAD = b"\0" * 32
+
+
+def pixel_limit_check(data, max_pixels, fix):
+    """An op failing (InvalidArgumentError, its message saying `fix`) when the image `data` would decode to
+    more than `max_pixels` pixels: checked on the header, before a decode could take the memory."""
+    size = header_size(data)
+    return tf.debugging.assert_less_equal(
+        size[0] * size[1], tf.constant(max_pixels, tf.int64),
+        message=f"the image has more than {max_pixels:,} pixels, the limit for one image. {fix}")
+
+
+def decode_image(data, min_side=None, side="short", max_pixels=None, fix=""):
     """Encoded image bytes (scalar string) to upright `uint8 [H, W, 3]` RGB.
 
     Args:
@@ -87,7 +126,12 @@ def decode_image(data, min_side=None, side="short"):
             at least this many pixels. None decodes at full size.
         side: "short" (the image is resized to a square: both sides matter) or "long"
             (letterboxed: the long side matters).
+        max_pixels: int or None; refuse (before decoding) an image of more pixels, the error
+            ending with `fix`.
     """
+    if max_pixels is not None:
+        with tf.control_dependencies([pixel_limit_check(data, max_pixels, fix)]):
+            data = tf.identity(data)
     image = tf.cond(
         is_jpeg(data),
         lambda: _decode_jpeg(data, min_side, side),

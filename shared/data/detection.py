@@ -17,6 +17,7 @@ import numpy as np
 
 from shared.data.boxes import FixCounter, sanitize_boxes
 from shared.data.dataset_yaml import SPLITS, random_split
+from shared.data.files import check_file, contained, open_text
 from shared.data.images import is_image_file, oriented_size
 from shared.data.itemset import ItemSet
 from shared.data.resolve import read_parts, settle_splits
@@ -64,8 +65,9 @@ class DetectionSet(ItemSet):
 
 
 def _image_size(path, where):
-    """`(height, width)` as decoded (EXIF orientation applied); None if the header is unreadable."""
-    if not os.path.isfile(path):
+    """`(height, width)` as decoded (EXIF orientation applied); None if the header is unreadable (or the file
+    is not a regular one)."""
+    if not os.path.lexists(path):
         fail(f"{where} names image {path}, which does not exist", "Add the image or remove its annotation",
              image=path)
     return oriented_size(path)  # None: undecodable, check() skips and counts it later
@@ -90,10 +92,10 @@ def read_coco(json_path, images_dir=None, class_names=None):
     `image_ids` keep the file's own category and image ids for writing results back.
     `iscrowd` regions are left out of training and counted.
     """
-    if not os.path.isfile(json_path):
+    if not os.path.lexists(json_path):
         fail(f"COCO file {json_path} does not exist", "Check the --data path", data=json_path)
     try:
-        with open(json_path, encoding="utf-8") as f:
+        with open_text(json_path, "COCO file") as f:
             coco = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         fail(f"COCO file {json_path} is not valid JSON ({error})", "Fix or re-export the file", data=json_path)
@@ -148,7 +150,8 @@ def read_coco(json_path, images_dir=None, class_names=None):
             labels.append(category_index[ann["category_id"]])
         result = DetectionSet(names, [], [], [], paths=[], fixes=fixes)
         for image, (boxes, labels) in zip(coco["images"], per_image):
-            path = os.path.join(images_dir, image["file_name"])
+            path = contained(os.path.join(images_dir, image["file_name"]), json_path,
+                             [images_dir, os.path.dirname(os.path.abspath(json_path))])
             where = f"{json_path} (image id {image['id']})"
             actual = _image_size(path, where)
             declared = (image.get("height"), image.get("width"))
@@ -185,8 +188,8 @@ def voc_image_sets(folder):
     for split, names in (("train", ("train.txt", "trainval.txt")), ("val", ("val.txt",)), ("test", ("test.txt",))):
         for name in names:
             path = os.path.join(main, name)
-            if os.path.isfile(path):
-                with open(path, encoding="utf-8") as f:
+            if os.path.lexists(path):
+                with open_text(path, "VOC image list") as f:
                     lists[split] = [line.split()[0] for line in f if line.strip()]
                 break
     if "train" in lists and lists.get("val") and set(lists["val"]) <= set(lists["train"]):
@@ -208,9 +211,9 @@ def read_voc(folder, class_names=None):
     for name in files:
         xml_path = os.path.join(ann_dir, os.path.splitext(name)[0] + ".xml")
         objects, declared = [], None
-        if os.path.isfile(xml_path):
+        if os.path.lexists(xml_path):
             try:
-                root = ET.parse(xml_path).getroot()
+                root = ET.parse(check_file(xml_path, "VOC file")).getroot()
             except ET.ParseError as error:
                 fail(f"VOC file {xml_path} is not valid XML ({error})", "Fix or re-export it", file=xml_path)
             with malformed(xml_path, "VOC file", "Write numbers in <size> and <bndbox>, then re-run"):
@@ -275,8 +278,8 @@ def read_yolo(images_dir, class_names):
             continue
         height, width = size
         boxes, labels = [], []
-        if os.path.isfile(txt):
-            with malformed(txt, "YOLO label file"), open(txt, encoding="utf-8") as f:
+        if os.path.lexists(txt):
+            with malformed(txt, "YOLO label file"), open_text(txt, "YOLO label file") as f:
                 lines = f.read().splitlines()
             for line_no, line in enumerate(lines, start=1):
                 parts = line.split()

@@ -5,6 +5,7 @@ import re
 
 from PIL import Image
 
+from shared.data.files import not_regular
 from shared.errors import fail
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -15,23 +16,41 @@ def is_image_file(path):
     return os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS
 
 
-def read_image(path):
+def read_image(path, max_pixels=None):
     """Decode an image file to upright `uint8 [H, W, 3]` RGB with `shared.data.decode`.
 
     The same decode as training and the export: grayscale, RGBA and palette images
     become RGB (alpha is dropped), 16-bit images are scaled to 8 bits, a JPEG's EXIF
     orientation is applied, a GIF gives its first frame. Raises `TridentError` naming
-    the file if it cannot be decoded.
+    the file if it cannot be decoded, or (with `max_pixels`) if its header says it has more pixels.
     """
     from shared.data.decode import decode_file
 
-    if not os.path.isfile(path):
-        fail(f"Image file {path} does not exist", "Check the path", path=path)
+    why = not_regular(path)
+    if why:
+        fail(f"Image file {path} cannot be read: {why}", "Check the path", path=path)
+    if max_pixels is not None:
+        _check_pixels(path, max_pixels)
     try:
         return decode_file(path)
     except Exception as error:  # TensorFlow raises InvalidArgumentError and others
         fail(f"Image file {path} cannot be decoded ({_short(error)})",
              "Replace or remove the file; Trident reads JPEG, PNG, BMP and GIF", path=path)
+
+
+def _check_pixels(path, max_pixels):
+    import tensorflow as tf
+
+    from shared.data.decode import header_size
+
+    try:
+        height, width = (int(v) for v in header_size(tf.io.read_file(path)).numpy())
+    except Exception:  # a header that cannot be read: the decode says what is wrong
+        return
+    if height * width > max_pixels:
+        fail(f"Image file {path} is {width} x {height} = {height * width:,} pixels, over the limit of "
+             f"{max_pixels:,} for one image", "Shrink it, or pass --max-pixels with a higher number if the "
+             "machine has the memory (3 bytes per pixel, several times over)", path=path)
 
 
 def _short(error):
@@ -44,8 +63,11 @@ def _short(error):
 def oriented_size(path):
     """`(height, width)` of an image as decoded (EXIF orientation applied), from its header.
 
-    None when the header cannot be read (the decode check reports the file).
+    None when the header cannot be read (the decode check reports the file) or the file is not a
+    regular one (`shared.data.files`: never opened).
     """
+    if not_regular(path):
+        return None
     try:
         with Image.open(path) as image:
             height, width = image.height, image.width

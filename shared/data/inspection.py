@@ -18,6 +18,7 @@ from PIL import Image
 
 from shared.data.images import ORIENTATION_TAG
 from shared.data.profile import GRAY_MODES
+from shared.paths import inside
 
 FORMAT_EXTENSIONS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",), "BMP": (".bmp",), "GIF": (".gif",)}
 BIT_DEPTH = {"1": 1, "L": 8, "P": 8, "RGB": 8, "RGBA": 8, "CMYK": 8, "LA": 8, "I;16": 16, "I;16B": 16,
@@ -45,12 +46,6 @@ def _look(path):
 
 def _rel(path, root):
     return os.path.relpath(path, root) if root else path
-
-
-def inside(path, root):
-    """True when `path` lies inside the folder `root` (after resolving `..` and links)."""
-    real, base = os.path.realpath(path), os.path.realpath(root)
-    return os.path.commonpath([real, base]) == base
 
 
 def inspect_files(splits, root=None, labels_of=None, skipped=()):

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 
+from shared.data.files import not_regular
 from shared.data.images import find_unreadable, read_image
 
 
@@ -60,10 +61,12 @@ class ItemSet:
 
     def check(self):
         """Decode every file once (a truncated file must not stop an epoch later); move the ones that fail
-        to `skipped`. Returns self."""
+        to `skipped`, and the ones that are not regular files (a FIFO, a device, a link loop) unopened.
+        Returns self."""
         if self.paths is None:
             return self
-        bad = find_unreadable(self.paths)
+        bad = {path: why for path in self.paths if (why := not_regular(path))}
+        bad.update(find_unreadable([path for path in self.paths if path not in bad]))
         if bad:
             self.keep([i for i, path in enumerate(self.paths) if path not in bad])
             self.skipped += sorted(bad.items())

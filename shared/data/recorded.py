@@ -14,8 +14,9 @@ import os
 
 import numpy as np
 
-from shared.errors import fail
-from shared.io import file_digest, read_json, write_json
+from shared.data.files import outside_allowed
+from shared.errors import fail, malformed
+from shared.io import RECORD_FIX, file_digest, read_record, write_json
 
 
 def _sha1(path):
@@ -78,12 +79,19 @@ def run_splits(run, config, load, other=False):
     """
     fractions = (config["val_fraction"], config["test_fraction"])
     path, root = run.file("splits.json"), data_root(config["data"])
+
+    def read(*fractions):  # as the run was allowed to read its data
+        with outside_allowed(config.get("allow_outside_data")):
+            return load(*fractions)
+
     if other or not os.path.isfile(path):
-        return load(*fractions)
-    recorded = read_json(path)["splits"]
+        return read(*fractions)
+    with malformed(path, "Split record", RECORD_FIX):
+        recorded = {str(name): [(str(file), str(sha)) for file, sha in files]
+                    for name, files in read_record(path, "split record")["splits"].items()}
     if not recorded:  # built-in data: nothing on disk to record, the split is deterministic
-        return load(*fractions)
-    splits, info = load(0.0, 0.0)
+        return read(*fractions)
+    splits, info = read(0.0, 0.0)
     parts = [part for part in splits.values() if len(part) and getattr(part, "paths", None) is not None]
     if not parts:
         fail(f"The run's data {root} has no image files left, but {path} records {sum(map(len, recorded.values()))}",

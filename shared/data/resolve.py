@@ -22,7 +22,7 @@ def read_parts(spec, read_any, images_dir=None, builtins="shapes"):
     or one set of the task's own format, each read by `read_any(target, class names or None, images_dir)`;
     later parts must have the first one's classes (`read_any` checks them). `builtins` names the task's
     built-in data in the error for a path that does not exist."""
-    if os.path.isfile(spec) and spec.lower().endswith((".yaml", ".yml")):
+    if not os.path.isdir(spec) and spec.lower().endswith((".yaml", ".yml")):
         _, targets, names = load_dataset_yaml(spec)
         parts = {}
         for split, target in targets.items():

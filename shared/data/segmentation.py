@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from shared.data.dataset_yaml import SPLITS, load_dataset_yaml
+from shared.data.files import MAX_IMAGE_BYTES, check_file, open_text
 from shared.data.images import find_unreadable, is_image_file, oriented_size
 from shared.data.itemset import ItemSet
 from shared.data.resolve import settle_splits
@@ -131,7 +132,7 @@ def _capture(function):
 
 def convert_mask(path, num_classes, value_map=None, colour_map=None, ignore_value=IGNORE):
     """Read a mask file into class ids, or fail naming the file and the bad value."""
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         fail(f"Mask {path} does not exist", "Give every image a mask with the same file stem in masks/", mask=path)
     raw = _read_mask_pixels(path, as_rgb=bool(colour_map))
     if raw.ndim == 3:
@@ -168,6 +169,7 @@ def _read_mask_pixels(path, as_rgb=False):
     A palette PNG gives its indices (the Pascal VOC convention), or its colours when the
     data's masks are colour masks (`as_rgb`).
     """
+    check_file(path, "Mask", MAX_IMAGE_BYTES)
     try:
         with Image.open(path) as image:
             if image.mode in ("RGB", "RGBA", "CMYK") or (as_rgb and image.mode == "P"):
@@ -339,7 +341,7 @@ def read_coco_segmentation(json_path, images_dir=None):
     from shared.data.detection import read_coco
 
     boxes_view = read_coco(json_path, images_dir)  # checks ids, sizes, missing images
-    with open(json_path, encoding="utf-8") as f:
+    with open_text(json_path, "COCO file") as f:
         coco = json.load(f)
     category_index = {c["id"]: i + 1 for i, c in enumerate(sorted(coco["categories"], key=lambda c: c["id"]))}
     by_image = {}

@@ -62,9 +62,36 @@ def cluster_spec():
     if kind not in ("chief", "worker"):
         fail(f"TF_CONFIG's task type is {kind!r}: Trident trains with chief and worker tasks only",
              'Give each machine {"type": "worker", "index": N} (or "chief" for one of them)', tf_config=text[:200])
+    places = cluster.get(kind) or []
+    if not 0 <= index < len(places):
+        fail(f"TF_CONFIG's task is {kind} {index}, but its cluster lists {len(places)} {kind} address(es)"
+             + (f" (indices 0 to {len(places) - 1})" if places else ""),
+             f"Give this machine the index of its own address in the cluster's `{kind}` list", tf_config=text[:200])
     has_chief = bool(cluster.get("chief"))
     chief = kind == "chief" or (not has_chief and index == 0)
-    return tasks, chief, index
+    return tasks, chief, index, str(places[index])
+
+
+def _check_port_free(address):
+    """Refuse, before TensorFlow tries to listen there, an address of this machine whose port is taken."""
+    import errno
+    import socket
+
+    port = address.rsplit(":", 1)[-1]
+    if not port.isdigit():
+        fail(f"TF_CONFIG gives this machine the address {address!r}, which has no port",
+             "Write each address as host:port, e.g. 10.0.0.1:2222", address=address)
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        probe.bind(("0.0.0.0", int(port)))
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            fail(f"Port {port} of this machine's address {address} in TF_CONFIG is in use by another program "
+                 "(an earlier run still going?)", "Stop that program, or give this machine a free port in TF_CONFIG "
+                 "on every machine", address=address)
+    finally:
+        probe.close()
 
 
 def loopback_tf_config(ports, index):
@@ -156,8 +183,9 @@ def make_distribution(name="auto"):
         fail("--strategy multi_worker needs TF_CONFIG, the description of the machines training together",
              'Set TF_CONFIG on every machine, e.g. {"cluster": {"worker": ["10.0.0.1:2222", "10.0.0.2:2222"]}, '
              '"task": {"type": "worker", "index": 0}} (index 1 on the second); see the README', strategy=name)
-    tasks, chief, _ = cluster
+    tasks, chief, _, address = cluster
     if "multi_worker" not in _MADE:  # TensorFlow allows one per process
+        _check_port_free(address)
         strategy = tf.distribute.MultiWorkerMirroredStrategy(
             communication_options=tf.distribute.experimental.CommunicationOptions(
                 implementation=tf.distribute.experimental.CommunicationImplementation.RING))

@@ -26,8 +26,9 @@ import uuid
 import yaml
 
 from shared.config import load_yaml, save_yaml
-from shared.errors import fail
-from shared.io import atomic_path, read_json, remove_stale_temporaries, write_json, write_text
+from shared.errors import fail, malformed
+from shared.io import (RECORD_FIX, atomic_path, read_json, read_record, remove_stale_temporaries, write_json,
+                       write_text)
 
 CALIBRATION = "calibration.json"
 MARKER = ".trident-run"  # written first into every run folder: only marked folders are resumed or deleted
@@ -85,8 +86,19 @@ class Run:
         return values
 
     def state(self):
+        """`state.json`: finished epochs, the committed checkpoint's token, a backup inside an epoch."""
         path = self.file("state.json")
-        return read_json(path) if os.path.isfile(path) else {}
+        state = read_record(path, "training state", missing={})
+        with malformed(path, "Training state", RECORD_FIX):
+            epoch, token, partial = state.get("epoch"), state.get("checkpoint"), state.get("partial")
+            if epoch is not None and (type(epoch) is not int or epoch < 0):
+                raise ValueError(f"`epoch` is {epoch!r}, not a count of epochs")
+            if token is not None and not isinstance(token, str):
+                raise TypeError(f"`checkpoint` is {token!r}, not a checkpoint's name")
+            if partial is not None and not (type(partial["epoch"]) is int and type(partial["batches"]) is int
+                                            and isinstance(partial["checkpoint"], str)):
+                raise ValueError(f"`partial` is {partial!r}")
+        return state
 
     def write_state(self, **updates):
         state = self.state()
@@ -245,9 +257,11 @@ def prepare_run(runs_dir, name, config, restart=False):
             fail(f"Run {run.path} exists with different settings ({shown})",
                  "Re-run with the original settings to resume, add --restart to start over, "
                  "or pick a new --name", name=name)
-        save_yaml(run.file("config.yaml"), config.as_dict())
         done = run.state().get("epoch", 0)
-        return run, ("complete" if done >= config["epochs"] else "resume")
+        if done >= config["epochs"]:  # nothing to train: the record keeps the epochs the run has
+            return run, "complete"
+        save_yaml(run.file("config.yaml"), config.as_dict())
+        return run, "resume"
     if ours:  # a run that never finished an epoch: what it wrote records nothing
         shutil.rmtree(run.file("checkpoints"), ignore_errors=True)
         for name in ("state.json", "log.csv"):

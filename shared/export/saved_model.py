@@ -16,19 +16,22 @@ writes `<root>/<name>/<version>/` (versions count up, as TF Serving expects) wit
 reloaded SavedModel has matched the Keras model.
 """
 
+import contextlib
 import os
+import re
 import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from shared.data.decode import decode_image
+from shared.data.decode import MAX_PIXELS, decode_image, header_size
 from shared.data.preprocess import resize_images, uint8_at_size
 from shared.data.recorded import run_splits
 from shared.errors import fail
 from shared.export.portable import PORTABLE
-from shared.io import atomic_path, read_json, remove_stale_temporaries, write_bytes, write_json, write_text
+from shared.io import (atomic_path, process_running, read_record, remove_stale_temporaries, write_bytes, write_json,
+                       write_text)
 
 IMAGES_SPEC = tf.TensorSpec([None, None, None, None], tf.uint8, name="images")
 RGB_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
@@ -46,15 +49,49 @@ def endpoints(outputs, sizes="any sizes"):
             "raw_outputs": "inputs: float32 [B, S, S, 3] at the training size, 0..255 -> the network's own outputs"}
 
 
-def next_version(root, name):
-    """`root/name/<n>` with n one above the highest existing version (1 for the first).
+_CLAIM = re.compile(r"^\.(\d+)\.claim$")
 
-    Temporary folders of exports whose process is gone (killed mid-write) are removed.
+
+def next_version(root, name):
+    """`(root/name/<n>, claim)`: n one above the highest version written or claimed (1 for the first),
+    claimed for this process by the file `claim` (created atomically, holding the process id: two exports at
+    once get two versions); the caller removes the claim once the version is in place or given up.
+
+    Temporary folders and claims of exports whose process is gone (killed mid-write) are removed.
     """
     folder = os.path.join(root, name)
+    os.makedirs(folder, exist_ok=True)
     remove_stale_temporaries(folder)
-    versions = [int(d) for d in os.listdir(folder) if d.isdigit()] if os.path.isdir(folder) else []
-    return os.path.join(folder, str(max(versions, default=0) + 1))
+    versions = []
+    for entry in os.listdir(folder):
+        claim = _CLAIM.match(entry)
+        if claim and not _claimed_by_live(os.path.join(folder, entry)):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(folder, entry))
+        elif claim or entry.isdigit():
+            versions.append(int(claim.group(1) if claim else entry))
+    version = max(versions, default=0) + 1
+    while True:
+        claim = os.path.join(folder, f".{version}.claim")
+        try:
+            fd = os.open(claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        except FileExistsError:
+            version += 1
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        if not os.path.exists(os.path.join(folder, str(version))):
+            return os.path.join(folder, str(version)), claim
+        os.remove(claim)  # written meanwhile by an export that has finished
+        version += 1
+
+
+def _claimed_by_live(claim):
+    try:
+        with open(claim) as f:
+            return process_running(int(f.read().strip()))
+    except (OSError, ValueError):
+        return True  # being written just now
 
 
 def images_endpoint(serve):
@@ -76,33 +113,47 @@ def images_endpoint(serve):
     return serve_images
 
 
-def bytes_endpoint(serve):
-    """`serve` lifted to a batch of encoded images, decoded and served one at a time."""
+def bytes_endpoint(serve, max_pixels=MAX_PIXELS):
+    """`serve` lifted to a batch of encoded images, decoded and served one at a time; an image of more than
+    `max_pixels` pixels is refused from its header, before it is decoded. Where the answers are at the
+    image's own size (masks), the images of one call must share a size, checked the same way."""
     outputs = serve.get_concrete_function(RGB_SPEC).structured_outputs
     signature = tf.nest.map_structure(lambda t: tf.TensorSpec(t.shape[1:], t.dtype), outputs)
+    sized = any(None in s.shape[:2] for s in tf.nest.flatten(signature) if s.shape.rank >= 2)
+    fix = "Shrink the image, or export the model again with a higher `export --max-pixels`"
 
     def serve_one(data):
-        result = serve(decode_image(data)[tf.newaxis])
+        result = serve(decode_image(data, max_pixels=max_pixels, fix=fix)[tf.newaxis])
         return tf.nest.map_structure(lambda t: t[0], result)
 
     def empty():
         return tf.nest.map_structure(lambda s: tf.zeros([0] + [d or 0 for d in s.shape], s.dtype), signature)
 
+    def one_size(image_bytes):
+        sizes = tf.map_fn(header_size, image_bytes, fn_output_signature=tf.int64)
+        return tf.debugging.assert_equal(
+            sizes, tf.broadcast_to(sizes[:1], tf.shape(sizes)),
+            message="serve_bytes answers at each image's own size, so the images of one call must have one size: "
+                    "send images of different sizes in separate calls")
+
     @tf.function
     def serve_bytes(image_bytes):
-        return tf.cond(tf.size(image_bytes) > 0,
-                       lambda: tf.map_fn(serve_one, image_bytes, fn_output_signature=signature), empty)
+        checks = [one_size(image_bytes)] if sized else []
+        with tf.control_dependencies(checks):
+            return tf.cond(tf.size(image_bytes) > 0,
+                           lambda: tf.map_fn(serve_one, image_bytes, fn_output_signature=signature), empty)
 
     return serve_bytes
 
 
-def write_saved_model(path, model, serve, manifest, labels=None):
-    """Write a SavedModel with both endpoints and `assets.extra/` at `path` (a new folder)."""
+def write_saved_model(path, model, serve, manifest, labels=None, max_pixels=MAX_PIXELS):
+    """Write a SavedModel with both endpoints and `assets.extra/` at `path` (a new folder); `serve_bytes`
+    refuses images of more than `max_pixels` pixels."""
     serve = tf.function(serve)
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("serving_default", images_endpoint(serve), input_signature=[IMAGES_SPEC])
-    archive.add_endpoint("serve_bytes", bytes_endpoint(serve), input_signature=[BYTES_SPEC])
+    archive.add_endpoint("serve_bytes", bytes_endpoint(serve, max_pixels), input_signature=[BYTES_SPEC])
     size = model.image_size
     archive.add_endpoint("raw_outputs", tf.function(lambda inputs: model(inputs, training=False)),
                          input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32, name="inputs")])
@@ -115,7 +166,7 @@ def write_saved_model(path, model, serve, manifest, labels=None):
 
 
 def export_verified(root, name, model, serve, manifest, compare, labels=None, tolerance=1e-4, run=None,
-                    formats=("saved_model",)):
+                    formats=("saved_model",), max_pixels=MAX_PIXELS):
     """Export to the next version folder, reload, compare, and keep it only if it matches.
 
     Args:
@@ -133,13 +184,14 @@ def export_verified(root, name, model, serve, manifest, compare, labels=None, to
     Raises:
         TridentError: the reloaded model disagrees with the Keras model; nothing is kept.
     """
-    final = next_version(root, name)
     record = run.file("export.json") if run is not None else None
     previous = open(record, "rb").read() if record and os.path.isfile(record) else None
     wrote = False
+    final, claim = next_version(root, name)
     try:
         with atomic_path(final) as tmp:
-            write_saved_model(tmp, model, serve, manifest, labels)
+            manifest = dict(manifest, max_pixels=max_pixels)
+            write_saved_model(tmp, model, serve, manifest, labels, max_pixels)
             manifest = _checked(manifest, compare(tf.saved_model.load(tmp)), tolerance, final)
             for name in formats:
                 if name in PORTABLE:
@@ -152,6 +204,8 @@ def export_verified(root, name, model, serve, manifest, compare, labels=None, to
         if wrote:  # the export was not kept after all: the run's record goes back to what it was
             write_bytes(record, previous) if previous is not None else os.remove(record)
         raise
+    finally:
+        os.remove(claim)
     return final, manifest
 
 
@@ -277,4 +331,4 @@ def resolve_saved_model(path):
 def read_export_manifest(path):
 
     file = os.path.join(path, "assets.extra", "trident.json")
-    return read_json(file) if os.path.isfile(file) else {}
+    return read_record(file, "export manifest", "Export the run again", missing={})

@@ -35,6 +35,17 @@ def _fmt(value):
     return str(value)
 
 
+# Escaped: what would start markup anywhere in a line (an underscore inside a word, as in `snake_case`, does
+# not, so names keep their look in the raw file).
+_MARKDOWN = str.maketrans({ch: "\\" + ch for ch in "\\`*[]<>|&"} | {"\n": " ", "\r": " "})
+
+
+def _md(value):
+    """Text as Markdown shows it literally: class names and file names are the user's, and a `|` would split
+    a table row, `<b>` or `[x](y)` render as markup, a line break end the row."""
+    return str(value).translate(_MARKDOWN)
+
+
 def _with_interval(value, interval, level):
     if interval is None or span(interval) == "-":
         return _fmt(value)
@@ -118,24 +129,27 @@ class Report:
         return {ext: os.path.join(folder, f"{stem}.{ext}") for ext in ("json", "md", "html")}
 
     def markdown(self, figure_dir):
-        lines = [f"# {self.title}", ""]
+        lines = [f"# {_md(self.title)}", ""]
         if self.subtitle:
-            lines += [f"_{self.subtitle}_", ""]
+            lines += [f"_{_md(self.subtitle)}_", ""]
         for kind, content in self.sections:
             if kind == "cards":
                 values, intervals, level = content
                 lines += ["| metric | value |", "|---|---|"]
-                lines += [f"| {k} | {_with_interval(v, intervals.get(k), level)} |" for k, v in values.items()] + [""]
+                lines += [f"| {_md(k)} | {_md(_with_interval(v, intervals.get(k), level))} |"
+                          for k, v in values.items()] + [""]
             elif kind == "table":
                 title, headers, rows, note = content
-                lines += [f"## {title}", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-                lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows]
-                lines += (["", note] if note else []) + [""]
+                lines += [f"## {_md(title)}", "", "| " + " | ".join(map(_md, headers)) + " |",
+                          "|" + "---|" * len(headers)]
+                lines += ["| " + " | ".join(_md(_fmt(c)) for c in row) + " |" for row in rows]
+                lines += (["", _md(note)] if note else []) + [""]
             elif kind == "text":
-                lines += [f"## {content[0]}", "", content[1], ""]
+                lines += [f"## {_md(content[0])}", "", _md(content[1]), ""]
             elif kind == "figure":
                 title, _, name, note = content
-                lines += [f"## {title}", "", f"![{title}]({figure_dir}/{name}.png)"] + ([note] if note else []) + [""]
+                lines += [f"## {_md(title)}", "", f"![{_md(title)}]({figure_dir}/{name}.png)"]
+                lines += ([_md(note)] if note else []) + [""]
         return "\n".join(lines)
 
     def html(self):

@@ -2,7 +2,7 @@
 
 import os
 
-from shared.io import read_json
+from shared.io import read_record
 
 
 def add_run_sections(report, run):
@@ -10,7 +10,7 @@ def add_run_sections(report, run):
     path = run.file("data.json")
     if os.path.isfile(path):
 
-        defaults = read_json(path).get("defaults") or {}
+        defaults = read_record(path, "data record", missing={}).get("defaults") or {}
         if defaults:
             report.table("Settings chosen from the data", ["setting", "value", "why"],
                          [[key, entry["value"], entry["reason"]] for key, entry in defaults.items()],

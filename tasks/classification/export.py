@@ -14,6 +14,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from shared.data.decode import MAX_PIXELS
 from shared.actions.export import open_export
 from shared.export.saved_model import endpoints, export_verified, make_compare
 from tasks.classification.inference import make_classify
@@ -27,7 +28,7 @@ def probability_difference(served, expected, image):
 
 
 def export_run(task, run, output_dir="saved_models", name=None, compare_images=8, formats=("saved_model",),
-               record=True):
+               record=True, max_pixels=MAX_PIXELS):
     model, images = open_export(run, task, compare_images)
     classify = make_classify(model)
     manifest = {"task": "classification", "run": run.path, "class_names": model.class_names,
@@ -35,4 +36,5 @@ def export_run(task, run, output_dir="saved_models", name=None, compare_images=8
                 "endpoints": endpoints("probabilities [B, C], class_ids [B], class_names [B], scores [B]")}
     return export_verified(output_dir, name or os.path.basename(run.path), model, classify, manifest,
                            make_compare(model, tf.function(classify), images, probability_difference),
-                           labels=model.class_names, run=run if record else None, formats=formats)
+                           labels=model.class_names, run=run if record else None, formats=formats,
+                           max_pixels=max_pixels)

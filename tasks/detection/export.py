@@ -14,6 +14,7 @@ import os
 
 import tensorflow as tf
 
+from shared.data.decode import MAX_PIXELS
 from shared.actions.export import open_export
 from shared.detector.compare import detection_difference
 from shared.export.saved_model import endpoints, export_verified, make_compare
@@ -21,7 +22,7 @@ from tasks.detection.inference import detect_with
 
 
 def export_run(task, run, output_dir="saved_models", name=None, compare_images=6, formats=("saved_model",),
-               record=True, confidence=0.25, iou=0.6, max_detections=100):
+               record=True, max_pixels=MAX_PIXELS, confidence=0.25, iou=0.6, max_detections=100):
     model, images = open_export(run, task, compare_images)
     decoder = model.decoder(score_threshold=confidence, iou_threshold=iou, max_detections=max_detections)
     detect = detect_with(model, decoder)
@@ -34,4 +35,5 @@ def export_run(task, run, output_dir="saved_models", name=None, compare_images=6
     }
     return export_verified(output_dir, name or os.path.basename(run.path), model, detect, manifest,
                            make_compare(model, tf.function(detect), images, detection_difference),
-                           labels=model.class_names, tolerance=1e-3, run=run if record else None, formats=formats)
+                           labels=model.class_names, tolerance=1e-3, run=run if record else None, formats=formats,
+                           max_pixels=max_pixels)

@@ -20,6 +20,7 @@ from scipy import ndimage
 
 from shared.data.boxes import FixCounter
 from shared.data.dataset_yaml import SPLITS
+from shared.data.files import contained, open_text
 from shared.data.images import is_image_file, oriented_size
 from shared.data.itemset import ItemSet
 from shared.data.resolve import random_subsets, read_parts, settle_splits
@@ -89,7 +90,7 @@ def _add(result, path, size, boxes, labels, masks, crowds=()):
 
 
 def _size(path, where):
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):  # present but not a regular file: check() skips it unopened
         fail(f"{where} names image {path}, which does not exist", "Add the image or remove its annotation",
              image=path)
     return oriented_size(path)  # None: undecodable, check() skips it later
@@ -119,10 +120,10 @@ def _encoded(rles, labels, size, where, names, fixes):
 
 def read_coco(json_path, images_dir=None, class_names=None):
     """A COCO JSON with `segmentation` on every annotation; category ids mapped to 0..K-1 in id order."""
-    if not os.path.isfile(json_path):
+    if not os.path.lexists(json_path):
         fail(f"COCO file {json_path} does not exist", "Check the --data path", data=json_path)
     try:
-        with open(json_path, encoding="utf-8") as f:
+        with open_text(json_path, "COCO file") as f:
             coco = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         fail(f"COCO file {json_path} is not valid JSON ({error})", "Fix or re-export the file", data=json_path)
@@ -156,7 +157,8 @@ def read_coco(json_path, images_dir=None, class_names=None):
         images_dir = images_dir or os.path.dirname(os.path.abspath(json_path))
         result = _empty(names)
         for image in coco["images"]:
-            path = os.path.join(images_dir, image["file_name"])
+            path = contained(os.path.join(images_dir, image["file_name"]), json_path,
+                             [images_dir, os.path.dirname(os.path.abspath(json_path))])
             where = f"{json_path} (image id {image['id']})"
             actual = _size(path, where)
             declared = (image.get("height"), image.get("width"))
@@ -211,8 +213,8 @@ def read_yolo(images_dir, class_names):
         size = _size(path, txt) or (1, 1)
         height, width = size
         rles, labels = [], []
-        if os.path.isfile(txt):
-            with malformed(txt, "YOLO label file"), open(txt, encoding="utf-8") as f:
+        if os.path.lexists(txt):
+            with malformed(txt, "YOLO label file"), open_text(txt, "YOLO label file") as f:
                 lines = f.read().splitlines()
             for line_no, line in enumerate(lines, start=1):
                 parts = line.split()
@@ -273,7 +275,7 @@ def read_id_maps(folder, class_names=None):
         path = os.path.join(images_dir, name)
         mask_path = os.path.join(masks_dir, os.path.splitext(name)[0] + ".png")
         size = _size(path, masks_dir) or (1, 1)
-        if not os.path.isfile(mask_path):
+        if not os.path.lexists(mask_path):
             fail(f"Image {path} has no instance map {mask_path}",
                  "Add the map (an empty image of zeros if it holds no object) or remove the image", image=path)
         values = read_id_map(mask_path)

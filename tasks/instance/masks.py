@@ -6,12 +6,14 @@ import numpy as np
 from PIL import Image
 from pycocotools import mask as coco_mask
 
+from shared.data.files import MAX_IMAGE_BYTES, check_file
 from shared.errors import fail
 
 
 def read_id_map(path):
     """An instance-id PNG as `int64 [H, W]`: 8- or 16-bit gray as it is; a colour map (each object its own
     colour, black the background) as one number per colour."""
+    check_file(path, "Mask", MAX_IMAGE_BYTES)
     try:
         with Image.open(path) as image:
             if image.mode in ("RGB", "RGBA", "P"):
@@ -25,6 +27,7 @@ def read_id_map(path):
 
 def read_binary(path):
     """A one-object mask PNG as `bool [H, W]` (any non-zero pixel is the object)."""
+    check_file(path, "Mask", MAX_IMAGE_BYTES)
     try:
         with Image.open(path) as image:
             values = np.asarray(image)

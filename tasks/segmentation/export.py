@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from shared.data.decode import MAX_PIXELS
 from shared.actions.export import open_export
 from shared.export.saved_model import endpoints, export_verified, make_compare
 from tasks.segmentation.inference import make_segment
@@ -40,7 +41,7 @@ def segmentation_difference(served, expected, image):
 
 
 def export_run(task, run, output_dir="saved_models", name=None, compare_images=3, formats=("saved_model",),
-               record=True):
+               record=True, max_pixels=MAX_PIXELS):
     model, images = open_export(run, task, compare_images)
     images = images.replaced(with_second_sizes(images))
     segment = make_segment(model)
@@ -53,4 +54,5 @@ def export_run(task, run, output_dir="saved_models", name=None, compare_images=3
     return export_verified(output_dir, name or os.path.basename(run.path), model, segment, manifest,
                            make_compare(model, tf.function(segment, reduce_retracing=True), images,
                                         segmentation_difference),
-                           labels=model.class_names, run=run if record else None, formats=formats)
+                           labels=model.class_names, run=run if record else None, formats=formats,
+                           max_pixels=max_pixels)

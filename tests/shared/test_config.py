@@ -1,6 +1,7 @@
 import pytest
 
 from shared.config import parse_args, parse_duration
+from shared.data.dataset_yaml import load_dataset_yaml
 from shared.errors import TridentError
 from shared.settings import TRAINING, SettingsParser
 
@@ -34,6 +35,18 @@ def test_missing_and_malformed_config(tmp_path):
     bad.write_text("- just\n- a list\n")
     with pytest.raises(TridentError, match="mapping"):
         parse_args(parser(), ["--config", str(bad)])
+
+
+def test_a_key_given_twice_is_refused_in_config_and_dataset_yamls(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("epochs: 7\nbatch-size: 4\nepochs: 9\n")
+    with pytest.raises(TridentError, match=r"(?s)c.yaml is not valid YAML .*the key `epochs` is given twice.*line 3"):
+        parse_args(parser(), ["--config", str(config)])
+    (tmp_path / "train").mkdir()
+    dataset = tmp_path / "data.yaml"
+    dataset.write_text("train: train\nnames: [a, b]\ntrain: elsewhere\n")
+    with pytest.raises(TridentError, match=r"data.yaml is not valid YAML .*the key `train` is given twice"):
+        load_dataset_yaml(str(dataset))
 
 
 @pytest.mark.parametrize("text,seconds", [("90", 90), ("90s", 90), ("10m", 600), ("1.5h", 5400), (None, None)])

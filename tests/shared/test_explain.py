@@ -54,8 +54,9 @@ def test_evaluate_takes_the_levels_and_method_to_explain_with():
     parser = evaluate_parser(CLASSIFICATION)
     flags = parser.parse_args(["--run", "r", "--explain-levels", "p3,P4", "--explain-method", "gradcam"])
     assert flags.explain_levels == ("P3", "P4") and flags.explain_method == "gradcam"
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--run", "r", "--explain-levels", "3,4"])
+    for wrong in ("3,4", "P1,,P1", "P3,P3", "P3,"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--run", "r", "--explain-levels", wrong])
 
 
 @pytest.mark.large

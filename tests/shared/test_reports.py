@@ -67,3 +67,17 @@ def test_the_pointing_table_warns_where_the_heat_maps_say_little():
     assert "2.6 times an even spread" in note and "care" not in note
     record, note = note_of({"road": [(0.3, False, 0.2), (0.4, True, 0.2), (0.2, False, 0.2)]})
     assert "1.5 times an even spread, and 33% of their peaks" in note and "read them with care" in note
+
+
+def test_markdown_shows_the_users_names_literally(tmp_path):
+    """A class name with a `|`, HTML and a Markdown link stays one table cell of plain text, as in the HTML."""
+    name = "cat|dog <b>bold</b> [click](http://x) snake_case"
+    report = Report(f"Run of {name}")
+    report.table("Per class", ["class", "recall"], [[name, 0.5]], note=f"note on {name}")
+    paths = report.write(str(tmp_path))
+    text = open(paths["md"]).read()
+    row = next(line for line in text.splitlines() if "0.5" in line and line.startswith("|"))
+    assert re.split(r"(?<!\\)\|", row.strip())[1:-1] == [
+        r" cat\|dog \<b\>bold\</b\> \[click\](http://x) snake_case ", " 0.5000 "]
+    assert "<b>" not in text and "[click]" not in text
+    assert "cat|dog &lt;b&gt;bold&lt;/b&gt; [click](http://x) snake_case" in open(paths["html"]).read()

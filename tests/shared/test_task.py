@@ -22,6 +22,7 @@ from shared.data.classification import load_classification_data
 from shared.data.pipeline import image_dataset
 from shared.data.preprocess import resize_images, uint8_at_size
 from shared.engine.defaults import configured_backbone
+from shared.data.decode import MAX_PIXELS
 from shared.export.saved_model import endpoints, export_verified, make_compare
 from shared.reports import Report
 from shared.task import Task
@@ -107,13 +108,13 @@ class Tagging(Task):
         return handle, options["json"], None
 
     def export(self, run, output_dir="saved_models", name=None, compare_images=None, formats=("saved_model",),
-               record=True):
+               record=True, max_pixels=MAX_PIXELS):
         model, images = open_export(run, self, compare_images or 2)
         manifest = {"task": self.name, "run": run.path, "class_names": model.class_names,
                     "image_size": model.image_size, "endpoints": endpoints("scores [B, C], tags [B]")}
         return export_verified(output_dir, name or os.path.basename(run.path), model, tag(model), manifest,
                                make_compare(model, tf.function(tag(model)), images, score_difference),
-                               run=run if record else None, formats=formats)
+                               run=run if record else None, formats=formats, max_pixels=max_pixels)
 
     def benchmark_prepare(self, split, size, limit):
         count = min(limit, len(split))

@@ -147,6 +147,9 @@ def test_resume_after_interruption_and_raising_epochs(class_folder, tmp_path, ca
     assert epochs == ["0", "1", "2"]
     assert trident(["classification", "train", *args]) == 0
     assert "already finished 3 epochs" in capsys.readouterr().out
+    assert trident(["classification", "train", *args[:-2], "--epochs", "2"]) == 0  # fewer than done: nothing
+    assert "already finished 3 epochs" in capsys.readouterr().out
+    assert "epochs: 3" in (runs / "r" / "config.yaml").read_text().splitlines()
     assert trident(["classification", "train", *args[:-2], "--epochs", "4"]) == 0
     assert read_json(runs / "r" / "state.json")["epoch"] == 4
 
@@ -177,7 +180,7 @@ def test_csv_naming_images_outside_its_folder_is_refused_unless_allowed(tmp_path
     runs = tmp_path / "runs"
     assert trident(["classification", "train", *tiny_train_args(listing, runs, "--name", "out")]) == 1
     err = capsys.readouterr().err
-    assert "12 image(s) outside its folder" in err and "--allow-outside-data" in err and images in err
+    assert "line 2, names" in err and "outside its folder" in err and "--allow-outside-data" in err and images in err
     assert not (runs / "out").exists()  # refused before anything was written
     assert trident(["classification", "train", *tiny_train_args(listing, runs, "--name", "out",
                                                                  "--allow-outside-data")]) == 0

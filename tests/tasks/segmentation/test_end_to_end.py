@@ -1,6 +1,7 @@
 """Segmentation through the `trident` command on tiny images: train, evaluate, export at two sizes, predict."""
 
 import pytest
+import io
 import json
 import os
 
@@ -20,7 +21,7 @@ from tests.helpers import (benchmarked, evaluated_split, odd_batches_answer, odd
 pytestmark = pytest.mark.large  # trains, exports or spawns processes: left out by `-m "not large"`
 
 
-def test_train_evaluate_export_predict(tmp_path):
+def test_train_evaluate_export_predict(tmp_path, capsys):
     data = write_segmentation_data(tmp_path / "data", count=8, size=48, kind="rgb")
     runs, exports = tmp_path / "runs", tmp_path / "exports"
     args = ["--data", data, "--backbone", "lenet5", "--image-size", "32", "--batch-size", "2", "--epochs", "1",
@@ -48,6 +49,16 @@ def test_train_evaluate_export_predict(tmp_path):
         assert out["class_map"].shape == shape[:3] and out["probabilities"].shape == (*shape[:3], 6)
 
     odd_batches_answer(exports / "s")
+    loaded = tf.saved_model.load(str(export))
+    pngs = [_png(np.zeros(shape, np.uint8)) for shape in ((20, 30, 3), (24, 30, 3))]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="the images of one call must have one size"):
+        loaded.serve_bytes(tf.constant(pngs))
+    assert loaded.serve_bytes(tf.constant(pngs[:1] * 2))["class_map"].shape == (2, 20, 30)
+    # A PNG whose header says 20000 x 20000 is refused from the header, never decoded.
+    huge = pngs[0][:16] + (20000).to_bytes(4, "big") * 2 + pngs[0][24:]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="more than 100,000,000 pixels, the limit for one image"):
+        loaded.serve_bytes(tf.constant([huge]))
+    assert meta["max_pixels"] == 100_000_000
     # The same odd files (16-bit, grayscale, RGBA, palette, JPEG) give the same class maps in predict on the
     # run and on the export, in serve_bytes, and in evaluate (read as a mask folder of other data).
     odd = tmp_path / "odd"
@@ -77,6 +88,10 @@ def test_train_evaluate_export_predict(tmp_path):
         assert json.loads((out / "summary.json").read_text())[0]["pixel_share"]
         maps[name] = np.asarray(classes)
     np.testing.assert_array_equal(maps["run"], maps["export"])
+    assert trident(["segmentation", "predict", "--model", str(run), image, "--output", str(tmp_path / "limit"),
+                    "--max-pixels", "2000"]) == 1
+    assert f"Image file {image} is 48 x 48 = 2,304 pixels, over the limit of 2,000 for one image" in \
+        capsys.readouterr().err
     assert trident(["segmentation", "predict", "--model", str(run), image, "--output", str(tmp_path / "why"),
                     "--explain"]) == 0
     summary = json.loads((tmp_path / "why" / "summary.json").read_text())[0]
@@ -84,6 +99,12 @@ def test_train_evaluate_export_predict(tmp_path):
     assert set(summary["explanations"]) == set(summary["pixel_share"]) - {background}  # one per class found
     for path in summary["explanations"].values():
         assert Image.open(path).size == (48, 48)
+
+
+def _png(pixels):
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _agree(a, b, what):
