@@ -15,5 +15,7 @@ explain_levels     the pointing game of each choice of levels to explain at (--r
 export_conversion  each export format converted and checked, with its time (--run RUN)
 imagenet_check     the converted ImageNet weights classifying photos as an ImageNet model does
 calibration        fit a finished run's calibration on its val split, score the test split (--run RUN)
+label_noise        labels flipped on purpose in the real classification sets: what `review` finds
+label_loop         a simulated labelling loop: images chosen by `suggest` against random ones, learning curves
 yolo26_side_by_side  detection latency against Ultralytics' YOLO26n (--run RUN --export E --yolo-python PY)
 """

@@ -1,8 +1,8 @@
 """`Task`: everything the shared actions need to know about one vision task, in one object.
 
 Each task folder defines one subclass in `tasks/<task>/task.py` and an instance of it named
-`TASK`; the six actions (`shared.actions`: inspect, train, evaluate, predict, export,
-benchmark) take that instance and never ask which task they serve. Adding a task means one
+`TASK`; the eight actions (`shared.actions`: inspect, train, evaluate, predict, export,
+benchmark, review, suggest) take that instance and never ask which task they serve. Adding a task means one
 folder and one line in `tasks/cli.py`'s map.
 
 The hooks, by action:
@@ -10,6 +10,7 @@ The hooks, by action:
 - train: `build_model`, `datasets`, `resolve`, `calibrate`, and the class attributes on choosing a
   checkpoint and the defaults (`monitor`, `mode`, `keep`, `size_rules`, ...);
 - evaluate: `evaluate` and `summary`; compare: `scored` (an evaluation read back for `trident compare`);
+- review, suggest: `review` (the labels its out-of-sample evidence contradicts), `suggest` (what to label next);
 - predict: `inference` (the one image-to-answer function), `answer` (it at predict's flags) and
   `predictions` (what predict writes for an image);
 - export: `export_run` (its verified SavedModel and the other formats);
@@ -52,6 +53,9 @@ class Task:
     pretrained_size_rules = (128, 256, "short_side")
     # `(--batch-norm, --freeze)` that `auto` means with pretrained weights.
     pretrained_frozen = PRETRAINED_FROZEN
+    # Optimizer steps the learning rate's warm-up lasts at least when fine-tuning pretrained weights
+    # (`shared.engine.defaults.warmup_for`); 0 keeps `--warmup-epochs`' one epoch whatever its steps.
+    min_warmup_steps = 0
     # Why flips are safe when the task has no `flip_probe` (mirroring cannot change its labels).
     flip_reason = "mirroring keeps every label"
     # The inspection's per-class table: what it counts.
@@ -148,6 +152,29 @@ class Task:
         """The evaluation written into `folder` as a `shared.stats.scored.Scored`: its images and how to
         score resamples of them (`trident compare` pairs two runs' evaluations image by image)."""
         raise NotImplementedError
+
+    # Whether `review` and `suggest` exist for the task (their actions refuse it, by name, before any work).
+    label_tools = False
+
+    def review(self, run, options):
+        """`(report, suspects)` of `trident <task> review`: the labels of the run's recorded splits
+        (`shared.actions.review.recorded_splits`) the evidence contradicts, ranked (`shared.review`);
+        `options` holds the action's flags."""
+        raise NotImplementedError
+
+    def suggest(self, run, paths, options):
+        """`(rows, report path)` of `trident <task> suggest`: which of the unlabelled images `paths` to label
+        next, written pre-labelled in the run's data format (`shared.review.select`)."""
+        raise NotImplementedError
+
+    def check_label_tools(self, action):
+        """Refuse `review` or `suggest` (`action`) for a task that has neither yet."""
+        if not self.label_tools:
+            from shared.errors import fail
+
+            fail(f"`trident {self.name} {action}` does not exist yet: {action} covers classification so far",
+                 f"Use it on a classification run; `trident {self.name} inspect` checks this task's data",
+                 task=self.name)
 
     def summary(self, metrics):
         """Evaluate's metrics in one line."""

@@ -6,6 +6,8 @@
     trident classification predict --model saved_models/classification-digits-compact img.png
     trident classification export --run runs/classification-digits-compact
     trident classification benchmark --run runs/classification-digits-compact
+    trident classification review --run runs/classification-digits-compact
+    trident classification suggest --run runs/classification-digits-compact --data unlabelled/ --count 50
     trident detection train --data shapes
     trident segmentation train --data shapes
     trident instance train --data shapes
@@ -26,7 +28,7 @@ TASKS = {
     "segmentation": "tasks.segmentation.task",
     "instance": "tasks.instance.task",
 }
-ACTIONS = ("inspect", "train", "evaluate", "predict", "export", "benchmark")
+ACTIONS = ("inspect", "train", "evaluate", "predict", "export", "benchmark", "review", "suggest")
 
 
 def usage():

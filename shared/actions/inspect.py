@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from shared.config import fraction
+from shared.data.files import outside_allowed
 from shared.data.inspection import class_counts, image_stats, inspect_files
 from shared.data.recorded import data_root
 from shared.errors import TridentError
@@ -66,6 +67,8 @@ def get_args_parser(task):
     parser.add_argument("--val-fraction", type=fraction, default=0.1)
     parser.add_argument("--test-fraction", type=fraction, default=0.2)
     parser.add_argument("--output", help="folder for the report (default: runs/inspect/<task>-<data>)")
+    parser.add_argument("--allow-outside-data", action="store_true",
+                        help="read images a CSV or COCO JSON names outside its own folder (as train's flag)")
     task.add_arguments(parser, "inspect")
     return parser
 
@@ -73,10 +76,11 @@ def get_args_parser(task):
 def main(task, argv=None):
     options = vars(get_args_parser(task).parse_args(argv))
     labels, extra = task.inspect_sections(options)
-    paths, findings = inspect_data(
-        task, options["data"], lambda data: task.read(data, options["seed"], options["val_fraction"],
-                                                      options["test_fraction"], options.get("images")),
-        labels, extra, output=options["output"])
+    with outside_allowed(options["allow_outside_data"]):
+        paths, findings = inspect_data(
+            task, options["data"], lambda data: task.read(data, options["seed"], options["val_fraction"],
+                                                          options["test_fraction"], options.get("images")),
+            labels, extra, output=options["output"])
     return print_findings(paths, findings)
 
 

@@ -63,12 +63,12 @@ def expand_images(items):
         if os.path.isdir(item):
             for folder, _, files in sorted(os.walk(item)):
                 paths += [os.path.join(folder, f) for f in sorted(files) if is_image_file(f)]
-        elif os.path.isfile(item):
+        elif os.path.lexists(item):  # a file that is not a regular one is skipped and named when read
             paths.append(item)
         else:
             fail(f"Image {item} does not exist", "Check the path", image=item)
     if not paths:
-        fail("No images to predict on", "Pass image files or folders holding JPEG/PNG/BMP/GIF images", images=items)
+        fail("No images found", "Pass image files or folders holding JPEG/PNG/BMP/GIF images", images=items)
     return paths
 
 

@@ -59,14 +59,20 @@ class ItemSet:
             setattr(self, name, getattr(kept, name))
         return self
 
+    def unreadable(self):
+        """`{path: reason}` of the files that will not decode, the ones that are not regular files (a FIFO,
+        a device, a link loop) among them, never opened."""
+        bad = {path: why for path in self.paths if (why := not_regular(path))}
+        bad.update(find_unreadable([path for path in self.paths if path not in bad]))
+        return bad
+
     def check(self):
         """Decode every file once (a truncated file must not stop an epoch later); move the ones that fail
         to `skipped`, and the ones that are not regular files (a FIFO, a device, a link loop) unopened.
         Returns self."""
         if self.paths is None:
             return self
-        bad = {path: why for path in self.paths if (why := not_regular(path))}
-        bad.update(find_unreadable([path for path in self.paths if path not in bad]))
+        bad = self.unreadable()
         if bad:
             self.keep([i for i, path in enumerate(self.paths) if path not in bad])
             self.skipped += sorted(bad.items())

@@ -19,7 +19,7 @@ from PIL import Image
 
 from shared.data.dataset_yaml import SPLITS, load_dataset_yaml
 from shared.data.files import MAX_IMAGE_BYTES, check_file, open_text
-from shared.data.images import find_unreadable, is_image_file, oriented_size
+from shared.data.images import is_image_file, oriented_size
 from shared.data.itemset import ItemSet
 from shared.data.resolve import settle_splits
 from shared.errors import TridentError, fail, malformed
@@ -83,7 +83,7 @@ class SegmentationSet(ItemSet):
         `check`); a mask the wrong size or with values outside the class table fails, naming the file."""
         if self.paths is None:
             return self
-        unreadable = find_unreadable(self.paths)  # a full check: a truncated file must not stop an epoch later
+        unreadable = self.unreadable()  # a full check: a truncated file must not stop an epoch later
 
         def one(i):
             path = self.paths[i]

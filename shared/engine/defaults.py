@@ -33,6 +33,8 @@ PRETRAINED_LR = 1e-3
 BUDGET_EPOCHS = 1000
 # Fewer optimizer steps than this per epoch make batch norm and the schedule coarse on small data.
 MIN_STEPS_PER_EPOCH = 8
+# The longest warm-up `warmup_for` chooses, in epochs.
+MAX_WARMUP_EPOCHS = 5.0
 
 
 def image_size_for(rules, profile, pretrained=False):
@@ -99,6 +101,9 @@ def choose_defaults(task, config, explicit, splits, builtin):
         config["image_size"], reasons["image_size"] = image_size_for(task, profile, pretrained)
     if "batch_size" not in explicit:
         config["batch_size"], reasons["batch_size"] = batch_size_for(config["batch_size"], train_count)
+    if pretrained and task.min_warmup_steps and "warmup_epochs" not in explicit:
+        config["warmup_epochs"], reasons["warmup_epochs"] = warmup_for(
+            task.min_warmup_steps, math.ceil(train_count / config["batch_size"]), config.get("warmup_epochs", 1.0))
     if "epochs" not in explicit and config.get("time_budget"):
         config["epochs"] = BUDGET_EPOCHS
         reasons["epochs"] = ("the time budget ends training; the learning rate decays with the clock so the run "
@@ -109,6 +114,17 @@ def choose_defaults(task, config, explicit, splits, builtin):
         config["channels"], reasons["channels"] = channels_for(profile, config.get("backbone_weights"))
     config["channels"] = int(config["channels"])
     return reasons, profile
+
+
+def warmup_for(min_steps, steps, default=1.0):
+    """`(epochs, reason)`: the learning rate's warm-up in epochs, at least `min_steps` optimizer steps of
+    `steps` per epoch (and at least `default` epochs), rounded up to a tenth of an epoch; at most
+    `MAX_WARMUP_EPOCHS` (a handful of images would otherwise warm up for dozens of epochs)."""
+    epochs = max(float(default), min(MAX_WARMUP_EPOCHS, math.ceil(10 * min_steps / max(1, steps)) / 10))
+    if epochs == default:
+        return epochs, f"the default: {steps} steps per epoch are at least {min_steps} warm-up steps"
+    return epochs, (f"{steps} steps per epoch: the learning rate rises over {min_steps} steps ({epochs:g} epochs) so "
+                    "the new head's first large gradients do not unlearn the pretrained features")
 
 
 def backbone_for(profile, builtin):

@@ -73,8 +73,20 @@ def _claim(path, record):
         return True
     except FileExistsError:
         return False
+    except OSError:  # a file system without hard links: create it exclusively and write it in place
+        return _claim_in_place(path, record)
     finally:
         os.remove(aside)
+
+
+def _claim_in_place(path, record):
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(record, f)
+    return True
 
 
 @contextlib.contextmanager

@@ -1,5 +1,5 @@
 """Evaluation reports: JSON for machines, Markdown and self-contained HTML for people."""
 
-from shared.reports.report import Report
+from shared.reports.report import FileLink, Report
 
-__all__ = ["Report"]
+__all__ = ["FileLink", "Report"]

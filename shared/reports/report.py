@@ -4,6 +4,7 @@ import base64
 import html
 import io
 import os
+import pathlib
 
 from shared.io import atomic_path, write_json, write_text
 from shared.stats.bootstrap import method, span
@@ -23,6 +24,13 @@ th:first-child,td:first-child{text-align:left}th{background:#f4f6fa}
 img{max-width:100%;border:1px solid #eee;border-radius:4px}
 p.note{color:#556}
 """
+
+
+class FileLink(str):
+    """A table cell naming a file: shown as its path, a link to open it in HTML and Markdown."""
+
+    def href(self):
+        return pathlib.Path(os.path.abspath(self)).as_uri()
 
 
 def _fmt(value):
@@ -142,7 +150,8 @@ class Report:
                 title, headers, rows, note = content
                 lines += [f"## {_md(title)}", "", "| " + " | ".join(map(_md, headers)) + " |",
                           "|" + "---|" * len(headers)]
-                lines += ["| " + " | ".join(_md(_fmt(c)) for c in row) + " |" for row in rows]
+                lines += ["| " + " | ".join(f"[{_md(c)}](<{c.href()}>)" if isinstance(c, FileLink) else _md(_fmt(c))
+                                            for c in row) + " |" for row in rows]
                 lines += (["", _md(note)] if note else []) + [""]
             elif kind == "text":
                 lines += [f"## {_md(content[0])}", "", _md(content[1]), ""]
@@ -168,7 +177,9 @@ class Report:
             elif kind == "table":
                 title, headers, rows, note = content
                 head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-                body = "".join("<tr>" + "".join(f"<td>{esc(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows)
+                body = "".join("<tr>" + "".join(
+                    f"<td><a href='{esc(c.href())}'>{esc(c)}</a></td>" if isinstance(c, FileLink)
+                    else f"<td>{esc(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows)
                 parts.append(f"<h2>{esc(title)}</h2><table><tr>{head}</tr>{body}</table>")
                 if note:
                     parts.append(f"<p class='note'>{esc(note)}</p>")

@@ -7,7 +7,7 @@ import pytest
 from shared.config import parse_args
 from shared.data.flip_probe import flip_probe, object_crops
 from shared.data.imageset import ImageSet
-from shared.engine.defaults import batch_size_for, choose_defaults, image_size_for
+from shared.engine.defaults import batch_size_for, choose_defaults, image_size_for, warmup_for
 from shared.settings import TRAINING, SettingsParser
 from tasks.classification.task import TASK as CLASSIFICATION
 from tasks.detection.task import TASK as DETECTION
@@ -121,6 +121,7 @@ def test_photographs_get_the_pretrained_backbone_its_size_and_rate():
         assert config["batch_norm"] == ("frozen" if pretrained else "train"), (explicit, backbone, weights)
         assert config["freeze"] == ("P2" if pretrained else "none"), (explicit, backbone, weights)
         assert ("backbone" in reasons) == (backbone == "auto") and config["channels"] == 3
+        assert config.get("warmup_epochs", 1.0) == (5.0 if pretrained else 1.0)  # 2 steps an epoch
 
 
 def test_pretrained_backbones_freeze_what_their_task_does_not_need_to_relearn():
@@ -169,3 +170,12 @@ def test_a_single_class_detector_flips_with_the_reason_said():
     assert names.split(",")[0] == "flip" and "one class" in why
     names, why = augment_for(SEGMENTATION, {"gray_fraction": 0.0}, one_class, 0)
     assert names.split(",")[0] == "flip" and "region classes" in why
+
+
+def test_the_warm_up_of_a_fine_tune_lasts_enough_steps():
+    assert warmup_for(50, 12)[0] == 4.2  # 90 images in batches of 8
+    assert warmup_for(50, 30)[0] == 1.7
+    epochs, why = warmup_for(50, 60)
+    assert epochs == 1.0 and why.startswith("the default")
+    assert warmup_for(50, 12, default=5.0)[0] == 5.0  # never shorter than asked
+    assert warmup_for(50, 2)[0] == 5.0  # nor longer than five epochs

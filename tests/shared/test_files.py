@@ -9,6 +9,7 @@ device whole fails there instead of taking the machine down.
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,8 +21,9 @@ import pytest
 from shared.data.classification import load_classification_data
 from shared.data.detection import load_detection_data
 from shared.data.files import not_regular, outside_allowed
+from shared.data.segmentation import load_segmentation_data
 from shared.errors import TridentError
-from tests.factories import write_detection_data
+from tests.factories import write_detection_data, write_segmentation_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -102,6 +104,24 @@ def test_label_files_that_are_not_regular_are_refused_by_name(tmp_path, unblock)
     unblock(xml)
     with pytest.raises(TridentError, match="VOC file .* cannot be read: not a regular file: a FIFO"):
         load_detection_data(voc)
+
+
+def test_a_fifo_among_segmentation_images_is_skipped_and_a_fifo_mask_refused(tmp_path, unblock):
+    data = write_segmentation_data(tmp_path / "seg", count=6)
+    image = os.path.join(data, "images", "s0.png")
+    os.remove(image)
+    os.mkfifo(image)
+    unblock(image)
+    _, info = load_segmentation_data(data, seed=0, val_fraction=0.2, test_fraction=0.2)
+    assert [tuple(row) for row in info["skipped"]] == [(image, "not a regular file: a FIFO (named pipe)")]
+    os.remove(image)
+    shutil.copy(os.path.join(data, "images", "s2.png"), image)
+    mask = os.path.join(data, "masks", "s0.png")
+    os.remove(mask)
+    os.mkfifo(mask)
+    unblock(mask)
+    with pytest.raises(TridentError, match="Mask .*s0.png cannot be read: not a regular file: a FIFO"):
+        load_segmentation_data(data, seed=0, val_fraction=0.2, test_fraction=0.2)
 
 
 def test_the_reasons_and_the_size_limit():
