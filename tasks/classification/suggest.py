@@ -26,6 +26,7 @@ def suggest(task, run, paths, options):
     """Pick `options["count"]` of `paths` (`shared.review.select`), copy them with the model's class as their
     label into `options["output"]` (class folders or a CSV, `options["format"]`), and write the report.
     Returns `(rows written, report path)`."""
+    check_output(options["output"])
     pool = ImageSet(labels=np.zeros(len(paths), np.int32), class_names=[], paths=list(paths)).check()
     model = load_run_model(run)
     probabilities = _probabilities(model, pool.paths)
@@ -38,7 +39,6 @@ def suggest(task, run, paths, options):
     fmt = options["format"]
     if fmt == "auto":
         fmt = "csv" if str(run_config(run, task)["data"]).lower().endswith(".csv") else "folders"
-    check_output(options["output"])
     with atomic_path(options["output"]) as tmp:
         os.makedirs(tmp)
         write_text(os.path.join(tmp, MARKER), "suggestions written by `trident suggest`; a re-run replaces them\n")
