@@ -172,9 +172,8 @@ class Task:
         if not self.label_tools:
             from shared.errors import fail
 
-            fail(f"`trident {self.name} {action}` does not exist yet: {action} covers classification so far",
-                 f"Use it on a classification run; `trident {self.name} inspect` checks this task's data",
-                 task=self.name)
+            fail(f"`trident {self.name} {action}` does not exist yet: this task has no {action} of its own",
+                 f"Use `trident {self.name} inspect` for this task's data checks", task=self.name)
 
     def summary(self, metrics):
         """Evaluate's metrics in one line."""

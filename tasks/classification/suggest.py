@@ -31,11 +31,11 @@ def suggest(task, run, paths, options):
     model = load_run_model(run)
     probabilities = _probabilities(model, pool.paths)
     features = embed(pool)
-    chosen = diverse_uncertain(margin_uncertainty(probabilities), features, options["count"])
+    uncertainty = margin_uncertainty(probabilities)
+    chosen = diverse_uncertain(uncertainty, features, options["count"])
     names = list(model.class_names)
     rows = [{"path": pool.paths[i], "label": names[int(probabilities[i].argmax())],
-             "confidence": float(probabilities[i].max()),
-             "uncertainty": float(margin_uncertainty(probabilities[i:i + 1])[0])} for i in chosen]
+             "confidence": float(probabilities[i].max()), "uncertainty": float(uncertainty[i])} for i in chosen]
     fmt = options["format"]
     if fmt == "auto":
         fmt = "csv" if str(run_config(run, task)["data"]).lower().endswith(".csv") else "folders"
