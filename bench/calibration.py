@@ -5,14 +5,16 @@
 For each run (any task), `Task.calibrate` is fitted on the run's recorded val split for its best checkpoint and
 written to RUN/calibration.json, exactly what `train` does after training (runs trained before it did, or a
 refit); then `evaluate` scores the test split (the val split where there is none) into RUN/bench-calibration/.
-Prints, per run, what was fitted and, for classification, the test split's expected calibration error (ECE)
-and negative log-likelihood before and after the temperature.
+Prints, per run, what was fitted and the test split's expected calibration error (ECE) before and after it:
+of the top class's probability (classification), of pixels' (segmentation), of detections' scores (detection
+and instance segmentation).
 """
 
 import argparse
 import json
 import os
 
+from bench.real_data import calibration_figures
 from shared.data.recorded import run_splits
 from shared.engine.runs import open_run
 from shared.io import read_json
@@ -35,8 +37,8 @@ def calibrate_run(path):
     output = run.file("bench-calibration")
     task.evaluate(run, split=split, output=output, loaded=(splits, info), explain=False)
     report = read_json(os.path.join(output, "report.json"))
-    row = {"run": path, "task": task.name, "fitted": record, "split": split,
-           "test": report.get("calibration"), "metrics": report.get("metrics")}
+    row = {"run": path, "task": task.name, "fitted": record, "split": split, "test": calibration_figures(report),
+           "metrics": report.get("metrics")}
     print(json.dumps(row, default=str))
     return row
 

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench label_noise                              # weather4 and sign_digits, 5% and 10%
     .venv/bin/python -m bench label_noise --only weather4 --rates 0.1 --seeds 0 1 2
+    .venv/bin/python -m bench label_noise --detection-run RUN [--detection-run RUN ...]   # boxes: a finished run
 
 For each classification set, every labelled image (train, val and test as Trident reads them) goes
 through the same steps as `trident classification review` (ImageNet features, out-of-fold
@@ -9,6 +10,14 @@ probabilities, cleanlab); before that, a seeded share of the labels is flipped t
 drawn at random. Prints, per set, rate and seed: the suspects' precision and recall against the
 flipped labels, and the precision of the first N suspects (N = the number flipped). The features are
 computed once per set (they do not depend on the labels); the rest takes seconds.
+
+With `--detection-run`, each finished detection run's detector answers every image of its recorded
+splits once; then a seeded share of the boxes is damaged, a third each (at random) dropped (an object
+with no box), moved by half its size (badly placed) and, where the data has several classes, given
+another class; the review (`tasks.detection.review.review_detections`) runs on the damaged boxes.
+Precision and recall are per image (an image is damaged when one of its boxes is). The detector was
+trained on the boxes as they were, so it has not learned the damage: an upper bound of what a review of
+a run trained on such labels finds (its val and test images are out-of-sample either way).
 """
 
 import argparse
@@ -36,6 +45,78 @@ def flip(labels, classes, rate, seed):
     return noisy, chosen
 
 
+def damage_boxes(boxes, labels, classes, rate, seed):
+    """`(boxes, labels, damaged image indices)`: `rate` of all boxes, drawn with `seed`, each dropped, moved by
+    half its width and height, or (several classes) given another class."""
+    rng = np.random.default_rng(seed)
+    owners = [(i, j) for i, b in enumerate(boxes) for j in range(len(b))]
+    chosen = rng.choice(len(owners), int(round(rate * len(owners))), replace=False)
+    kinds = ["drop", "move"] + (["class"] if classes > 1 else [])
+    boxes = [np.asarray(b, np.float64).reshape(-1, 4).copy() for b in boxes]
+    labels = [np.asarray(lab, np.int64).reshape(-1).copy() for lab in labels]
+    dropped = {}
+    for index in chosen:
+        i, j = owners[index]
+        kind = kinds[rng.integers(len(kinds))]
+        if kind == "move":
+            width, height = boxes[i][j, 2] - boxes[i][j, 0], boxes[i][j, 3] - boxes[i][j, 1]
+            sign_x, sign_y = rng.choice([-1.0, 1.0], 2)
+            boxes[i][j] += 0.5 * np.array([sign_x * width, sign_y * height, sign_x * width, sign_y * height])
+        elif kind == "class":
+            labels[i][j] = (labels[i][j] + rng.integers(1, classes)) % classes
+        else:
+            dropped.setdefault(i, []).append(j)
+    for i, rows in dropped.items():
+        boxes[i], labels[i] = np.delete(boxes[i], rows, axis=0), np.delete(labels[i], rows)
+    return boxes, labels, np.unique([owners[k][0] for k in chosen])
+
+
+def detection_noise(run_path, rates, seeds):
+    """The detection review against damaged boxes of a finished run's recorded splits (see the module's text)."""
+    import dataclasses
+
+    from shared.actions.review import recorded_splits
+    from shared.detector.threshold import answer_threshold
+    from shared.engine.runs import open_run
+    from shared.task_model import load_run_model
+    from tasks.detection.evaluate import predict_split
+    from tasks.detection.review import REVIEW_SCORE_THRESHOLD, review_detections
+
+    task, run = task_for("detection"), open_run(run_path)
+    splits = recorded_splits(task, run)
+    parts = [(name, splits[name]) for name in ("train", "val", "test") if len(splits.get(name, ()))]
+    model = load_run_model(run)
+    detections = [found for _, part in parts for found in predict_split(model, part, REVIEW_SCORE_THRESHOLD)]
+    boxes = [b for _, part in parts for b in part.boxes]
+    labels = [lab for _, part in parts for lab in part.labels]
+    classes, confident = len(model.class_names), answer_threshold(model)
+
+    def flagged(new_boxes, new_labels):
+        together = dataclasses.replace(parts[0][1], boxes=new_boxes, labels=new_labels, paths=None,
+                                       images=np.zeros((len(new_boxes), 1, 1, 3), np.uint8),
+                                       sizes=[(1, 1)] * len(new_boxes), image_ids=None)
+        where = [("all", together, i) for i in range(len(new_boxes))]
+        return np.array([row["index"] for row in review_detections(where, detections, model.class_names,
+                                                                   confident)[0]], np.int64)
+
+    clean = flagged(boxes, labels)
+    print(json.dumps({"run": run_path, "images": len(boxes), "boxes": int(sum(len(b) for b in boxes)),
+                      "confident": confident, "suspects_without_added_noise": len(clean)}))
+    for rate in rates:
+        rows = []
+        for seed in seeds:
+            noisy_boxes, noisy_labels, damaged = damage_boxes(boxes, labels, classes, rate, seed)
+            ranked = flagged(noisy_boxes, noisy_labels)
+            precision, recall = precision_recall(ranked, damaged)
+            top, _ = precision_recall(ranked[:len(damaged)], damaged)
+            rows.append({"seed": seed, "damaged_images": len(damaged), "suspects": len(ranked),
+                         "precision": round(precision, 3), "recall": round(recall, 3),
+                         "precision_at_damaged": round(top, 3)})
+        summary = {key: round(statistics.mean(r[key] for r in rows), 3)
+                   for key in ("precision", "recall", "precision_at_damaged")}
+        print(json.dumps({"run": run_path, "rate": rate, "mean": summary, "runs": rows}))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*", choices=CLASSIFICATION, default=CLASSIFICATION)
@@ -43,7 +124,13 @@ def main():
     parser.add_argument("--rates", type=float, nargs="*", default=[0.05, 0.1])
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--detection-run", action="append", default=[],
+                        help="a finished detection run: review its recorded splits with damaged boxes instead")
     args = parser.parse_args()
+    for run in args.detection_run:
+        detection_noise(run, args.rates, args.seeds)
+    if args.detection_run:
+        return
     task = task_for("classification")
     model = embedding_model()
     for name in args.only:

@@ -78,11 +78,39 @@ def trident_default(task, data, budget, runs_dir, run=None, extra=(), name=None)
     chosen = ", ".join(f"{k} {v['value']}" for k, v in info.get("defaults", {}).items())
     second = {"metric2": report["metrics"][SECOND[task]]} if task in SECOND else {}
     interval = report.get("intervals", {}).get(METRIC[task])
-    return {"metric": report["metrics"][METRIC[task]], **second,
+    return {"metric": report["metrics"][METRIC[task]], **second, "calibration": calibration_figures(report),
             "interval": [interval["low"], interval["high"]] if interval else None, "split": split,
             "count": info["counts"][split],
             "train_seconds": state["train_seconds"], "images_per_second": state["train_images_per_second"],
-            "epochs": state["epochs_done"], "wall_seconds": round(wall, 1), "defaults": chosen, "info": info}
+            "epochs": state["epochs_done"], "wall_seconds": round(wall, 1), "defaults": chosen, "info": info,
+            "run": run}
+
+
+def paired_with_reference(run, right):
+    """McNemar's exact test of Trident's run (its bench evaluation) against the reference on the same images;
+    `right`: the reference's `{image path: right}`."""
+    import numpy as np
+
+    from shared.stats.paired import mcnemar
+
+    found = np.load(os.path.join(run, "bench-evaluation", "per_image.npz"))
+    trident = {str(path): bool(label == predicted)
+               for path, label, predicted in zip(found["images"], found["labels"], found["predicted"])}
+    shared = sorted(set(trident) & set(right))
+    test = mcnemar([trident[p] for p in shared], [right[p] for p in shared])
+    return {"images": len(shared), "trident_only": test["first_only"], "reference_only": test["second_only"],
+            "p_value": test["p_value"]}
+
+
+def calibration_figures(report):
+    """The scored split's ECE before and after the run's calibration, and what was fitted (a temperature for
+    classification and segmentation, a score map for detection and instance segmentation)."""
+    found = report.get("score_calibration") or report.get("calibration") or {}
+    fitted = report.get("calibration", {})
+    fitted = fitted.get("fitted", fitted)
+    keys = ("temperature", "score_scale", "score_shift", "not_fitted")
+    return {"ece_before": found.get("ece_before"), "ece_after": found.get("ece_after"),
+            **{key: fitted[key] for key in keys if key in fitted}}
 
 
 def main():
@@ -100,6 +128,9 @@ def main():
                         "training again (to add the reference alone, on a quiet machine)")
     parser.add_argument("--repeats", type=int, default=1, help="train the default with seeds 0..N-1 and add "
                         "the mean and spread of the metric (the row's other figures are seed 0's)")
+    parser.add_argument("--reference-repeats", type=int, default=1,
+                        help="classification: train the reference with seeds 0..N-1 on the same split and add the "
+                             "mean and spread of its accuracy")
     parser.add_argument("--extra", default="", help="flags added to Trident's command (a candidate default), "
                         "e.g. \"--ema 0.99\"; recorded in the row")
     parser.add_argument("--results", default=os.path.join(HERE, "..", "docs", "results",
@@ -130,9 +161,19 @@ def main():
         if not args.no_reference:
             from bench.real_data_reference import reference
 
-            row["reference"] = reference(task, data, row.pop("info"), budget, not args.scratch_reference,
-                                         args.yolo_python)
+            info = row.pop("info")
+            row["reference"] = reference(task, data, info, budget, not args.scratch_reference, args.yolo_python)
+            right = row["reference"].pop("right", None)
+            if right is not None:  # classification: which images each got right, paired
+                row["reference"]["paired"] = paired_with_reference(row["run"], right)
+                if args.reference_repeats > 1:
+                    found = [row["reference"]["metric"]] + [
+                        reference(task, data, info, budget, yolo_python=args.yolo_python, seed=seed)["metric"]
+                        for seed in range(1, args.reference_repeats)]
+                    row["reference"]["repeats"] = {"seeds": list(range(args.reference_repeats)), "metrics": found,
+                                                   "mean": statistics.mean(found), "stdev": statistics.stdev(found)}
         row.pop("info", None)
+        row.pop("run", None)
         with open(args.results, "a") as f:
             f.write(json.dumps(row) + "\n")
         print(json.dumps(row))

@@ -85,10 +85,21 @@ def transfer_guide(size, classes, splits, budget, split):
         model.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
         model.fit(train, epochs=1000, verbose=2, callbacks=[TimeBudget(budget / 2)])
-    return model.evaluate(image_dataset(splits[split], size, 32), verbose=0)[1]
+    return answers(model, splits[split], size)
 
 
-def classification_reference(data, info, budget, size, pretrained=True):
+def answers(model, part, size):
+    """`(accuracy, {image path: right})` of `model` on `part`, for a paired comparison with Trident's run."""
+    import numpy as np
+
+    from shared.data.pipeline import image_dataset
+
+    predicted = model.predict(image_dataset(part, size, 32), verbose=0).argmax(-1)
+    right = predicted == np.asarray(part.labels)
+    return float(right.mean()), {str(path): bool(r) for path, r in zip(part.paths, right)}
+
+
+def classification_reference(data, info, budget, size, pretrained=True, seed=0):
     import keras
 
     from shared.engine.callbacks import TimeBudget
@@ -100,11 +111,11 @@ def classification_reference(data, info, budget, size, pretrained=True):
     split = "test" if len(splits["test"]) else "val"
     classes = len(splits["train"].class_names)
     if pretrained:
-        set_seed(0)
-        accuracy = transfer_guide(size, classes, splits, budget, split)
+        set_seed(seed)
+        accuracy, right = transfer_guide(size, classes, splits, budget, split)
         print(f"reference EfficientNet-Lite0 (ImageNet), Keras transfer-learning guide: accuracy {accuracy:.4f}")
         return {"model": f"EfficientNet-Lite0 ImageNet, Keras guide's fine-tune at {size} px",
-                "metric": float(accuracy)}
+                "metric": float(accuracy), "seed": seed, "right": right}
     best = None
     for name, build in (("textbook CNN", textbook_cnn), ("MobileNetV3Small", mobilenet)):
         set_seed(0)
@@ -193,12 +204,12 @@ def instance_reference(data, info, budget, size, yolo_python):
             "metric2": segm["AP"], "box_AP": bbox["AP"], **trained}
 
 
-def reference(task, data, info, budget, pretrained=True, yolo_python=None):
+def reference(task, data, info, budget, pretrained=True, yolo_python=None, seed=0):
     size = info["defaults"].get("image_size", {}).get("value") or (320 if task == "detection" else 128)
     if task == "instance":
         return instance_reference(data, info, budget, size, yolo_python)
     if task == "classification":
-        return classification_reference(data, info, budget, size, pretrained)
+        return classification_reference(data, info, budget, size, pretrained, seed)
     if task == "detection":
         return detection_reference(data, info, budget, pretrained)
     return segmentation_reference(data, info, budget, size, pretrained)

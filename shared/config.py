@@ -69,6 +69,16 @@ def non_negative_int(text):
     return value
 
 
+def auto_or_non_negative_int(text):
+    """"auto", or a whole number of 0 or more."""
+    if str(text).strip().lower() == "auto":
+        return "auto"
+    try:
+        return non_negative_int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be auto or a whole number of 0 or more, got {text}") from None
+
+
 def _number(text):
     try:
         return float(text)

@@ -11,7 +11,8 @@ import argparse
 import collections.abc
 import dataclasses
 
-from shared.config import fraction, non_negative_float, non_negative_int, positive_float, positive_int, read_config
+from shared.config import (auto_or_non_negative_int, fraction, non_negative_float, non_negative_int, positive_float,
+                           positive_int, read_config)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,6 +162,10 @@ TRAINING = (
     Setting("ema", 0.0, fraction, metavar="MOMENTUM",
             help="validate, keep and export the moving average of the weights (e.g. 0.99; 0: off)"),
     Setting("warmup_epochs", 1.0, non_negative_float),
+    Setting("head_epochs", "auto", auto_or_non_negative_int, metavar="N",
+            help="epochs at the start in which only the task's head learns on the frozen backbone, then everything "
+                 "fine-tunes with a new optimizer; 0: none; auto (classification with pretrained weights: enough "
+                 "epochs for 150 optimizer steps, 1 to 5; otherwise 0)"),
     Setting("val_fraction", 0.1, fraction, help="share of the data held out for validation when it has no val split"),
     Setting("test_fraction", 0.2, fraction, help="share of the data held out for testing when it has no splits"),
     Setting("augment", "auto", help="comma list of flip,crop,color; 'none'; or 'auto'"),

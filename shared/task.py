@@ -56,6 +56,9 @@ class Task:
     # Optimizer steps the learning rate's warm-up lasts at least when fine-tuning pretrained weights
     # (`shared.engine.defaults.warmup_for`); 0 keeps `--warmup-epochs`' one epoch whatever its steps.
     min_warmup_steps = 0
+    # Optimizer steps the head learns alone on the frozen backbone before the backbone joins, when
+    # fine-tuning pretrained weights (`shared.engine.defaults.head_epochs_for`); 0: no head-first phase.
+    head_first_steps = 0
     # Why flips are safe when the task has no `flip_probe` (mirroring cannot change its labels).
     flip_reason = "mirroring keeps every label"
     # The inspection's per-class table: what it counts.
@@ -153,8 +156,8 @@ class Task:
         score resamples of them (`trident compare` pairs two runs' evaluations image by image)."""
         raise NotImplementedError
 
-    # Whether `review` and `suggest` exist for the task (their actions refuse it, by name, before any work).
-    label_tools = False
+    # Which of `review` and `suggest` exist for the task (their actions refuse the others, by name, before any work).
+    label_tools = ()
 
     def review(self, run, options):
         """`(report, suspects)` of `trident <task> review`: the labels of the run's recorded splits
@@ -169,7 +172,7 @@ class Task:
 
     def check_label_tools(self, action):
         """Refuse `review` or `suggest` (`action`) for a task that has neither yet."""
-        if not self.label_tools:
+        if action not in self.label_tools:
             from shared.errors import fail
 
             fail(f"`trident {self.name} {action}` does not exist yet: this task has no {action} of its own",

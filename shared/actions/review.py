@@ -60,10 +60,11 @@ def main(task, argv=None):
 
 
 def suspects_csv(suspects):
-    """`path,split,given,suggested,confidence` per suspect, ranked: for a labelling tool or a script."""
+    """`rank,path,split,issue,given,suggested,confidence` per suspect, ranked: for a labelling tool or a script."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["rank", "path", "split", "given", "suggested", "confidence"])
+    writer.writerow(["rank", "path", "split", "issue", "given", "suggested", "confidence"])
     for rank, row in enumerate(suspects, start=1):
-        writer.writerow([rank, row["path"], row["split"], row["given"], row["suggested"], f"{row['confidence']:.4f}"])
+        writer.writerow([rank, row["path"], row["split"], row.get("issue", "class"), row["given"], row["suggested"],
+                         f"{row['confidence']:.4f}"])
     return text.getvalue()

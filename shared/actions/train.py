@@ -197,8 +197,14 @@ def _fit(task, config, splits, info, model, run, resume, distribution):
                   time_budget=parse_duration(config["time_budget"]), early_stopping=config["early_stopping"],
                   verbose=config["verbose"], keep="best" if config["early_stopping"] else task.keep,
                   first_batch=first_batch, backup_every=_backup_seconds(config) if distribution.is_chief else None,
-                  distribution=distribution)
+                  distribution=distribution, head_epochs=_head_epochs(config))
     return model, summary
+
+
+def _head_epochs(config):
+    """The run's head-first epochs: runs from before `--head-epochs` existed record none."""
+    value = config.get("head_epochs", 0)
+    return 0 if value in (None, "auto") else int(value)
 
 
 def _scale_for_replicas(config, explicit, info, distribution):

@@ -29,16 +29,31 @@ class Backbone(keras.Model):
         self.pyramid_outputs = dict(pyramid)
         self.frozen_bn = bool(frozen_bn)
         self.frozen_to = frozen_to or None
+        if self.frozen_to is not None and self.frozen_to not in self.pyramid_outputs:
+            fail(f"Cannot freeze the backbone up to level {self.frozen_to}: it has levels "
+                 f"{', '.join(self.pyramid_levels)}", "Pick one of those levels, or none", frozen_to=frozen_to)
+        self._freeze_as_configured()
+        if not self.trainable:  # saved in a head-first phase: Keras keeps the flag but frees the sub-layers
+            self.freeze_whole(True)
+
+    def _freeze_as_configured(self):
         if self.frozen_to is not None:
-            if self.frozen_to not in self.pyramid_outputs:
-                fail(f"Cannot freeze the backbone up to level {self.frozen_to}: it has levels "
-                     f"{', '.join(self.pyramid_levels)}", "Pick one of those levels, or none", frozen_to=frozen_to)
-            for layer in keras.Model(inputs, self.pyramid_outputs[self.frozen_to]).layers:
+            for layer in keras.Model(self.inputs, self.pyramid_outputs[self.frozen_to]).layers:
                 layer.trainable = False
         if self.frozen_bn:
             for layer in sublayers(self):
                 if isinstance(layer, keras.layers.BatchNormalization):
                     layer.trainable = False
+
+    def freeze_whole(self, whole):
+        """Freeze every layer (`whole`: the head-first phase of a fine-tune), or go back to what `frozen_bn`
+        and `frozen_to` keep frozen. Setting `trainable` reaches every sub-layer, so the configured freezing
+        is laid again after it."""
+        self.trainable = not whole
+        for layer in sublayers(self):  # the setter alone misses them while Keras rebuilds a saved backbone
+            layer.trainable = not whole
+        if not whole:
+            self._freeze_as_configured()
 
     def freeze_settings(self):
         """The freezing constructor arguments, for a subclass's `get_config`."""

@@ -15,6 +15,7 @@ from shared.detector.assigner import task_aligned_assign
 from shared.detector.boxes import elementwise_iou
 from shared.detector.decoder import DetectionDecoder
 from shared.detector.losses import detection_loss
+from shared.detector.score_calibration import decoder_settings
 
 
 class AnchorFree:
@@ -34,9 +35,10 @@ class AnchorFree:
         super().compile(optimizer, None, metrics, **kwargs)
 
     def decoder(self, **settings):
-        """A `DetectionDecoder` for this model: its own NMS settings unless `settings` say otherwise."""
+        """A `DetectionDecoder` for this model: its own NMS settings and the run's score calibration (the model
+        as `load_run_model` gives it) unless `settings` say otherwise."""
         defaults = {"score_threshold": self.score_threshold, "iou_threshold": self.iou_threshold,
-                    "max_detections": self.max_detections}
+                    "max_detections": self.max_detections, **decoder_settings(self.calibration)}
         defaults.update({k: v for k, v in settings.items() if v is not None})
         return DetectionDecoder(self.image_size, self.strides, self.num_classes, **defaults)
 

@@ -23,6 +23,8 @@ class DetectionDecoder(keras.layers.Layer):
         score_threshold: float, lowest score kept.
         iou_threshold: float, NMS overlap above which the lower-scored box of a class goes.
         max_detections: int, boxes returned per image (padded).
+        score_scale, score_shift: a score is sigmoid(scale * logit + shift): the run's calibration
+            (`shared.detector.score_calibration`), 1 and 0 for the network's own.
         multi_label: bool. False: each anchor proposes its best class only (what `predict`
             and the export return: one label per object). True: every (anchor, class) pair
             above the threshold is a candidate, so an object the model hesitates over gets a
@@ -37,7 +39,7 @@ class DetectionDecoder(keras.layers.Layer):
     """
 
     def __init__(self, image_size, strides, num_classes, score_threshold=0.05, iou_threshold=0.6,
-                 max_detections=100, multi_label=False, **kwargs):
+                 max_detections=100, multi_label=False, score_scale=1.0, score_shift=0.0, **kwargs):
         super().__init__(**kwargs)
         self.image_size = int(image_size)
         self.strides = [int(s) for s in strides]
@@ -46,6 +48,7 @@ class DetectionDecoder(keras.layers.Layer):
         self.iou_threshold = float(iou_threshold)
         self.max_detections = int(max_detections)
         self.multi_label = bool(multi_label)
+        self.score_scale, self.score_shift = float(score_scale), float(score_shift)
 
     def boxes_and_logits(self, raw):
         """`(boxes [B, A, 4] xyxy, logits [B, A, C], anchor points [A, 2])` from the raw output."""
@@ -55,6 +58,8 @@ class DetectionDecoder(keras.layers.Layer):
 
     def call(self, raw):
         boxes, logits, _ = self.boxes_and_logits(raw)
+        if self.score_scale != 1.0 or self.score_shift != 0.0:
+            logits = logits * self.score_scale + self.score_shift
         scores = tf.sigmoid(logits)
         num_anchors = int(boxes.shape[1])
         if self.multi_label:
@@ -110,7 +115,7 @@ class DetectionDecoder(keras.layers.Layer):
         config = super().get_config()
         config.update({key: getattr(self, key) for key in (
             "image_size", "strides", "num_classes", "score_threshold", "iou_threshold", "max_detections",
-            "multi_label")})
+            "multi_label", "score_scale", "score_shift")})
         return config
 
 

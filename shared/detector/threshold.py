@@ -5,19 +5,35 @@ chance that a detection is right."""
 import numpy as np
 
 from shared.detector.metrics import f1_curve, match_detections
+from shared.detector.score_calibration import LOWEST, original, rescaled, score_calibration, scored_matches
 from shared.reports.plots import reliability_figure
 from shared.stats.calibration import calibration_bins, expected_calibration_error
 
 DEFAULT = 0.25  # for runs without a val split (or trained by an older Trident)
-LOWEST = 0.05  # a threshold below this keeps too much clutter to draw, whatever F1 says
 
 
-def best_f1_threshold(detections, boxes, labels):
-    """`{"score_threshold", "f1", "precision", "recall"}` at the threshold of best F1 (IoU 0.5, class-correct
-    matches) of per-image `detections` `(boxes, scores, classes)` against the true `boxes` and `labels`."""
-    matches = [m for (found, scores, classes), truth, truth_labels in zip(detections, boxes, labels)
-               for m in match_detections(truth, truth_labels, found, scores, classes)]
-    curve = f1_curve(matches, int(sum(len(lab) for lab in labels)))
+def split_matches(detections, boxes, labels):
+    """`match_detections` rows of every image: per-image `detections` `(boxes, scores, classes)` against the
+    true `boxes` and `labels`."""
+    return [m for (found, scores, classes), truth, truth_labels in zip(detections, boxes, labels)
+            for m in match_detections(truth, truth_labels, found, scores, classes)]
+
+
+def fit_calibration(detections, boxes, labels):
+    """What a detector's run keeps from its val split: the scores' calibration (`score_calibration`, fitted on
+    the network's own scores in `detections`) and, on the calibrated scores, the threshold of best F1."""
+    matches = split_matches(detections, boxes, labels)
+    calibration = score_calibration(matches)
+    scale, shift = calibration["score_scale"], calibration["score_shift"]
+    calibrated = [(float(rescaled(score, scale, shift)) if score is not None else None, predicted, truth)
+                  for score, predicted, truth in matches]
+    return {**best_f1_threshold(calibrated, int(sum(len(lab) for lab in labels))), **calibration}
+
+
+def best_f1_threshold(matches, objects):
+    """`{"score_threshold", "f1", "precision", "recall"}` at the threshold of best F1 of `match_detections`
+    rows (IoU 0.5, class-correct matches) among `objects` true objects."""
+    curve = f1_curve(matches, objects)
     best = int(np.argmax(curve["f1"]))
     return {"score_threshold": max(LOWEST, float(curve["thresholds"][best])), "f1": float(curve["f1"][best]),
             "precision": float(curve["precision"][best]), "recall": float(curve["recall"][best])}
@@ -39,19 +55,36 @@ def threshold_note(model):
 
 def add_score_calibration(report, matches, model):
     """Predict's threshold and where it comes from, then whether a detection's score is the chance that it is
-    right (a class-correct match at IoU 0.5): ECE over the detections scoring `LOWEST` or more, and the
-    reliability diagram. `matches`: `shared.detector.metrics.match_detections` rows of the split."""
-    scored = [(score, predicted == truth) for score, predicted, truth in matches if score is not None
-              and score >= LOWEST]
-    report.record("calibration", dict(model.calibration))
-    if not scored:
+    right (a class-correct match at IoU 0.5): ECE of the network's own scores and of the calibrated ones over
+    the detections whose own score is `LOWEST` or more, and the reliability diagram. `matches`:
+    `shared.detector.metrics.match_detections` rows of the split, scored as `predict` scores (calibrated)."""
+    calibration = dict(model.calibration)
+    report.record("calibration", calibration)
+    scale, shift = calibration.get("score_scale", 1.0), calibration.get("score_shift", 0.0)
+    own = [(float(original(score, scale, shift)) if score is not None else None, predicted, truth)
+           for score, predicted, truth in matches]
+    before, right = scored_matches(own)
+    if not len(before):
         report.text("Predict's score threshold", threshold_note(model))
         return
-    confidence, correct = np.array([s for s, _ in scored]), np.array([c for _, c in scored])
-    ece = expected_calibration_error(confidence, correct)
-    report.record("score_calibration", {"ece": ece, "detections": len(scored), "lowest_score": LOWEST})
-    report.text("Predict's score threshold", threshold_note(model) + f" Detection scores (the {len(scored)} of "
-                f"{LOWEST} or more) against being right: expected calibration error {ece:.3f}; the scores rank "
-                "detections, and are not rescaled.")
+    after = rescaled(before, scale, shift)
+    ece = {"ece_before": expected_calibration_error(before, right),
+           "ece_after": expected_calibration_error(after, right)}
+    report.record("score_calibration", {**ece, "detections": len(before), "lowest_score": LOWEST,
+                                        "score_scale": scale, "score_shift": shift})
+    if calibration.get("not_fitted"):
+        how = f"not rescaled: {calibration['not_fitted']}"
+    elif "score_scale" in calibration:
+        how = (f"rescaled by sigmoid({scale:.3f} x logit + {shift:+.3f}), fitted on the val split after training "
+               "(predict and every export apply it; the ranking, and so AP, is the same)")
+    else:
+        how = "not rescaled (the run has no calibration: it was trained without a val split, or by an older Trident)"
+    report.text("Predict's score threshold", threshold_note(model) + f" Detection scores are {how}.")
+    report.table("Calibration: is a score the chance that the detection is right?",
+                 ["measure", "network's own", "calibrated"],
+                 [["expected calibration error", ece["ece_before"], ece["ece_after"]]],
+                 note=f"Over the {len(before)} detections whose own score is {LOWEST} or more; right: a class-correct "
+                      "match at IoU 0.5. 0 means a score of 0.9 is right 90% of the time.")
     report.figure("Reliability of detection scores", reliability_figure(
-        {"detections": calibration_bins(confidence, correct)}, "share right against score"), "score_reliability")
+        {"network's own": calibration_bins(before, right), "calibrated": calibration_bins(after, right)},
+        "share right against score"), "score_reliability")

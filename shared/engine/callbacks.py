@@ -206,13 +206,20 @@ class WarmupCosine(keras.callbacks.Callback):
         self.own, self.clock = clock is None, clock or Clock()
         self.offset = first_batch  # batches of the first epoch done before a resume
 
+    # The epoch the warm-up starts at: 0, or where a new optimizer takes over (`fit`'s head-first phase).
+    warm_from = 0
+
     def rate(self, epoch_float, elapsed=0.0):
-        if epoch_float < self.warmup:
-            return self.peak * (epoch_float + 1.0 / self.steps) / self.warmup
-        progress = (epoch_float - self.warmup) / max(1e-9, self.epochs - self.warmup)
+        since = epoch_float - self.warm_from
+        if self.warm_from == 0 and since < self.warmup:
+            return self.peak * (since + 1.0 / self.steps) / self.warmup
+        progress = max(0.0, (epoch_float - self.warmup) / max(1e-9, self.epochs - self.warmup))
         if self.time_budget:
             progress = max(progress, elapsed / self.time_budget)
-        return self.peak * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
+        cosine = self.peak * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
+        if since < self.warmup:  # warming up again: never above where the cosine has come down to
+            return min(cosine, self.peak * (since + 1.0 / self.steps) / self.warmup)
+        return cosine
 
     def on_train_begin(self, logs=None):
         if self.own:

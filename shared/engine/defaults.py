@@ -104,6 +104,9 @@ def choose_defaults(task, config, explicit, splits, builtin):
     if pretrained and task.min_warmup_steps and "warmup_epochs" not in explicit:
         config["warmup_epochs"], reasons["warmup_epochs"] = warmup_for(
             task.min_warmup_steps, math.ceil(train_count / config["batch_size"]), config.get("warmup_epochs", 1.0))
+    if config.get("head_epochs", "auto") == "auto":
+        config["head_epochs"], reasons["head_epochs"] = head_epochs_for(
+            task.head_first_steps if pretrained else 0, math.ceil(train_count / config["batch_size"]))
     if "epochs" not in explicit and config.get("time_budget"):
         config["epochs"] = BUDGET_EPOCHS
         reasons["epochs"] = ("the time budget ends training; the learning rate decays with the clock so the run "
@@ -125,6 +128,17 @@ def warmup_for(min_steps, steps, default=1.0):
         return epochs, f"the default: {steps} steps per epoch are at least {min_steps} warm-up steps"
     return epochs, (f"{steps} steps per epoch: the learning rate rises over {min_steps} steps ({epochs:g} epochs) so "
                     "the new head's first large gradients do not unlearn the pretrained features")
+
+
+def head_epochs_for(min_steps, steps):
+    """`(epochs, reason)` for `--head-epochs auto`: enough epochs of `steps` optimizer steps for `min_steps`
+    with the backbone frozen whole (at least 1, at most `MAX_WARMUP_EPOCHS`), or 0 when `min_steps` is 0."""
+    if not min_steps:
+        return 0, "the backbone learns from the first step (no pretrained weights, or the task trains all at once)"
+    epochs = int(min(MAX_WARMUP_EPOCHS, max(1, math.ceil(min_steps / max(1, steps)))))
+    return epochs, (f"pretrained weights: the new head first learns alone on the frozen backbone for {epochs} "
+                    f"epoch(s) ({epochs * steps} steps), so its first large, random gradients never reach the ImageNet "
+                    "features; then everything fine-tunes")
 
 
 def backbone_for(profile, builtin):

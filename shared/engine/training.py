@@ -1,5 +1,6 @@
 """The fit wrapper every task's `train` uses: seeds, callbacks, run folder, resume."""
 
+import contextlib
 import time
 
 import keras
@@ -37,7 +38,7 @@ def build_optimizer(config):
 
 def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, warmup_epochs=1.0,
         initial_epoch=0, train_images=None, steps_per_epoch=None, time_budget=None, early_stopping=0, verbose=1,
-        keep="best", first_batch=0, backup_every=None, distribution=None):
+        keep="best", first_batch=0, backup_every=None, distribution=None, head_epochs=0):
     """Train `model` with Trident's callbacks, writing checkpoints and logs into `run`.
 
     Args:
@@ -60,6 +61,9 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
         backup_every: float seconds between backups inside an epoch (`PartialBackup`), or None.
         distribution: the `shared.engine.distribute.Distribution` the model was built under; with
             several workers, the time budget and schedule follow the chief's clock.
+        head_epochs: int, epochs at the start during which the backbone is frozen whole and only the
+            task's head learns (a fine-tune's head-first phase); then the backbone joins with a new
+            optimizer (its moments start from nothing) and the learning rate warms up again. 0: none.
 
     Returns:
         dict summary: epochs done, how training ended, seconds, images/s.
@@ -78,9 +82,10 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
     tensorboard = EpochTensorBoard(run.file("tensorboard"))
     # Averaged weights in place before anything reads them at an epoch's end.
     averaging = [AveragedWeights()] if getattr(model.optimizer, "use_ema", False) else []
+    schedule = WarmupCosine(lr, epochs, steps, warmup_epochs, time_budget, first_batch, clock)
     callbacks = [
         clock,
-        WarmupCosine(lr, epochs, steps, warmup_epochs, time_budget, first_batch, clock),
+        schedule,
         PartialBackup(run, backup_every, steps, first_batch),
         nan_guard,
         budget,
@@ -98,13 +103,20 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
 
     start = time.monotonic()
     with ctrl_c.armed():
-        if first_batch and initial_epoch < epochs:  # the rest of the epoch a backup stopped in, then the others
-            model.fit(train_ds.take(steps - first_batch), validation_data=val_ds, epochs=initial_epoch + 1,
-                      initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
-            initial_epoch += 1
-        if initial_epoch < epochs and not model.stop_training:
-            model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-                      callbacks=callbacks, verbose=verbose, shuffle=False)
+        for begin, end, head_only in _phases(head_epochs, epochs):
+            if initial_epoch >= end or model.stop_training:
+                continue
+            if head_epochs:
+                _enter_phase(model, head_only, initial_epoch == begin and not first_batch, distribution)
+                schedule.warm_from = begin
+            if first_batch:  # the rest of the epoch a backup stopped in, then the others
+                model.fit(train_ds.take(steps - first_batch), validation_data=val_ds, epochs=initial_epoch + 1,
+                          initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
+                initial_epoch, first_batch = initial_epoch + 1, 0
+            if initial_epoch < end and not model.stop_training:
+                model.fit(train_ds, validation_data=val_ds, epochs=end, initial_epoch=initial_epoch,
+                          callbacks=callbacks, verbose=verbose, shuffle=False)
+                initial_epoch = end
         ctrl_c.check()
     seconds = time.monotonic() - start
 
@@ -130,6 +142,22 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
     }
     run.write_state(**summary)
     return summary
+
+
+def _phases(head_epochs, epochs):
+    """`[(first epoch, end epoch, head only)]`: the head-first phase (when there is one), then the whole network."""
+    head = min(int(head_epochs or 0), epochs)
+    return ([(0, head, True)] if head else []) + [(head, epochs, False)]
+
+
+def _enter_phase(model, head_only, fresh, distribution=None):
+    """Freeze the backbone whole for the head-first phase, or as configured for the rest. A phase that starts
+    here (`fresh`) gets a new optimizer built for the weights it trains; a phase resumed from its own
+    checkpoint keeps the optimizer state the checkpoint holds."""
+    model.backbone.freeze_whole(head_only)
+    if fresh:
+        with distribution.scope() if distribution is not None else contextlib.nullcontext():
+            model.compile_from_config(model.get_compile_config())
 
 
 def save_backbone(backbone, path):

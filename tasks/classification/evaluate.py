@@ -12,9 +12,10 @@ from shared.explain.explainer import class_score, pointing
 from shared.explain.sections import (add_backbone_section, add_pointing_section, add_why_section,
                                      explain_with_cases)
 from shared.reports.model_stats import model_stats
-from shared.reports.plots import confusion_matrix_figure, image_grid, per_class_figure, reliability_figure
+from shared.reports.calibration import add_calibration
+from shared.reports.plots import confusion_matrix_figure, image_grid, per_class_figure
 from shared.stats.bootstrap import describe, intervals, method, span
-from shared.stats.calibration import BINS, calibration_bins, calibration_record, fit_temperature, with_temperature
+from shared.stats.calibration import calibration_record, fitted_temperature, with_temperature
 from shared.stats.scored import Scored, read_per_image
 from tasks.classification.inference import make_classify
 from tasks.classification.metrics import classification_metrics, exact_intervals, resampled_scores, worst_errors
@@ -80,7 +81,7 @@ def evaluate_run(task, run, data=None, split=None, output=None, batch_size=32, l
     report.figure("Recall per class", per_class_figure(
         {n: m["recall"] for n, m in metrics["per_class"].items()},
         {n: spans[f"recall: {n}"] for n in names}, "recall", "recall with its 95% interval"), "per_class_recall")
-    _add_calibration(report, raw, probabilities, labels, calibration, model.calibration)
+    add_calibration(report, raw, probabilities, labels, calibration, model.calibration)
     report.figure("Confusion matrix (counts)", confusion_matrix_figure(metrics["confusion"], names), "confusion")
     report.figure("Confusion matrix (normalised per true class)",
                   confusion_matrix_figure(metrics["confusion_normalized"], names, normalized=True),
@@ -93,21 +94,11 @@ def evaluate_run(task, run, data=None, split=None, output=None, batch_size=32, l
     return finish_report(report, ev, stats, output, per_image=per_image), metrics
 
 
-MIN_ERRORS = 10  # wrong answers on the val split below which no temperature is fitted
-
-
 def calibrate(model, part, batch_size):
     """The temperature that makes the network's probabilities on `part` (the val split) honest, with ECE and
-    negative log-likelihood there before and after. The fit learns from the wrong answers: with none it
-    only sharpens (the likelihood grows as the temperature falls), with a few it follows them, and both
-    made the test split's scores worse on weather4 and sign_digits; so under `MIN_ERRORS` wrong answers
-    the temperature stays 1 and the record says why."""
+    negative log-likelihood there before and after (`fitted_temperature`)."""
     labels, raw = predict_split(model, part, batch_size, temperature=1.0)
-    errors = int((raw.argmax(-1) != labels).sum()) if len(labels) else 0
-    if errors < MIN_ERRORS:
-        return {**calibration_record(raw, labels, 1.0), "not_fitted": f"{errors} wrong answer(s) on the val "
-                f"split, fewer than the {MIN_ERRORS} a temperature is estimated from"}
-    return calibration_record(raw, labels, fit_temperature(raw, labels))
+    return fitted_temperature(raw, labels)
 
 
 def scored(folder):
@@ -116,31 +107,6 @@ def scored(folder):
     labels, predicted = found["labels"], found["predicted"]
     return Scored(list(found["images"]), resampled_scores(labels, predicted, list(found["class_names"])),
                   ("accuracy", "macro F1"), correct=labels == predicted)
-
-
-def _add_calibration(report, raw, probabilities, labels, calibration, fitted):
-    """Expected calibration error on this split before and after the run's temperature, and the reliability
-    diagram: does a score of 0.9 come true 90% of the time?"""
-    report.record("calibration", {**calibration, "fitted": dict(fitted)})
-    if not len(labels):
-        return
-    if fitted.get("not_fitted"):
-        how = f"no temperature: {fitted['not_fitted']}"
-    elif fitted:
-        how = (f"the temperature {calibration['temperature']:.3f} fitted on the val split after training "
-               f"({fitted.get('images', '?')} images; predict and every export apply it)")
-    else:
-        how = "no temperature (the run has none: it was trained without a val split, or by an older Trident)"
-    report.table("Calibration: do the scores mean what they say?", ["measure", "network's own", "calibrated"],
-                 [["expected calibration error", calibration["ece_before"], calibration["ece_after"]],
-                  ["negative log-likelihood", calibration["nll_before"], calibration["nll_after"]]],
-                 note=f"Calibrated by {how}. ECE: {BINS} equal-width bins of the top score; 0 means a score of 0.9 "
-                      "is right 90% of the time. A temperature changes no decision, so accuracy is the same.")
-    correct = raw.argmax(-1) == labels
-    report.figure("Reliability diagram", reliability_figure(
-        {"network's own": calibration_bins(raw.max(-1), correct),
-         "calibrated": calibration_bins(probabilities.max(-1), correct)}, "accuracy against confidence"),
-        "reliability")
 
 
 POINTING_IMAGES = 32  # images the pointing game explains, where the data marks the objects (as the other tasks)

@@ -3,8 +3,7 @@
 import tensorflow as tf
 
 from shared.data.preprocess import resize_images
-
-TINY = 1e-12
+from shared.stats.tempering import temper
 
 
 def make_classify(model, temperature=None):
@@ -20,8 +19,7 @@ def make_classify(model, temperature=None):
     def classify(images):
         names = tf.constant(model.class_names)  # inside: a captured tensor would be an extra input to converters
         probabilities = model(resize_images(images, model.image_size), training=False)
-        if temperature != 1.0:  # log p is the logits up to a constant per image, which the softmax removes
-            probabilities = tf.nn.softmax(tf.math.log(tf.maximum(probabilities, TINY)) / temperature, axis=-1)
+        probabilities = temper(probabilities, temperature)
         class_ids = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
         return {"probabilities": probabilities, "class_ids": class_ids, "class_names": tf.gather(names, class_ids),
                 "scores": tf.reduce_max(probabilities, axis=-1)}

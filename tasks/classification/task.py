@@ -35,6 +35,7 @@ class Classification(Task):
     # peak rate in 12 steps and collapsed to one class for good (test accuracy 0.267); over 50 steps
     # (4.2 epochs) the same run reached 0.98 on val.
     min_warmup_steps = 50
+    head_first_steps = 150
     size_rules = (32, 128, "short_side")
     # With ImageNet weights the network has learned its features at about 224 px: smaller images
     # are upsampled to this much at least.
@@ -91,7 +92,7 @@ class Classification(Task):
     def scored(self, folder):
         return evaluate.scored(folder)
 
-    label_tools = True
+    label_tools = ("review", "suggest")
 
     def review(self, run, options):
         return review.review(self, run, options)

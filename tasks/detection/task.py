@@ -12,14 +12,14 @@ from shared.data.detection import load_detection_data
 from shared.data.detection_pipeline import detection_dataset
 from shared.data.flip_probe import objects_flip_probe
 from shared.detector.scored import scored_coco
-from shared.detector.threshold import answer_threshold, best_f1_threshold
+from shared.detector.threshold import answer_threshold, fit_calibration
 from shared.detector.head import add_nms_arguments
 from shared.engine.defaults import configured_backbone
 from shared.errors import fail
 from shared.settings import Setting
 from shared.task import Task
 from shared.engine.training import build_optimizer
-from tasks.detection import benchmark, evaluate, export, predict
+from tasks.detection import benchmark, evaluate, export, predict, review
 from tasks.detection.inference import make_detect
 from tasks.detection.inspect import box_sections
 from tasks.detection.model import build_detector
@@ -93,8 +93,13 @@ class Detection(Task):
     def answer(self, model, options):
         return make_detect(model, score_threshold=answer_threshold(model, options.get("confidence")))
 
+    label_tools = ("review",)
+
+    def review(self, run, options):
+        return review.review(self, run, options)
+
     def calibrate(self, model, part, config):
-        return best_f1_threshold(evaluate.predict_split(model, part), part.boxes, part.labels)
+        return fit_calibration(evaluate.predict_split(model, part), part.boxes, part.labels)
 
     predictions = staticmethod(predict.predictions)
     export_run = staticmethod(export.export_run)

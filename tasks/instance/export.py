@@ -48,7 +48,7 @@ def export_run(task, run, output_dir="saved_models", name=None, compare_images=3
     manifest = {
         "task": task.name, "run": run.path, "class_names": model.class_names, "image_size": model.image_size,
         "score_threshold": confidence, "iou_threshold": iou, "max_detections": max_detections,
-        "mask_stride": model.mask_stride,
+        "mask_stride": model.mask_stride, "calibration": dict(model.calibration),
         "decoder": {k: v for k, v in decoder.get_config().items() if k not in ("name", "trainable", "dtype")},
         "endpoints": endpoints("boxes [B, M, 4] xyxy in input pixels, scores [B, M], classes [B, M] (-1 = empty), "
                                "num_detections [B], masks uint8 [B, N, H, W] (N = the most detections of an image "

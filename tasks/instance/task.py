@@ -13,7 +13,7 @@ from shared.config import positive_int
 from shared.data.augment import parse_augment
 from shared.data.flip_probe import objects_flip_probe
 from shared.detector.scored import scored_coco
-from shared.detector.threshold import answer_threshold, best_f1_threshold
+from shared.detector.threshold import answer_threshold, fit_calibration
 from shared.detector.head import add_nms_arguments
 from shared.engine.defaults import configured_backbone
 from shared.engine.training import build_optimizer
@@ -99,7 +99,7 @@ class Instance(Task):
         return make_segment(model, score_threshold=answer_threshold(model, options.get("confidence")))
 
     def calibrate(self, model, part, config):
-        return best_f1_threshold(evaluate.predict_split(model, part)[0], part.boxes, part.labels)
+        return fit_calibration(evaluate.predict_split(model, part)[0], part.boxes, part.labels)
 
     predictions = staticmethod(predict.predictions)
     export_run = staticmethod(export.export_run)

@@ -18,27 +18,46 @@ from shared.explain.sections import (add_backbone_section, add_pointing_section,
                                      explain_with_cases)
 from shared.reports.model_stats import model_stats
 from shared.reports.draw import overlay
+from shared.reports.calibration import add_calibration
 from shared.reports.plots import confusion_matrix_figure, image_grid, per_class_figure
 from shared.stats.bootstrap import describe, intervals, span
+from shared.stats.calibration import calibration_record, fitted_temperature, sample_pixels, with_temperature
 from shared.stats.scored import Scored, read_per_image
 from tasks.segmentation.inference import make_segment
 from tasks.segmentation.metrics import confusion_matrix, resampled_scores, scores_from_confusion
 
 
+# Labelled pixels drawn from each image for calibration (ECE, the temperature's fit): enough for 15 bins,
+# and the same for every image so that large images do not outweigh the others.
+CALIBRATION_PIXELS = 2048
+
+
 def score_split(model, dataset):
-    """Per image class maps at original size, the total confusion matrix, per-image mean IoU and per-image
-    confusion matrices `[N, C, C]`."""
+    """Per image class maps at original size, the total confusion matrix, per-image mean IoU, per-image
+    confusion matrices `[N, C, C]`, and `(probabilities [P, C], labels [P])` of pixels drawn at random
+    (`CALIBRATION_PIXELS` an image, seeded), as the network gives them (temperature 1)."""
     num_classes = model.num_classes
     total = np.zeros((num_classes, num_classes), np.int64)
-    maps, per_image, matrices = [], [], []
-    for i, out in enumerate(answers(make_segment(model), dataset)):
-        class_map = out["class_map"]
-        matrix = confusion_matrix(dataset.mask(i), class_map, num_classes)
+    maps, per_image, matrices, pixels = [], [], [], []
+    rng = np.random.default_rng(0)
+    for i, out in enumerate(answers(make_segment(model, temperature=1.0), dataset)):
+        class_map, mask = out["class_map"], dataset.mask(i)
+        matrix = confusion_matrix(mask, class_map, num_classes)
         total += matrix
         maps.append(class_map)
         matrices.append(matrix)
         per_image.append(scores_from_confusion(matrix, model.class_names)["mean_iou"])
-    return maps, total, per_image, np.asarray(matrices, np.int64).reshape(-1, num_classes, num_classes)
+        pixels.append(sample_pixels(out["probabilities"], mask, CALIBRATION_PIXELS, rng))
+    drawn = (np.concatenate([p for p, _ in pixels]) if pixels else np.zeros((0, num_classes), np.float32),
+             np.concatenate([y for _, y in pixels]) if pixels else np.zeros(0, np.int64))
+    return maps, total, per_image, np.asarray(matrices, np.int64).reshape(-1, num_classes, num_classes), drawn
+
+
+def calibrate(model, part):
+    """The temperature that makes the pixels' probabilities on `part` (the val split) honest, fitted on the
+    pixels `score_split` draws, with ECE and negative log-likelihood there before and after."""
+    raw, labels = score_split(model, part)[4]
+    return {**fitted_temperature(raw, labels, unit="pixel"), "pixels": int(len(labels))}
 
 
 def evaluate_run(task, run, data=None, images=None, split=None, output=None, loaded=None, explain=True):
@@ -47,7 +66,7 @@ def evaluate_run(task, run, data=None, images=None, split=None, output=None, loa
     ev = open_evaluation(run, task, data, images, split, loaded, explain)
     model, dataset = ev.model, ev.dataset
     names = model.class_names
-    maps, matrix, per_image, matrices = score_split(model, dataset)
+    maps, matrix, per_image, matrices, (raw, labels) = score_split(model, dataset)
     scores = scores_from_confusion(matrix, names)
     spans = scores["intervals"] = intervals(resampled_scores(matrices, names), len(dataset))
     stats = model_stats(model, (model.image_size, model.image_size, 3), ev.checkpoint, batch_size=8)
@@ -74,6 +93,11 @@ def evaluate_run(task, run, data=None, images=None, split=None, output=None, loa
     report.figure("IoU per class", per_class_figure({n: s["iou"] for n, s in scores["per_class"].items()},
                                                     {n: spans[f"IoU: {n}"] for n in names}, "IoU",
                                                     "IoU with its 95% interval"), "per_class_iou")
+    temperature = model.calibration.get("temperature", 1.0)
+    add_calibration(report, raw, with_temperature(raw, temperature) if len(labels) else raw, labels,
+                    calibration_record(raw, labels, temperature) if len(labels) else {"temperature": temperature},
+                    model.calibration, unit=f"pixels ({CALIBRATION_PIXELS} drawn at random from each image)",
+                    decision="every class map")
     normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     report.figure("Pixel confusion matrix (normalised per true class)",
                   confusion_matrix_figure(normalised, names, normalized=True), "confusion")

@@ -47,7 +47,8 @@ def export_run(task, run, output_dir="saved_models", name=None, compare_images=3
     segment = make_segment(model)
     manifest = {
         "task": "segmentation", "run": run.path, "class_names": model.class_names, "colours": model.colours,
-        "image_size": model.image_size, "compared_sizes": sorted({tuple(i.shape[:2]) for i in images}),
+        "image_size": model.image_size, "calibration": dict(model.calibration),
+        "compared_sizes": sorted({tuple(i.shape[:2]) for i in images}),
         "endpoints": endpoints("class_map int32 [B, H, W] at the input's size, probabilities float32 "
                                "[B, H, W, C]", sizes="images of one size per call"),
     }

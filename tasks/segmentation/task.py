@@ -90,6 +90,9 @@ class Segmentation(Task):
                  **options):
         return evaluate.evaluate_run(self, run, data, images, split, output, loaded, explain)
 
+    def calibrate(self, model, part, config):
+        return evaluate.calibrate(model, part)
+
     def class_aliases(self, model):
         """A colour mask's classes are named `#rrggbb` by the reader: the model's class of that colour."""
         return {"#%02x%02x%02x" % tuple(int(v) for v in colour): k for k, colour in enumerate(model.colours)}

@@ -87,7 +87,8 @@ def test_choose_defaults_leaves_user_choices_alone_and_explains_its_own():
     assert config["image_size"] == 32 and config["batch_size"] == 32 and config["epochs"] == 1000
     assert "flip" not in config["augment"].split(",") and "no flip" in reasons["augment"]
     assert set(reasons) == {"backbone", "backbone_weights", "batch_norm", "freeze", "image_size", "epochs", "augment",
-                            "channels"}
+                            "channels", "head_epochs"}
+    assert config["head_epochs"] == 0  # from scratch: no head-first phase
     assert config["batch_norm"] == "train" and "random weights" in reasons["batch_norm"]
     assert config["freeze"] == "none" and "every layer learns" in reasons["freeze"]
     assert config["channels"] == 3  # these halves are in colour
@@ -179,3 +180,25 @@ def test_the_warm_up_of_a_fine_tune_lasts_enough_steps():
     assert epochs == 1.0 and why.startswith("the default")
     assert warmup_for(50, 12, default=5.0)[0] == 5.0  # never shorter than asked
     assert warmup_for(50, 2)[0] == 5.0  # nor longer than five epochs
+
+
+def test_the_head_first_phase_lasts_enough_steps_and_only_for_a_fine_tune():
+    from shared.engine.defaults import head_epochs_for
+
+    assert head_epochs_for(150, 30)[0] == 5  # weather4: 940 training images in batches of 32
+    assert head_epochs_for(150, 46)[0] == 4
+    assert head_epochs_for(150, 400)[0] == 1  # at least one epoch
+    assert head_epochs_for(150, 3)[0] == 5  # at most five
+    epochs, why = head_epochs_for(0, 30)
+    assert epochs == 0 and "first step" in why
+    config = {"seed": 0, "augment": "none", "batch_size": 32, "channels": "auto", "backbone": "compact",
+              "backbone_weights": "none"}
+    photos = ImageSet(labels=np.zeros(64), class_names=["a"], images=np.zeros((64, 48, 48, 3), np.uint8))
+    reasons, _ = choose_defaults(CLASSIFICATION, config, set(), {"train": photos, "val": photos}, False)
+    assert config["head_epochs"] == 0 and "head_epochs" in reasons  # from scratch: nothing to keep
+    config.update(backbone="efficientnet_lite0", backbone_weights="imagenet", head_epochs="auto")
+    choose_defaults(CLASSIFICATION, config, set(), {"train": photos, "val": photos}, False)
+    assert config["head_epochs"] == 5
+    config.update(head_epochs=0)  # a user's value stays
+    choose_defaults(CLASSIFICATION, config, {"head_epochs"}, {"train": photos, "val": photos}, False)
+    assert config["head_epochs"] == 0

@@ -147,6 +147,68 @@ def test_schedule_warms_up_then_decays_by_epochs_or_budget():
     assert budgeted.rate(2.0, elapsed=100.0) == pytest.approx(0.01)
 
 
+def test_schedule_warms_up_again_where_a_new_optimizer_takes_over():
+    from shared.engine.callbacks import WarmupCosine
+
+    schedule = WarmupCosine(1.0, epochs=11, steps_per_epoch=10, warmup_epochs=1.0)
+    schedule.warm_from = 3
+    assert schedule.rate(3.0) == pytest.approx(0.1)  # the first step of the second warm-up
+    assert schedule.rate(6.0) == pytest.approx(0.505)  # then the cosine, where the epochs have brought it
+    late = WarmupCosine(1.0, epochs=11, steps_per_epoch=10, warmup_epochs=1.0)
+    late.warm_from = 9
+    assert late.rate(9.9) == pytest.approx(late.rate(9.9, 0.0))
+    assert late.rate(9.9) < 0.1  # never above the cosine's low end of the run
+
+
+def _tiny_classifier():
+    from shared.backbones import build_backbone
+    from tasks.classification.model import build_classifier
+
+    model = build_classifier(build_backbone("compact", frozen_bn=True), 2, 32, ["a", "b"])
+    model.compile()
+    return model
+
+
+def _weights(layer):
+    return [w.numpy().copy() for w in layer.trainable_weights or layer.weights]
+
+
+def test_head_first_phase_trains_the_head_alone_then_everything_after_a_resume(tmp_path):
+    """Epoch 1 of 3 with `head_epochs=2`: only the head moves, and the checkpoint reloads frozen whole with its
+    optimizer state (no variable skipped); resumed, the head phase ends and the backbone learns with the
+    freezing it was built with (its batch norm stays frozen)."""
+    import warnings
+
+    from shared.task_model import load_checkpoint
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (8, 32, 32, 3)).astype(np.float32)
+    y = np.array([0, 1] * 4, np.int32)
+    run, _ = prepare_run(tmp_path, "head", config(3))
+    model = _tiny_classifier()
+    backbone_before = [w.numpy().copy() for w in model.backbone.weights]
+    head_before = _weights(model.get_layer("probabilities"))
+    fit(model, dataset(x, y), None, run, epochs=1, monitor="accuracy", lr=0.05, warmup_epochs=0.0, head_epochs=2)
+    assert all(np.array_equal(a, b.numpy()) for a, b in zip(backbone_before, model.backbone.weights))
+    assert not all(np.array_equal(a, b) for a, b in zip(head_before, _weights(model.get_layer("probabilities"))))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resumed = load_checkpoint(run.last_checkpoint)
+    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
+    assert not resumed.backbone.trainable_variables and resumed.trainable_variables
+
+    fit(resumed, dataset(x, y), None, run, epochs=3, monitor="accuracy", lr=0.05, warmup_epochs=0.0,
+        initial_epoch=1, head_epochs=2)
+    assert resumed.backbone.trainable and resumed.backbone.trainable_variables
+    assert not any(layer.trainable for layer in resumed.backbone.layers
+                   if isinstance(layer, keras.layers.BatchNormalization))
+    changed = [not np.array_equal(a, b.numpy()) for a, b in zip(backbone_before, resumed.backbone.weights)]
+    assert any(changed)
+    final = load_checkpoint(run.last_checkpoint)
+    assert final.backbone.trainable and len(final.trainable_variables) == len(resumed.trainable_variables)
+
+
 def test_throughput_counts_only_the_batches_a_cut_epoch_ran(monkeypatch):
     import itertools
 

@@ -52,3 +52,28 @@ def test_a_calibration_fitted_for_another_checkpoint_is_not_used(tmp_path):
     assert run.calibration(str(checkpoint)) == {}
     (tmp_path / "calibration.json").write_text("{ cut")
     assert run.calibration(str(checkpoint)) == {}
+
+
+def test_a_temperature_needs_enough_wrong_answers_to_be_fitted():
+    from shared.stats.calibration import fitted_temperature
+
+    probabilities, labels = overconfident(n=2000)
+    record = fitted_temperature(probabilities, labels, unit="pixel")
+    assert abs(record["temperature"] - 2.0) < 0.3 and "not_fitted" not in record
+    right = probabilities.argmax(-1)
+    right[:3] = (right[:3] + 1) % 4  # three wrong answers
+    record = fitted_temperature(probabilities, right, unit="pixel")
+    assert record["temperature"] == 1.0 and "3 wrong pixel(s)" in record["not_fitted"]
+
+
+def test_pixels_are_drawn_from_the_labelled_ones_only():
+    from shared.stats.calibration import sample_pixels
+
+    probabilities = np.random.default_rng(0).dirichlet(np.ones(3), (20, 30))
+    mask = np.full((20, 30), 255, np.uint8)
+    mask[5:10, 5:10] = 2
+    drawn, labels = sample_pixels(probabilities, mask, 10, np.random.default_rng(0))
+    assert len(labels) == 10 and (labels == 2).all()
+    assert all(any(np.allclose(p, probabilities[r, c]) for r in range(5, 10) for c in range(5, 10)) for p in drawn)
+    drawn, labels = sample_pixels(probabilities, mask, 1000, np.random.default_rng(0))
+    assert len(labels) == 25  # all of them when fewer than asked

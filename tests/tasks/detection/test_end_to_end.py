@@ -8,14 +8,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from shared.io import read_json
+from shared.detector.score_calibration import rescaled
 from shared.detector.threshold import answer_threshold
+from shared.engine.runs import Run
+from shared.io import read_json
+from shared.task_model import load_run_model
 from tasks.cli import main as trident
 from tasks.detection.task import TASK as DETECTION
 from shared.data.images import read_image
 from shared.actions.predict import load_predictor
 from tasks.detection.evaluate import EVAL_SCORE_THRESHOLD, predict_split
-from tasks.detection.inference import make_detect
+from tasks.detection.inference import detect_with, make_detect
 from tests.factories import write_detection_data
 from tests.helpers import (benchmarked as _benchmarked, evaluated_split, odd_batches_answer, odd_format_images,
                            portable_match_saved_model, same_answers)
@@ -57,6 +60,24 @@ def test_train_evaluate_export_predict(tmp_path):
         assert result["category_id"] in range(10, 15)  # and its own category ids
         assert result["image_id"] in {image["id"] for image in truth["images"]}
 
+    assert {"score_scale", "score_shift", "ece_before", "ece_after"} <= set(fitted)
+    # The label review runs the detector over every recorded image and writes its report and list.
+    assert trident(["detection", "review", "--run", str(run)]) == 0
+    reviewed = read_json(run / "review" / "report.json")
+    assert reviewed["reviewed"] == sum(read_json(run / "data.json")["counts"].values())
+    with open(run / "review" / "suspects.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(reviewed["suspects"]) and all(row["split"] in ("train", "val", "test") for row in rows)
+    # Rescaled scores as a larger val split would fit them: predict's scores are sigmoid(0.5 logit + 0.3) of the
+    # network's own, in the same order, and the export (compared with predict below) carries the same map.
+    Run(str(run)).write_calibration({**fitted, "score_scale": 0.5, "score_shift": 0.3}, Run(str(run)).best_or_last())
+    model = load_run_model(Run(str(run)))
+    image = tf.constant(np.random.default_rng(3).integers(0, 255, (1, 40, 52, 3), np.uint8))
+    own = detect_with(model, model.decoder(score_threshold=0.0, score_scale=1.0, score_shift=0.0))(image)
+    rescaled_scores = make_detect(model, score_threshold=0.0)(image)
+    np.testing.assert_allclose(rescaled_scores["scores"].numpy(), np.where(
+        own["classes"].numpy() >= 0, rescaled(own["scores"].numpy(), 0.5, 0.3), 0.0), atol=1e-5)
+    np.testing.assert_array_equal(rescaled_scores["classes"].numpy(), own["classes"].numpy())
     assert trident(["detection", "export", "--run", str(run), "--output-dir", str(exports), "--confidence", "0.0",
                     "--format", "tflite,tflite_int8,onnx"]) == 0
     export = exports / "d" / "1"
@@ -70,6 +91,7 @@ def test_train_evaluate_export_predict(tmp_path):
     assert "Where one image's time goes" in (run / "benchmark" / "benchmark.md").read_text()
     meta = read_json(export / "assets.extra" / "trident.json")
     assert meta["max_abs_diff"] <= 1e-3 and meta["compared_images"] >= 1
+    assert meta["decoder"]["score_scale"] == 0.5 and meta["calibration"]["score_shift"] == 0.3
     served = tf.saved_model.load(str(export)).signatures["serving_default"](
         images=tf.constant(np.zeros((1, 50, 90, 3), np.uint8)))
     boxes = served["boxes"].numpy()[0][: int(served["num_detections"][0])]

@@ -9,7 +9,10 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from shared.engine.runs import Run
 from shared.io import read_json
+from shared.stats.calibration import with_temperature
+from shared.task_model import load_run_model
 from tasks.cli import main as trident
 from tasks.segmentation.task import TASK as SEGMENTATION
 from tasks.segmentation.evaluate import score_split
@@ -35,12 +38,24 @@ def test_train_evaluate_export_predict(tmp_path, capsys):
     report = read_json(run / "evaluation" / "set-val" / "report.json")
     assert {"mean_iou", "mean_dice", "pixel_accuracy", "frequency_weighted_iou"} <= set(report["segmentation"])
     assert len(report["confusion"]) == 6
+    fitted = read_json(run / "calibration.json")  # on pixels of the val split, after training
+    assert fitted["split"] == "val" and fitted["pixels"] > 0 and fitted["temperature"] > 0
+    assert {"ece_before", "ece_after", "nll_before", "nll_after"} <= set(report["calibration"])
+    # Set a temperature as a larger val split would fit it: predict applies it, and every class map stays.
+    Run(str(run)).write_calibration({"temperature": 2.0, "split": "val"}, Run(str(run)).best_or_last())
+    model = load_run_model(Run(str(run)))
+    image = tf.constant(np.random.default_rng(3).integers(0, 255, (1, 40, 52, 3), np.uint8))
+    raw, tempered = make_segment(model, temperature=1.0)(image), make_segment(model)(image)
+    np.testing.assert_array_equal(raw["class_map"].numpy(), tempered["class_map"].numpy())
+    np.testing.assert_allclose(tempered["probabilities"].numpy().reshape(-1, 6),
+                               with_temperature(raw["probabilities"].numpy().reshape(-1, 6), 2.0), atol=1e-5)
 
     assert trident(["segmentation", "export", "--run", str(run), "--output-dir", str(exports),
                     "--format", "tflite,tflite_int8,onnx"]) == 0
     export = exports / "s" / "1"
     meta = read_json(export / "assets.extra" / "trident.json")
     assert meta["max_abs_diff"] <= 1e-4 and len(meta["compared_sizes"]) >= 2
+    assert meta["calibration"]["temperature"] == 2.0  # inside every format (same_answers below: as predict)
     portable_match_saved_model(export, ["probabilities", "class_map"], atol=1e-4)
     benchmarked("segmentation", run, "mean_iou", export)
     serve = tf.saved_model.load(str(export)).signatures["serving_default"]
@@ -71,7 +86,7 @@ def test_train_evaluate_export_predict(tmp_path, capsys):
     for path in answers:
         Image.fromarray(half).save(odd / "masks" / (os.path.splitext(os.path.basename(path))[0] + ".png"))
     model, dataset = evaluated_split(run, SEGMENTATION, str(odd))
-    maps, _, _, _ = score_split(model, dataset)
+    maps, _, _, _, _ = score_split(model, dataset)
     assert len(maps) == len(answers)
     by_name = {os.path.basename(path): answer["class_map"][0] for path, answer in answers.items()}
     for i, class_map in enumerate(maps):
