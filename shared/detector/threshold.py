@@ -76,7 +76,7 @@ def add_score_calibration(report, matches, model):
         how = f"not rescaled: {calibration['not_fitted']}"
     elif "score_scale" in calibration:
         how = (f"rescaled by sigmoid({scale:.3f} x logit + {shift:+.3f}), fitted on the val split after training "
-               "(predict and every export apply it; the ranking, and so AP, is the same)")
+               "(predict and every export apply it; the ranking is the same)")
     else:
         how = "not rescaled (the run has no calibration: it was trained without a val split, or by an older Trident)"
     report.text("Predict's score threshold", threshold_note(model) + f" Detection scores are {how}.")
