@@ -13,9 +13,3 @@ from tests.factories import write_class_folders  # noqa: E402
 def class_folder(tmp_path):
     """`tmp/data/<class>/<i>.png|jpg`: 3 classes x 6 images of 24 px."""
     return write_class_folders(tmp_path / "data")
-
-
-def pytest_collection_modifyitems(config, items):
-    """Run the `large` tests (whole trainings, exports) first: with two test processes a long test started
-    last would leave one process working alone at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("large") is None)
