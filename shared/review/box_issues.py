@@ -51,11 +51,11 @@ BOX_ISSUE = 0.5
 
 
 def box_label_issues(boxes, labels, detections, num_classes, confident):
-    """`(ranked, quality, worst)`: indices of the images with a box at issue, most doubtful first; every image's
-    label quality (its lowest box score, 0 to 1); and per image its most doubtful box as `(issue, box index,
+    """`(ranked, quality, worst, ordered)`: indices of the images with a box at issue, most doubtful first; every
+    image's label quality (its lowest box score, 0 to 1); and per image its most doubtful box as `(issue, box index,
     score)` (`issue` a key of `ISSUES`; the index is into the given boxes, or for "overlooked" into the
-    image's detections in cleanlab's order, the third item of `cleanlab_inputs`), or None when no box has a
-    score.
+    image's detections in cleanlab's order, `ordered`, the third item of `cleanlab_inputs`), or None when no
+    box has a score.
 
     cleanlab's own `find_label_issues` counts a detection as confident above 0.95, a probability Trident's
     detectors do not reach (the raccoon detector's best answers score about 0.8, bccd's at most 0.95): its
@@ -64,9 +64,9 @@ def box_label_issues(boxes, labels, detections, num_classes, confident):
     from cleanlab.object_detection.rank import (compute_badloc_box_scores, compute_overlooked_box_scores,
                                                 compute_swap_box_scores)
 
-    given, predictions, _ = cleanlab_inputs(boxes, labels, detections, num_classes)
+    given, predictions, ordered = cleanlab_inputs(boxes, labels, detections, num_classes)
     if not given:
-        return np.zeros(0, np.int64), np.zeros(0), []
+        return np.zeros(0, np.int64), np.zeros(0), [], []
     scores = {"overlooked": compute_overlooked_box_scores(labels=given, predictions=predictions,
                                                           high_probability_threshold=confident),
               "swap": compute_swap_box_scores(labels=given, predictions=predictions,
@@ -82,4 +82,4 @@ def box_label_issues(boxes, labels, detections, num_classes, confident):
         worst.append(None if lowest is None else (lowest[1], lowest[2], lowest[0]))
         quality[i] = lowest[0] if lowest else 1.0
     flagged = np.flatnonzero(quality <= BOX_ISSUE)
-    return flagged[np.argsort(quality[flagged], kind="stable")], quality, worst
+    return flagged[np.argsort(quality[flagged], kind="stable")], quality, worst, ordered

@@ -18,7 +18,7 @@ from shared.detector.threshold import answer_threshold
 from shared.reports import FileLink, Report
 from shared.reports.draw import draw_boxes
 from shared.reports.plots import image_grid
-from shared.review.box_issues import BOX_ISSUE, ISSUES, box_label_issues, cleanlab_inputs
+from shared.review.box_issues import BOX_ISSUE, ISSUES, box_label_issues
 from shared.task_model import load_run_model
 from tasks.detection.evaluate import predict_split
 
@@ -48,8 +48,7 @@ def review_detections(where, detections, names, confident):
     counted as sure), most likely wrong first, each with its most doubtful box."""
     boxes = [part.boxes[i] for _, part, i in where]
     labels = [part.labels[i] for _, part, i in where]
-    ranked, quality, worst = box_label_issues(boxes, labels, detections, len(names), confident)
-    ordered = cleanlab_inputs(boxes, labels, detections, len(names))[2]
+    ranked, quality, worst, ordered = box_label_issues(boxes, labels, detections, len(names), confident)
     suspects = []
     for index in ranked:
         split, part, i = where[index]
