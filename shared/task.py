@@ -158,6 +158,8 @@ class Task:
 
     # Which of `review` and `suggest` exist for the task (their actions refuse the others, by name, before any work).
     label_tools = ()
+    # The formats `suggest` writes its pre-labels in (`--format`), the first being the default for built-in data.
+    prelabel_formats = ()
 
     def review(self, run, options):
         """`(report, suspects)` of `trident <task> review`: the labels of the run's recorded splits

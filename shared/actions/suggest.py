@@ -1,14 +1,15 @@
 """The `suggest` action: which unlabelled images to label next, pre-labelled in the run's data format.
 
     trident classification suggest --run RUN --data unlabelled/ --count 50
-    trident classification suggest --run RUN --data unlabelled/ --count 50 --format csv --output batch1/
+    trident detection suggest --run RUN --data unlabelled/ --count 50 --format voc --output batch1/
 
 Ranks the images of `--data` (searched recursively) by how unsure the run's model is of them
-(one minus the margin between its two likeliest classes), then thins the most uncertain by their
+(classification: one minus the margin between its two likeliest classes; detection: its most
+doubtful detection; segmentation: its pixels' mean margin), then thins the most uncertain by their
 ImageNet features so the list is not fifty near-copies. The chosen images are copied into
 `--output`/data (default RUN/suggest/data) with the model's answer as their label, in the format
-the run's data uses (class folders, or a CSV of path,label) so a labelling tool or Trident itself
-reads them; `report.html` beside it shows each with its pre-label.
+the run's data uses (class folders or a CSV; COCO, VOC or YOLO; mask PNGs) so a labelling tool
+or Trident itself reads them; `report.html` beside it shows each with its pre-label.
 """
 
 import argparse
@@ -27,8 +28,8 @@ def get_args_parser(task):
     parser.add_argument("--run", required=True, help="run folder written by `train`")
     parser.add_argument("--data", required=True, nargs="+", help="unlabelled image files or folders")
     parser.add_argument("--count", type=positive_int, default=50, help="how many images to suggest")
-    parser.add_argument("--format", choices=("auto", "folders", "csv"), default="auto",
-                        help="pre-labels as class folders or a CSV (auto: the format of the run's data)")
+    parser.add_argument("--format", choices=("auto", *task.prelabel_formats), default="auto",
+                        help="the pre-labels' format (auto: the format of the run's data)")
     parser.add_argument("--output", help="folder for the suggestions and their report (default: RUN/suggest)")
     return parser
 

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 
 from shared.data.boxes import FixCounter, sanitize_boxes
-from shared.data.dataset_yaml import SPLITS, random_split
+from shared.data.dataset_yaml import SPLITS, load_dataset_yaml, random_split
 from shared.data.files import check_file, contained, open_text
 from shared.data.images import is_image_file, oriented_size
 from shared.data.itemset import ItemSet
@@ -347,6 +347,23 @@ def _read_detection_any(spec, class_names=None, images_dir=None):
     fail(f"Cannot tell the detection format of {spec}",
          "Give a COCO .json, a folder with images/ + annotations/ (VOC) or images/ + labels/ (YOLO), "
          "or a dataset YAML", data=spec)
+
+
+def detection_format(spec):
+    """`"coco"`, `"voc"` or `"yolo"`: the format of detection data `spec` (of its train part, for a dataset YAML
+    or a folder with train/), or None (the built-in `shapes`, or a path that is no longer there)."""
+    spec = str(spec)
+    if not os.path.isdir(spec) and spec.lower().endswith((".yaml", ".yml")) and os.path.isfile(spec):
+        spec = load_dataset_yaml(spec)[1]["train"]
+    elif os.path.isdir(os.path.join(spec, "train")):
+        spec = os.path.join(spec, "train")
+    if spec.lower().endswith(".json"):
+        return "coco"
+    if os.path.isdir(spec) and _voc_dirs(spec):
+        return "voc"
+    if os.path.isdir(spec) and _yolo_images(spec):
+        return "yolo"
+    return None
 
 
 def voc_splits(folder, lists):

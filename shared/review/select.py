@@ -31,3 +31,11 @@ def diverse_uncertain(uncertainty, features, count, pool_factor=4):
         picked.append(nxt)
         distance = np.minimum(distance, np.linalg.norm(unit - unit[nxt], axis=1))
     return pool[np.asarray(picked, np.int64)]
+
+
+def detection_uncertainty(scores):
+    """`float [N]` in 0..1 from each image's detection `scores` (calibrated, every place the detector considers):
+    its most doubtful detection's `1 - |2 score - 1|` (1 = a detection at 0.5, a coin toss; 0 = none, or all sure).
+    A miss the detector scores 0.3 and a false alarm it scores 0.7 are both worth a person's look."""
+    return np.asarray([float(np.max(1.0 - np.abs(2.0 * np.asarray(s, np.float64) - 1.0))) if len(s) else 0.0
+                       for s in scores])

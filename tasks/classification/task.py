@@ -93,6 +93,7 @@ class Classification(Task):
         return evaluate.scored(folder)
 
     label_tools = ("review", "suggest")
+    prelabel_formats = ("folders", "csv")
 
     def review(self, run, options):
         return review.review(self, run, options)

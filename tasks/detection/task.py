@@ -9,6 +9,7 @@ COCO AP from pycocotools; the export answers boxes in the input image's own pixe
 from shared.config import positive_int
 from shared.data.augment import BOX_ONLY, parse_augment
 from shared.data.detection import load_detection_data
+from shared.data.detection_write import FORMATS
 from shared.data.detection_pipeline import detection_dataset
 from shared.data.flip_probe import objects_flip_probe
 from shared.detector.scored import scored_coco
@@ -19,7 +20,7 @@ from shared.errors import fail
 from shared.settings import Setting
 from shared.task import Task
 from shared.engine.training import build_optimizer
-from tasks.detection import benchmark, evaluate, export, predict, review
+from tasks.detection import benchmark, evaluate, export, predict, review, suggest
 from tasks.detection.inference import make_detect
 from tasks.detection.inspect import box_sections
 from tasks.detection.model import build_detector
@@ -93,10 +94,14 @@ class Detection(Task):
     def answer(self, model, options):
         return make_detect(model, score_threshold=answer_threshold(model, options.get("confidence")))
 
-    label_tools = ("review",)
+    label_tools = ("review", "suggest")
+    prelabel_formats = FORMATS
 
     def review(self, run, options):
         return review.review(self, run, options)
+
+    def suggest(self, run, paths, options):
+        return suggest.suggest(self, run, paths, options)
 
     def calibrate(self, model, part, config):
         return fit_calibration(evaluate.predict_split(model, part), part.boxes, part.labels)

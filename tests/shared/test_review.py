@@ -33,3 +33,10 @@ def test_the_suggestions_are_uncertain_and_not_near_copies():
     picked = diverse_uncertain(uncertainty, features, 3)
     assert picked[0] < 10 and sum(int(i) < 10 for i in picked) == 1 and all(int(i) < 15 for i in picked)
     assert np.allclose(margin_uncertainty([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0], [0.6, 0.3, 0.1]]), [1.0, 0.0, 0.7])
+
+
+def test_detection_uncertainty_is_the_most_doubtful_detection():
+    from shared.review.select import detection_uncertainty
+
+    found = detection_uncertainty([[0.95, 0.9], [0.97, 0.5, 0.1], [], [0.3]])
+    np.testing.assert_allclose(found, [0.2, 1.0, 0.0, 0.6])

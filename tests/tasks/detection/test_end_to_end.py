@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from shared.data.detection import load_detection_data
 from shared.detector.score_calibration import rescaled
 from shared.detector.threshold import answer_threshold
 from shared.engine.runs import Run
@@ -68,6 +69,16 @@ def test_train_evaluate_export_predict(tmp_path):
     with open(run / "review" / "suspects.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len(reviewed["suspects"]) and all(row["split"] in ("train", "val", "test") for row in rows)
+    # suggest pre-labels the images it picks in the run's data format (COCO here), which reads back as data.
+    assert trident(["detection", "suggest", "--run", str(run), "--data", os.path.dirname(data), "--count", "3"]) == 0
+    suggested = read_json(run / "suggest" / "report.json")
+    assert suggested["format"] == "coco" and len(suggested["suggestions"]) == 3
+    prelabelled = load_detection_data(str(run / "suggest" / suggested["data"]), val_fraction=0.0,
+                                      test_fraction=0.0)[0]["train"]
+    assert [os.path.basename(p) for p in prelabelled.paths] == [row["name"] for row in suggested["suggestions"]]
+    for boxes, labels, row in zip(prelabelled.boxes, prelabelled.labels, suggested["suggestions"]):
+        np.testing.assert_allclose(boxes, np.reshape(row["boxes"], (-1, 4)), atol=0.02)
+        assert list(labels) == row["labels"] and min(row["scores"] or [1.0]) >= answer_threshold(model)
     # Rescaled scores as a larger val split would fit them: predict's scores are sigmoid(0.5 logit + 0.3) of the
     # network's own, in the same order, and the export (compared with predict below) carries the same map.
     Run(str(run)).write_calibration({**fitted, "score_scale": 0.5, "score_shift": 0.3}, Run(str(run)).best_or_last())
