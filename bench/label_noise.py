@@ -3,6 +3,8 @@
     .venv/bin/python -m bench label_noise                              # weather4 and sign_digits, 5% and 10%
     .venv/bin/python -m bench label_noise --only weather4 --rates 0.1 --seeds 0 1 2
     .venv/bin/python -m bench label_noise --detection-run RUN [--detection-run RUN ...]   # boxes: a finished run
+    .venv/bin/python -m bench label_noise --segmentation-run RUN --rates 0.1               # masks: a finished run
+    .venv/bin/python -m bench label_noise --instance-run RUN --rates 0.1                   # objects' boxes
 
 For each classification set, every labelled image (train, val and test as Trident reads them) goes
 through the same steps as `trident classification review` (ImageNet features, out-of-fold
@@ -14,10 +16,15 @@ computed once per set (they do not depend on the labels); the rest takes seconds
 With `--detection-run`, each finished detection run's detector answers every image of its recorded
 splits once; then a seeded share of the boxes is damaged, a third each (at random) dropped (an object
 with no box), moved by half its size (badly placed) and, where the data has several classes, given
-another class; the review (`tasks.detection.review.review_detections`) runs on the damaged boxes.
+another class; the review (`shared.review.box_review.review_detections`) runs on the damaged boxes.
 Precision and recall are per image (an image is damaged when one of its boxes is). The detector was
 trained on the boxes as they were, so it has not learned the damage: an upper bound of what a review of
 a run trained on such labels finds (its val and test images are out-of-sample either way).
+
+With `--segmentation-run`, the run's model gives every recorded image its pixel probabilities once, on
+the review's grid; then a seeded share of the images each get one mistake (a rectangle of 15-30% of the
+side painted with another class, or a connected region of one class erased into the class around it),
+and the review (`shared.review.mask_issues`) runs on the damaged masks. The same upper bound holds.
 """
 
 import argparse
@@ -71,18 +78,25 @@ def damage_boxes(boxes, labels, classes, rate, seed):
     return boxes, labels, np.unique([owners[k][0] for k in chosen])
 
 
-def detection_noise(run_path, rates, seeds):
-    """The detection review against damaged boxes of a finished run's recorded splits (see the module's text)."""
+def detection_noise(run_path, rates, seeds, task_name="detection"):
+    """The box review against damaged boxes of a finished detection (or instance) run's recorded splits (see the
+    module's text; an instance run's masks stay as they were, its boxes are damaged)."""
     import dataclasses
 
     from shared.actions.review import recorded_splits
     from shared.detector.threshold import answer_threshold
     from shared.engine.runs import open_run
     from shared.task_model import load_run_model
-    from tasks.detection.evaluate import predict_split
-    from tasks.detection.review import REVIEW_SCORE_THRESHOLD, review_detections
+    from shared.review.box_review import REVIEW_SCORE_THRESHOLD, review_detections
 
-    task, run = task_for("detection"), open_run(run_path)
+    if task_name == "instance":
+        from tasks.instance.evaluate import predict_split as predict_instances
+
+        def predict_split(model, part, threshold):
+            return predict_instances(model, part, threshold)[0]
+    else:
+        from tasks.detection.evaluate import predict_split
+    task, run = task_for(task_name), open_run(run_path)
     splits = recorded_splits(task, run)
     parts = [(name, splits[name]) for name in ("train", "val", "test") if len(splits.get(name, ()))]
     model = load_run_model(run)
@@ -102,11 +116,81 @@ def detection_noise(run_path, rates, seeds):
     clean = flagged(boxes, labels)
     print(json.dumps({"run": run_path, "images": len(boxes), "boxes": int(sum(len(b) for b in boxes)),
                       "confident": confident, "suspects_without_added_noise": len(clean)}))
+
+    def damaged(rate, seed):
+        noisy_boxes, noisy_labels, hit = damage_boxes(boxes, labels, classes, rate, seed)
+        return (noisy_boxes, noisy_labels), hit
+
+    against_damage(run_path, rates, seeds, damaged, flagged)
+
+
+def damage_masks(labels, classes, rate, seed):
+    """`(labels, damaged image indices)`: `rate` of the images (grid masks `[N, H, W]`), drawn with `seed`, each
+    given one mistake, half of them (at random) a rectangle of 15-30% of the side painted with a class it mostly
+    is not, the other half a connected region of a class the image holds erased into the class around it."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    labels = labels.copy()
+    chosen = np.sort(rng.choice(len(labels), max(1, int(round(rate * len(labels)))), replace=False))
+    _, height, width = labels.shape
+    for i in chosen:
+        mask = labels[i]
+        present = [k for k in np.unique(mask) if k != 255]
+        regions = None
+        if len(present) > 1 and rng.random() < 0.5:
+            k = present[rng.integers(1, len(present))] if present[0] == 0 else present[rng.integers(len(present))]
+            components, count = ndimage.label(mask == k)
+            sizes = np.bincount(components.ravel())[1:]
+            if count and sizes.max() >= 0.005 * mask.size:
+                regions = components == int(np.argmax(sizes)) + 1
+                around = ndimage.binary_dilation(regions, iterations=2) & ~regions & (mask != 255)
+                mask[regions] = np.bincount(mask[around]).argmax() if around.any() else (k + 1) % classes
+        if regions is None:
+            h, w = (rng.uniform(0.15, 0.3, 2) * (height, width)).astype(int)
+            y, x = rng.integers(0, height - h), rng.integers(0, width - w)
+            patch = mask[y:y + h, x:x + w]
+            known = patch[patch != 255]
+            mostly = np.bincount(known).argmax() if known.size else 0
+            patch[patch != 255] = (mostly + rng.integers(1, classes)) % classes
+    return labels, chosen
+
+
+def segmentation_noise(run_path, rates, seeds):
+    """The segmentation review against damaged masks of a finished run's recorded splits, on the review's grid."""
+    from shared.actions.review import recorded_splits
+    from shared.engine.runs import open_run
+    from shared.review.mask_issues import mask_label_issues
+    from shared.task_model import load_run_model
+    from tasks.segmentation.review import grid_answers, review_size
+
+    task, run = task_for("segmentation"), open_run(run_path)
+    splits = recorded_splits(task, run)
+    parts = [(name, splits[name]) for name in ("train", "val", "test") if len(splits.get(name, ()))]
+    model = load_run_model(run)
+    probabilities, labels = grid_answers(model, parts, review_size(model, sum(len(p) for _, p in parts)))
+
+    def flagged(noisy):
+        return mask_label_issues(noisy, probabilities)[0]
+
+    print(json.dumps({"run": run_path, "images": len(labels), "grid": labels.shape[1],
+                      "suspects_without_added_noise": len(flagged(labels))}))
+
+    def damaged(rate, seed):
+        noisy, hit = damage_masks(labels, model.num_classes, rate, seed)
+        return (noisy,), hit
+
+    against_damage(run_path, rates, seeds, damaged, flagged)
+
+
+def against_damage(run_path, rates, seeds, damage, flagged):
+    """Print the review's precision and recall per rate and seed: `damage(rate, seed)` gives `(labels, damaged
+    image indices)`, the labels a tuple of `flagged`'s arguments; `flagged(*labels)` the suspects, ranked."""
     for rate in rates:
         rows = []
         for seed in seeds:
-            noisy_boxes, noisy_labels, damaged = damage_boxes(boxes, labels, classes, rate, seed)
-            ranked = flagged(noisy_boxes, noisy_labels)
+            noisy, damaged = damage(rate, seed)
+            ranked = flagged(*noisy)
             precision, recall = precision_recall(ranked, damaged)
             top, _ = precision_recall(ranked[:len(damaged)], damaged)
             rows.append({"seed": seed, "damaged_images": len(damaged), "suspects": len(ranked),
@@ -126,10 +210,18 @@ def main():
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--detection-run", action="append", default=[],
                         help="a finished detection run: review its recorded splits with damaged boxes instead")
+    parser.add_argument("--instance-run", action="append", default=[],
+                        help="a finished instance segmentation run: its boxes damaged, as --detection-run")
+    parser.add_argument("--segmentation-run", action="append", default=[],
+                        help="a finished segmentation run: review its recorded splits with damaged masks instead")
     args = parser.parse_args()
     for run in args.detection_run:
         detection_noise(run, args.rates, args.seeds)
-    if args.detection_run:
+    for run in args.instance_run:
+        detection_noise(run, args.rates, args.seeds, "instance")
+    for run in args.segmentation_run:
+        segmentation_noise(run, args.rates, args.seeds)
+    if args.detection_run or args.instance_run or args.segmentation_run:
         return
     task = task_for("classification")
     model = embedding_model()

@@ -21,8 +21,6 @@ def test_review_and_suggest_name_the_tasks_they_do_not_cover_yet(tmp_path, capsy
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.yaml").write_text("data: shapes\n")
-    assert main(["segmentation", "review", "--run", str(run)]) == 1
-    assert "`trident segmentation review` does not exist yet" in capsys.readouterr().err
-    assert main(["segmentation", "suggest", "--run", str(run), "--data", str(tmp_path)]) == 1
+    assert main(["instance", "suggest", "--run", str(run), "--data", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert "`trident segmentation suggest` does not exist yet" in err and "Traceback" not in err
+    assert "`trident instance suggest` does not exist yet" in err and "Traceback" not in err

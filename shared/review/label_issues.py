@@ -52,3 +52,20 @@ def precision_recall(flagged, planted):
     flagged, planted = set(map(int, flagged)), set(map(int, planted))
     hits = len(flagged & planted)
     return (hits / len(flagged) if flagged else 1.0), (hits / len(planted) if planted else 1.0)
+
+
+def by_pair(suspects):
+    """`[given, suggested, count]` rows of the suspects per pair of given and suggested label, commonest first."""
+    counts = {}
+    for row in suspects:
+        counts[(row["given"], row["suggested"])] = counts.get((row["given"], row["suggested"]), 0) + 1
+    return [[given, said, count] for (given, said), count in sorted(counts.items(), key=lambda kv: -kv[1])]
+
+
+def split_note(suspects, learned, seconds):
+    """The review report's closing sentences: train suspects are in-sample (the run's model `learned` their labels,
+    e.g. "the detector learned their boxes"), the count per split, what a suspect is, and the time taken."""
+    per_split = {name: sum(row["split"] == name for row in suspects) for name in ("train", "val", "test")}
+    return (f"The val and test images are out-of-sample; the train images are not ({learned}, wrong ones included), "
+            f"so fewer of their mistakes show: suspects per split {per_split}. A suspect is a question, not a verdict: "
+            f"look at the image. Took {seconds['total_seconds']:.1f} s.")

@@ -9,7 +9,7 @@ from shared.actions.review import recorded_splits
 from shared.reports import FileLink, Report
 from shared.reports.plots import image_grid
 from shared.review.embed import EMBED_SIZE, embed, embedding_model
-from shared.review.label_issues import label_issues, out_of_fold_probabilities
+from shared.review.label_issues import by_pair, label_issues, out_of_fold_probabilities
 
 PARTS = ("train", "val", "test")
 
@@ -77,9 +77,6 @@ def _report(run, names, labels, probabilities, suspects, where, options, folds, 
                 for rank, row in enumerate(shown, start=1)]
     report.figure(f"The {len(shown)} most doubtful labels: given label, then what the evidence says",
                   image_grid(images, captions, colors=["#b00020"] * len(images)), "suspects")
-    per_class = {}
-    for row in suspects:
-        per_class[(row["given"], row["suggested"])] = per_class.get((row["given"], row["suggested"]), 0) + 1
     report.table("Suspects by given class and suggested class", ["given", "evidence says", "suspects"],
-                 [[given, said, count] for (given, said), count in sorted(per_class.items(), key=lambda kv: -kv[1])])
+                 by_pair(suspects))
     return report

@@ -20,7 +20,7 @@ from shared.engine.training import build_optimizer
 from shared.errors import fail
 from shared.settings import Setting
 from shared.task import Task
-from tasks.instance import benchmark, evaluate, export, predict
+from tasks.instance import benchmark, evaluate, export, predict, review
 from tasks.instance.data import load_instance_data
 from tasks.instance.inference import make_segment
 from tasks.instance.inspect import instance_sections
@@ -92,6 +92,11 @@ class Instance(Task):
 
     def scored(self, folder):
         return scored_coco(folder, "segmentations.json", [("mask ", "segm"), ("box ", "bbox")])
+
+    label_tools = ("review",)
+
+    def review(self, run, options):
+        return review.review(self, run, options)
 
     inference = staticmethod(make_segment)
 

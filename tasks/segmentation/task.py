@@ -17,7 +17,7 @@ from shared.errors import fail
 from shared.settings import Setting
 from shared.task import Task
 from shared.engine.training import build_optimizer
-from tasks.segmentation import benchmark, evaluate, export, predict
+from tasks.segmentation import benchmark, evaluate, export, predict, review, suggest
 from tasks.segmentation.inference import make_segment
 from tasks.segmentation.inspect import PixelCounts
 from tasks.segmentation.losses import SegmentationLoss
@@ -99,6 +99,15 @@ class Segmentation(Task):
 
     def scored(self, folder):
         return evaluate.scored(folder)
+
+    label_tools = ("review", "suggest")
+    prelabel_formats = ("masks",)
+
+    def review(self, run, options):
+        return review.review(self, run, options)
+
+    def suggest(self, run, paths, options):
+        return suggest.suggest(self, run, paths, options)
 
     inference = staticmethod(make_segment)
     predictions = staticmethod(predict.predictions)

@@ -55,6 +55,11 @@ def test_inspect_train_evaluate_export_benchmark_predict(tmp_path):
     truth = read_json(folder / "ground_truth.json")
     assert all("segmentation" in a for a in truth["annotations"])
     assert {image["id"] for image in truth["images"]} <= set(range(100, 110))  # the COCO file's own ids
+    # The label review judges every recorded image's objects by their boxes against the run's detections.
+    assert trident(["instance", "review", "--run", str(run)]) == 0
+    reviewed = read_json(run / "review" / "report.json")
+    assert reviewed["reviewed"] == sum(read_json(run / "data.json")["counts"].values())
+    assert (run / "review" / "suspects.csv").read_text().startswith("rank,path,split,issue")
 
     assert trident(["instance", "export", "--run", str(run), "--output-dir", str(exports), "--confidence", "0.0",
                     "--format", "tflite,onnx"]) == 0

@@ -9,6 +9,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from shared.data.images import read_image
+from shared.data.segmentation import load_segmentation_data
 from shared.engine.runs import Run
 from shared.io import read_json
 from shared.stats.calibration import with_temperature
@@ -49,6 +51,22 @@ def test_train_evaluate_export_predict(tmp_path, capsys):
     np.testing.assert_array_equal(raw["class_map"].numpy(), tempered["class_map"].numpy())
     np.testing.assert_allclose(tempered["probabilities"].numpy().reshape(-1, 6),
                                with_temperature(raw["probabilities"].numpy().reshape(-1, 6), 2.0), atol=1e-5)
+    # The label review writes its report and list; suggest pre-labels masks (colours, as this data's masks are)
+    # that read back as data, each the model's class map of its image.
+    assert trident(["segmentation", "review", "--run", str(run)]) == 0
+    reviewed = read_json(run / "review" / "report.json")
+    assert reviewed["reviewed"] == sum(read_json(run / "data.json")["counts"].values())
+    assert (run / "review" / "suspects.csv").read_text().startswith("rank,path,split,issue")
+    images = os.path.join(os.path.dirname(data), "images")
+    assert trident(["segmentation", "suggest", "--run", str(run), "--data", images, "--count", "3"]) == 0
+    suggested = read_json(run / "suggest" / "report.json")["suggestions"]
+    again = load_segmentation_data(str(run / "suggest" / "data" / "dataset.yaml"), val_fraction=0.0,
+                                   test_fraction=0.0)[0]["train"]
+    assert sorted(os.path.basename(p) for p in again.paths) == sorted(row["name"] for row in suggested)
+    assert np.asarray(Image.open(again.mask_paths[0])).ndim == 3
+    for i, path in enumerate(again.paths):
+        expected = make_segment(model)(read_image(path)[None])["class_map"].numpy()[0]
+        np.testing.assert_array_equal(again.mask(i), expected)
 
     assert trident(["segmentation", "export", "--run", str(run), "--output-dir", str(exports),
                     "--format", "tflite,tflite_int8,onnx"]) == 0

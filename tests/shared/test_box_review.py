@@ -5,7 +5,7 @@ import numpy as np
 
 from shared.data.detection import DetectionSet
 from shared.review.box_issues import ISSUES
-from tasks.detection.review import review_detections
+from shared.review.box_review import review_detections
 
 NAMES = ["cat", "dog"]
 
