@@ -37,6 +37,10 @@ class ItemSet:
         """How reports name item `index`: its file's name."""
         return os.path.basename(self.paths[index]) if self.paths is not None else self.ARRAY_NAME.format(index)
 
+    def location(self, index):
+        """Where item `index` is, for a link a person clicks: its file's whole path, or its name in an array."""
+        return self.paths[index] if self.paths is not None else self.ARRAY_NAME.format(index)
+
     def subset(self, indices):
         """The items at `indices`, in that order; tallies start afresh."""
         indices = np.asarray(indices, np.int64)

@@ -54,7 +54,7 @@ def review_detections(where, detections, names, confident):
     suspects = []
     for index in ranked:
         split, part, i = where[index]
-        row = {"index": int(index), "path": part.name(i), "split": split, "label_quality": float(quality[index])}
+        row = {"index": int(index), "path": part.location(i), "split": split, "label_quality": float(quality[index])}
         row.update(_describe(worst[index], boxes[index], labels[index], ordered[index], names))
         suspects.append(row)
     return suspects, quality

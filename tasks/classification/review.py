@@ -34,7 +34,7 @@ def review(task, run, options):
     for index in ranked:
         split, part, i = where[index]
         suggested = int(probabilities[index].argmax())
-        suspects.append({"index": int(index), "path": part.name(i), "split": split,
+        suspects.append({"index": int(index), "path": part.location(i), "split": split,
                          "given": names[labels[index]], "suggested": names[suggested],
                          "confidence": float(probabilities[index, suggested]),
                          "given_probability": float(probabilities[index, labels[index]]),

@@ -59,6 +59,8 @@ def _chunked(logits, boxes, found, scale, stride, height, width, used):
     `used` detections are zeros, not computed."""
     batch, count = tf.shape(logits)[0], logits.shape[1] or tf.shape(logits)[1]  # a fixed count stays a number
     chunks = (count + CHUNK - 1) // CHUNK
+    if not isinstance(chunks, int):  # at least one (empty) chunk: a loop over none has nothing to stack
+        chunks = tf.maximum(chunks, 1)
     pad = chunks * CHUNK - count
     logits = tf.pad(logits, [[0, 0], [0, pad], [0, 0], [0, 0]])
     boxes = tf.pad(boxes, [[0, 0], [0, pad], [0, 0]])

@@ -78,7 +78,7 @@ def review_masks(where, labels, probabilities, names):
     for index in ranked:
         split, part, i = where[index]
         region = regions[index]
-        suspects.append({"index": int(index), "path": part.name(i), "split": split, "issue": "region",
+        suspects.append({"index": int(index), "path": part.location(i), "split": split, "issue": "region",
                          "given": names[region["given"]], "suggested": names[region["says"]],
                          "confidence": region["confidence"], "share": region["share"], "box": region["box"],
                          "label_quality": float(quality[index])})

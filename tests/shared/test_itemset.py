@@ -36,6 +36,7 @@ def test_subsets_keep_every_item_field_aligned_and_start_their_tallies_afresh(tm
         data.skipped.append((paths[0], "earlier"))
         part = data.subset([2, 0])
         assert len(part) == 2 and part.name(0) == data.name(2) and part.skipped == []
+        assert part.location(0) == paths[2]  # the whole path, for a link in a report
         np.testing.assert_array_equal(part.image(1), data.image(0))
         if isinstance(data, DetectionSet):
             assert len(part.boxes[0]) == 2 and not part.fixes and data.fixes  # the whole keeps its count

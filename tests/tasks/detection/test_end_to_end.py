@@ -69,6 +69,7 @@ def test_train_evaluate_export_predict(tmp_path):
     with open(run / "review" / "suspects.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len(reviewed["suspects"]) and all(row["split"] in ("train", "val", "test") for row in rows)
+    assert all(os.path.isfile(row["path"]) for row in rows)  # whole paths, a click away
     # suggest pre-labels the images it picks in the run's data format (COCO here), which reads back as data.
     assert trident(["detection", "suggest", "--run", str(run), "--data", os.path.dirname(data), "--count", "3"]) == 0
     suggested = read_json(run / "suggest" / "report.json")

@@ -79,3 +79,14 @@ def test_masks_come_back_at_the_image_size_inside_their_boxes(model):
             assert ys.min() + 0.5 >= box[1] and ys.max() + 0.5 <= box[3]
     fixed = tf.function(segment)(tf.zeros([1, 64, 64, 3], tf.uint8))  # a graph of one size: every slot
     assert fixed["masks"].shape[1] == 5
+
+
+def test_an_image_with_no_detection_gets_no_mask(model):
+    """Scores above the threshold nowhere (an image with nothing in it): no masks, not a failure, in the graph of
+    any image size (the one predict and evaluate trace once images of several sizes came)."""
+    segment = tf.function(make_segment(model, score_threshold=1.0),
+                          input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
+    for shape in ((1, 48, 80, 3), (2, 40, 40, 3)):
+        out = segment(tf.zeros(shape, tf.uint8))
+        assert out["num_detections"].numpy().tolist() == [0] * shape[0]
+        assert out["masks"].shape == (shape[0], 0, shape[1], shape[2])
