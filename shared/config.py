@@ -79,6 +79,13 @@ def auto_or_non_negative_int(text):
         raise argparse.ArgumentTypeError(f"must be auto or a whole number of 0 or more, got {text}") from None
 
 
+def auto_or_positive_float(text):
+    """"auto", or a number above 0."""
+    if str(text).strip().lower() == "auto":
+        return "auto"
+    return positive_float(text)
+
+
 def _number(text):
     try:
         return float(text)

@@ -11,8 +11,8 @@ import argparse
 import collections.abc
 import dataclasses
 
-from shared.config import (auto_or_non_negative_int, fraction, non_negative_float, non_negative_int, positive_float,
-                           positive_int, read_config)
+from shared.config import (auto_or_non_negative_int, auto_or_positive_float, fraction, non_negative_float,
+                           non_negative_int, positive_float, positive_int, read_config)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,6 +166,8 @@ TRAINING = (
             help="epochs at the start in which only the task's head learns on the frozen backbone, then everything "
                  "fine-tunes with a new optimizer; 0: none; auto (classification with pretrained weights: enough "
                  "epochs for 150 optimizer steps, 1 to 5; otherwise 0)"),
+    Setting("fine_tune_lr", "auto", auto_or_positive_float, metavar="RATE",
+            help="peak learning rate once the whole network trains after the head-first phase (auto: --lr)"),
     Setting("val_fraction", 0.1, fraction, help="share of the data held out for validation when it has no val split"),
     Setting("test_fraction", 0.2, fraction, help="share of the data held out for testing when it has no splits"),
     Setting("augment", "auto", help="comma list of flip,crop,color; 'none'; or 'auto'"),

@@ -197,7 +197,8 @@ def _fit(task, config, splits, info, model, run, resume, distribution):
                   time_budget=parse_duration(config["time_budget"]), early_stopping=config["early_stopping"],
                   verbose=config["verbose"], keep="best" if config["early_stopping"] else task.keep,
                   first_batch=first_batch, backup_every=_backup_seconds(config) if distribution.is_chief else None,
-                  distribution=distribution, head_epochs=_head_epochs(config))
+                  distribution=distribution, head_epochs=_head_epochs(config),
+                  fine_tune_lr=None if config.get("fine_tune_lr", "auto") == "auto" else config["fine_tune_lr"])
     return model, summary
 
 

@@ -206,10 +206,14 @@ class WarmupCosine(keras.callbacks.Callback):
         self.own, self.clock = clock is None, clock or Clock()
         self.offset = first_batch  # batches of the first epoch done before a resume
 
-    # The epoch the warm-up starts at: 0, or where a new optimizer takes over (`fit`'s head-first phase).
-    warm_from = 0
+    # The epoch the warm-up starts at: 0, or where a new optimizer takes over (`fit`'s head-first phase); and
+    # what the rates are multiplied by from there (`--fine-tune-lr` over `--lr` once the whole network trains).
+    warm_from, scale = 0, 1.0
 
     def rate(self, epoch_float, elapsed=0.0):
+        return self.scale * self._rate(epoch_float, elapsed)
+
+    def _rate(self, epoch_float, elapsed):
         since = epoch_float - self.warm_from
         if self.warm_from == 0 and since < self.warmup:
             return self.peak * (since + 1.0 / self.steps) / self.warmup

@@ -38,7 +38,7 @@ def build_optimizer(config):
 
 def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, warmup_epochs=1.0,
         initial_epoch=0, train_images=None, steps_per_epoch=None, time_budget=None, early_stopping=0, verbose=1,
-        keep="best", first_batch=0, backup_every=None, distribution=None, head_epochs=0):
+        keep="best", first_batch=0, backup_every=None, distribution=None, head_epochs=0, fine_tune_lr=None):
     """Train `model` with Trident's callbacks, writing checkpoints and logs into `run`.
 
     Args:
@@ -64,6 +64,8 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
         head_epochs: int, epochs at the start during which the backbone is frozen whole and only the
             task's head learns (a fine-tune's head-first phase); then the backbone joins with a new
             optimizer (its moments start from nothing) and the learning rate warms up again. 0: none.
+        fine_tune_lr: float, the peak rate once the whole network trains after the head-first phase (the
+            schedule scaled by `fine_tune_lr / lr`), or None: `lr`.
 
     Returns:
         dict summary: epochs done, how training ended, seconds, images/s.
@@ -109,6 +111,7 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
             if head_epochs:
                 _enter_phase(model, head_only, initial_epoch == begin and not first_batch, distribution)
                 schedule.warm_from = begin
+                schedule.scale = 1.0 if head_only or not fine_tune_lr else fine_tune_lr / lr
             if first_batch:  # the rest of the epoch a backup stopped in, then the others
                 model.fit(train_ds.take(steps - first_batch), validation_data=val_ds, epochs=initial_epoch + 1,
                           initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)

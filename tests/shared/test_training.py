@@ -209,6 +209,20 @@ def test_head_first_phase_trains_the_head_alone_then_everything_after_a_resume(t
     assert final.backbone.trainable and len(final.trainable_variables) == len(resumed.trainable_variables)
 
 
+def test_the_whole_network_fine_tunes_at_its_own_rate_after_the_head_phase(tmp_path):
+    """`fine_tune_lr`: the head phase runs at `lr`, the phase after it at the schedule scaled to its own peak."""
+    import csv
+
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0, 255, (8, 32, 32, 3)).astype(np.float32), np.array([0, 1] * 4, np.int32)
+    run, _ = prepare_run(tmp_path, "rates", config(4))
+    fit(_tiny_classifier(), dataset(x, y), None, run, epochs=4, monitor="accuracy", lr=0.05, warmup_epochs=0.0,
+        head_epochs=1, fine_tune_lr=0.001)
+    with open(run.file("log.csv")) as f:
+        rates = [float(row["learning_rate"]) for row in csv.DictReader(f)]
+    assert rates[0] > 0.01 and max(rates[1:]) <= 0.001 + 1e-9 and rates[1] > 0.0001
+
+
 def test_throughput_counts_only_the_batches_a_cut_epoch_ran(monkeypatch):
     import itertools
 
