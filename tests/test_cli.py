@@ -15,12 +15,3 @@ def test_cli_module_imports_no_task_or_tensorflow():
     code = "import sys, tasks.cli; print('tensorflow' in sys.modules, 'tasks.classification.task' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
-
-
-def test_review_and_suggest_name_the_tasks_they_do_not_cover_yet(tmp_path, capsys):
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "config.yaml").write_text("data: shapes\n")
-    assert main(["instance", "suggest", "--run", str(run), "--data", str(tmp_path)]) == 1
-    err = capsys.readouterr().err
-    assert "`trident instance suggest` does not exist yet" in err and "Traceback" not in err

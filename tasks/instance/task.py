@@ -20,7 +20,7 @@ from shared.engine.training import build_optimizer
 from shared.errors import fail
 from shared.settings import Setting
 from shared.task import Task
-from tasks.instance import benchmark, evaluate, export, predict, review
+from tasks.instance import benchmark, evaluate, export, predict, review, suggest
 from tasks.instance.data import load_instance_data
 from tasks.instance.inference import make_segment
 from tasks.instance.inspect import instance_sections
@@ -93,10 +93,14 @@ class Instance(Task):
     def scored(self, folder):
         return scored_coco(folder, "segmentations.json", [("mask ", "segm"), ("box ", "bbox")])
 
-    label_tools = ("review",)
+    label_tools = ("review", "suggest")
+    prelabel_formats = ("coco",)
 
     def review(self, run, options):
         return review.review(self, run, options)
+
+    def suggest(self, run, paths, options):
+        return suggest.suggest(self, run, paths, options)
 
     inference = staticmethod(make_segment)
 

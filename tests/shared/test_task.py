@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from shared.actions import benchmark, evaluate, export, inspect, predict, train
+from shared.actions import benchmark, evaluate, export, inspect, predict, review, suggest, train
 from shared.actions.evaluate import finish_report, open_evaluation
 from shared.actions.export import open_export
+from shared.errors import TridentError
 from shared.backbones.base import task_input
 from shared.data.classification import load_classification_data
 from shared.data.pipeline import image_dataset
@@ -159,6 +160,11 @@ def test_a_task_defined_outside_tasks_goes_through_every_shared_action(tmp_path,
 
     rows = benchmark.main(TASK, ["--run", run.path, "--export", exported, "--latency-images", "2"])
     assert [row["format"] for row in rows] == ["Keras", "SavedModel"] and rows[0]["agreement"] == rows[1]["agreement"]
+
+    # A task without label tools of its own: review and suggest refuse by name, before any work.
+    for action, argv in ((review, ["--run", run.path]), (suggest, ["--run", run.path, "--data", data])):
+        with pytest.raises(TridentError, match="`trident tagging (review|suggest)` does not exist yet"):
+            action.main(TASK, argv)
 
 
 def test_shared_code_never_asks_which_task_it_serves():

@@ -2,6 +2,7 @@
 (every format), benchmark, predict; the export's masks equal `predict`'s pixel for pixel."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from shared.data.images import read_image
 from shared.detector.compare import detection_difference
 from shared.io import read_json
 from tasks.cli import main as trident
+from tasks.instance.data import load_instance_data
 from tasks.instance.inference import make_segment
 from tasks.instance.task import TASK as INSTANCE
 from tests.factories import write_instance_data
@@ -60,6 +62,15 @@ def test_inspect_train_evaluate_export_benchmark_predict(tmp_path):
     reviewed = read_json(run / "review" / "report.json")
     assert reviewed["reviewed"] == sum(read_json(run / "data.json")["counts"].values())
     assert (run / "review" / "suspects.csv").read_text().startswith("rank,path,split,issue")
+    # suggest pre-labels its picks with the masks at predict's threshold, as a COCO JSON that reads back as data.
+    assert trident(["instance", "suggest", "--run", str(run), "--data", os.path.dirname(data), "--count", "3"]) == 0
+    suggested = read_json(run / "suggest" / "report.json")["suggestions"]
+    again = load_instance_data(str(run / "suggest" / "data" / "annotations.json"), val_fraction=0.0,
+                               test_fraction=0.0)[0]["train"]
+    assert [os.path.basename(p) for p in again.paths] == [row["name"] for row in suggested]
+    for i, row in enumerate(suggested):
+        assert list(again.labels[i]) == row["labels"] and min(row["scores"] or [1.0]) > 0.05
+        assert len(again.masks[i].stack()) == len(row["labels"]) and all(m.any() for m in again.masks[i].stack())
 
     assert trident(["instance", "export", "--run", str(run), "--output-dir", str(exports), "--confidence", "0.0",
                     "--format", "tflite,onnx"]) == 0
