@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from shared.data.detection import DetectionSet, detection_format
+from shared.data.detection import detection_format
 from shared.data.detection_write import write_detection_data
 from shared.data.images import oriented_size
 from shared.detector.threshold import answer_threshold
@@ -28,10 +28,7 @@ def suggest(task, run, paths, options):
     pool = unlabelled_pool(paths)
     model = load_run_model(run)
     names = list(model.class_names)
-    sizes = [oriented_size(path) for path in pool.paths]
-    part = DetectionSet(names, [np.zeros((0, 4))] * len(pool), [np.zeros(0, np.int64)] * len(pool), sizes,
-                        paths=list(pool.paths))
-    detections = predict_split(model, part, CONSIDERED)
+    detections = predict_split(model, pool, CONSIDERED)
     uncertainty = detection_uncertainty([scores for _, scores, _ in detections])
     chosen = choose(pool, uncertainty, options["count"])
     threshold = answer_threshold(model)
@@ -39,7 +36,8 @@ def suggest(task, run, paths, options):
     for rank, i in enumerate(chosen, start=1):
         boxes, scores, classes = detections[i]
         sure = np.asarray(scores) >= threshold
-        rows.append({"path": pool.paths[i], "name": copy_name(rank, pool.paths[i]), "size": list(sizes[i]),
+        rows.append({"path": pool.paths[i], "name": copy_name(rank, pool.paths[i]),
+                     "size": list(oriented_size(pool.paths[i])),
                      "boxes": np.round(np.asarray(boxes)[sure], 2).tolist(),
                      "labels": np.asarray(classes)[sure].astype(int).tolist(),
                      "scores": np.round(np.asarray(scores)[sure], 4).tolist(),

@@ -8,7 +8,6 @@ import tensorflow as tf
 
 from shared.actions.evaluate import answers
 from shared.actions.review import recorded_splits
-from shared.data.segmentation import SegmentationSet
 from shared.data.segmentation_write import write_mask_data
 from shared.reports.draw import overlay
 from shared.review.suggestions import CHOICE, check_output, choose, copy_name, suggestions_report, unlabelled_pool
@@ -26,8 +25,7 @@ def suggest(task, run, paths, options):
     pool = unlabelled_pool(paths)
     model = load_run_model(run)
     table = recorded_splits(task, run)["train"]  # the user's mask encoding: class ids, mapped values or colours
-    maps, uncertainty = pixel_answers(model, SegmentationSet(model.class_names, model.colours, paths=list(pool.paths),
-                                                             mask_paths=[None] * len(pool)))
+    maps, uncertainty = pixel_answers(model, pool)
     chosen = choose(pool, uncertainty, options["count"])
     rows = [{"path": pool.paths[i], "name": copy_name(rank, pool.paths[i]), "uncertainty": float(uncertainty[i]),
              "classes": [model.class_names[k] for k in np.unique(maps[i])]} for rank, i in enumerate(chosen, start=1)]
@@ -44,8 +42,9 @@ def suggest(task, run, paths, options):
 
 
 def pixel_answers(model, part):
-    """`(class maps, uncertainty)`: per image of `part` the model's class map at the image's own size and the mean
-    over its pixels of one minus the margin between their two likeliest classes (calibrated, 0 to 1)."""
+    """`(class maps, uncertainty)`: per image of `part` (any set of images) the model's class map at the image's own
+    size and the mean over its pixels of one minus the margin between their two likeliest classes (calibrated, 0 to
+    1)."""
     segment = make_segment(model)
 
     def answer(images):
