@@ -73,7 +73,7 @@ def test_inspect_train_evaluate_export_benchmark_predict(tmp_path):
         assert len(again.masks[i].stack()) == len(row["labels"]) and all(m.any() for m in again.masks[i].stack())
 
     assert trident(["instance", "export", "--run", str(run), "--output-dir", str(exports), "--confidence", "0.0",
-                    "--format", "tflite,onnx"]) == 0
+                    "--format", "tflite,tflite_int8,onnx"]) == 0
     export = exports / "i" / "1"
     manifest = read_json(export / "assets.extra" / "trident.json")
     assert manifest["max_abs_diff"] <= 1e-3 and manifest["tflite"]["file"] == "model.tflite"
@@ -99,5 +99,5 @@ def test_inspect_train_evaluate_export_benchmark_predict(tmp_path):
     on_export = load_predictor(str(exports / "i"), INSTANCE, make_segment).answer(read_image(str(image))[None])
     assert len(answer["instances"]) == int(on_export["num_detections"][0])
 
-    rows = benchmarked("instance", run, "mask AP", tolerance=1e-3)
+    rows = benchmarked("instance", run, "mask AP", export, tolerance=1e-3)
     assert rows["Keras"]["mask AP"] == pytest.approx(rows["SavedModel"]["mask AP"], abs=1e-6)
