@@ -22,7 +22,7 @@ from shared.config import parse_args, parse_duration
 from shared.paths import check_plain_name
 from shared.data.files import outside_allowed
 from shared.data.recorded import data_root, record_splits
-from shared.engine.defaults import choose_defaults
+from shared.engine.defaults import choose_defaults, fine_tune_lr_for
 from shared.engine.distribute import (make_distribution, scaled_for_replicas, shard, sync_batch_norm_for,
                                       synchronize_batch_norm)
 from shared.engine.lock import hold
@@ -146,6 +146,9 @@ def _train_chief(task, config, splits, info, model, distribution):
 
     resume = run.resume_point() if status == "resume" else None
     model, summary = _fit(task, config, splits, info, model, run, resume, distribution)
+    if "fine_tune_lr" in summary:  # chosen when the whole network joined: the report says so with the others
+        info["defaults"]["fine_tune_lr"] = summary["fine_tune_lr"]
+        write_json(run.file("data.json"), info)
     save_backbone(model.backbone, run.backbone_weights)
     print(f"Training {summary['ended']} after {summary['epochs_done']} epochs, {summary['train_seconds']:.1f} s")
     if len(splits["val"]) > 0:
@@ -197,9 +200,18 @@ def _fit(task, config, splits, info, model, run, resume, distribution):
                   time_budget=parse_duration(config["time_budget"]), early_stopping=config["early_stopping"],
                   verbose=config["verbose"], keep="best" if config["early_stopping"] else task.keep,
                   first_batch=first_batch, backup_every=_backup_seconds(config) if distribution.is_chief else None,
-                  distribution=distribution, head_epochs=_head_epochs(config),
-                  fine_tune_lr=None if config.get("fine_tune_lr", "auto") == "auto" else config["fine_tune_lr"])
+                  distribution=distribution, head_epochs=_head_epochs(config), fine_tune_lr=_fine_tune_lr(config))
     return model, summary
+
+
+def _fine_tune_lr(config):
+    """`fit`'s `fine_tune_lr`: the user's rate, or for `auto` the rule judging the head-first phase
+    (`fine_tune_lr_for`; runs from before the rule existed have no head-first phase or a rate of their own)."""
+    value = config.get("fine_tune_lr", "auto")
+    if value != "auto":
+        return value
+    lr = config["lr"]
+    return lambda logs: fine_tune_lr_for(lr, logs)
 
 
 def _head_epochs(config):

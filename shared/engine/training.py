@@ -64,11 +64,13 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
         head_epochs: int, epochs at the start during which the backbone is frozen whole and only the
             task's head learns (a fine-tune's head-first phase); then the backbone joins with a new
             optimizer (its moments start from nothing) and the learning rate warms up again. 0: none.
-        fine_tune_lr: float, the peak rate once the whole network trains after the head-first phase (the
-            schedule scaled by `fine_tune_lr / lr`), or None: `lr`.
+        fine_tune_lr: the peak rate once the whole network trains after the head-first phase (the schedule
+            scaled by `fine_tune_lr / lr`): a float; None: `lr`; or a callable `choose(logs) -> (rate, reason)`
+            given the last head-first epoch's logs when the whole network joins (`_whole_network_rate`).
 
     Returns:
-        dict summary: epochs done, how training ended, seconds, images/s.
+        dict summary: epochs done, how training ended, seconds, images/s, and the whole network's peak rate
+        with its reason where a callable `fine_tune_lr` chose it (`{"value", "reason"}`).
 
     Raises:
         TridentError: the loss became NaN or infinite (the last good checkpoint stays).
@@ -104,6 +106,7 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
     callbacks.append(ctrl_c)
 
     start = time.monotonic()
+    logs = None  # the last epoch's, in this process
     with ctrl_c.armed():
         for begin, end, head_only in _phases(head_epochs, epochs):
             if initial_epoch >= end or model.stop_training:
@@ -111,14 +114,19 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
             if head_epochs:
                 _enter_phase(model, head_only, initial_epoch == begin and not first_batch, distribution)
                 schedule.warm_from = begin
-                schedule.scale = 1.0 if head_only or not fine_tune_lr else fine_tune_lr / lr
+                rate = None if head_only else _whole_network_rate(fine_tune_lr, run, logs, initial_epoch == begin,
+                                                                  distribution)
+                schedule.scale = rate / lr if rate else 1.0
             if first_batch:  # the rest of the epoch a backup stopped in, then the others
-                model.fit(train_ds.take(steps - first_batch), validation_data=val_ds, epochs=initial_epoch + 1,
-                          initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
+                history = model.fit(train_ds.take(steps - first_batch), validation_data=val_ds,
+                                    epochs=initial_epoch + 1, initial_epoch=initial_epoch, callbacks=callbacks,
+                                    verbose=verbose, shuffle=False)
+                logs = _last(history) or logs
                 initial_epoch, first_batch = initial_epoch + 1, 0
             if initial_epoch < end and not model.stop_training:
-                model.fit(train_ds, validation_data=val_ds, epochs=end, initial_epoch=initial_epoch,
-                          callbacks=callbacks, verbose=verbose, shuffle=False)
+                history = model.fit(train_ds, validation_data=val_ds, epochs=end, initial_epoch=initial_epoch,
+                                    callbacks=callbacks, verbose=verbose, shuffle=False)
+                logs = _last(history) or logs
                 initial_epoch = end
         ctrl_c.check()
     seconds = time.monotonic() - start
@@ -144,7 +152,38 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
         "train_images_per_second": throughput.images_per_second(),
     }
     run.write_state(**summary)
+    if state.get("fine_tune_lr"):
+        summary["fine_tune_lr"] = state["fine_tune_lr"]
     return summary
+
+
+def _last(history):
+    """The last epoch's logs of a `fit`'s History, or None when it ran no epoch."""
+    rows = history.history if history is not None else {}
+    return {key: float(values[-1]) for key, values in rows.items() if values} or None
+
+
+def _whole_network_rate(choice, run, logs, starting, distribution=None):
+    """The peak rate of the whole-network phase. A callable `choice` is asked once, as the phase is `starting`,
+    with the last head-first epoch's `logs` (this process's, else the run's record of its last epoch), and its
+    answer is recorded in the run's state, so a run resumed inside the phase keeps it (one resumed there with
+    no record began before such a choice existed: None, the full rate); with several workers the chief's
+    answer holds."""
+    if not callable(choice):
+        return choice
+    recorded = run.state().get("fine_tune_lr")
+    if recorded:
+        rate, reason = recorded["value"], None
+    elif starting:
+        rate, reason = choice(logs or run.state().get("last_logs") or {})
+    else:
+        rate, reason = 0.0, None
+    if distribution is not None and distribution.multi_worker:  # every worker takes part, resumed or not
+        rate = distribution.agree([rate])[0]
+    if reason:
+        run.write_state(fine_tune_lr={"value": rate, "reason": reason})
+        print(f"fine_tune_lr: {rate:g} ({reason})")
+    return float(rate) or None
 
 
 def _phases(head_epochs, epochs):

@@ -223,6 +223,43 @@ def test_the_whole_network_fine_tunes_at_its_own_rate_after_the_head_phase(tmp_p
     assert rates[0] > 0.01 and max(rates[1:]) <= 0.001 + 1e-9 and rates[1] > 0.0001
 
 
+def test_a_chosen_fine_tune_rate_sees_the_head_phase_and_a_resumed_run_keeps_it(tmp_path):
+    """A callable `fine_tune_lr` is asked once, when the whole network joins, with the last head-first epoch's
+    logs (here read back from the run: the head phase ended the first call); its rate and reason are recorded,
+    returned, and kept by a resume inside the phase, which asks nothing."""
+    import csv
+
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0, 255, (8, 32, 32, 3)).astype(np.float32), np.array([0, 1] * 4, np.int32)
+    run, _ = prepare_run(tmp_path, "chosen", config(3))
+    asked = []
+
+    def choose(logs):
+        asked.append(logs)
+        return 0.0005, "the head fits"
+
+    model = _tiny_classifier()
+    fit(model, dataset(x, y), dataset(x, y), run, epochs=1, monitor="val_accuracy", lr=0.05, warmup_epochs=0.0,
+        head_epochs=1, fine_tune_lr=choose)
+    assert not asked and "fine_tune_lr" not in run.state()
+    summary = fit(model, dataset(x, y), dataset(x, y), run, epochs=3, monitor="val_accuracy", lr=0.05,
+                  warmup_epochs=0.0, initial_epoch=1, head_epochs=1, fine_tune_lr=choose)
+    with open(run.file("log.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert len(asked) == 1 and asked[0]["val_accuracy"] == pytest.approx(float(rows[0]["val_accuracy"]))
+    assert asked[0]["learning_rate"] == pytest.approx(float(rows[0]["learning_rate"]))  # the head's epoch
+    assert summary["fine_tune_lr"] == {"value": 0.0005, "reason": "the head fits"} == run.state()["fine_tune_lr"]
+
+    def refuse(logs):
+        raise AssertionError("asked again after the choice was recorded")
+
+    fit(model, dataset(x, y), dataset(x, y), run, epochs=5, monitor="val_accuracy", lr=0.05, warmup_epochs=0.0,
+        initial_epoch=3, head_epochs=1, fine_tune_lr=refuse)
+    with open(run.file("log.csv")) as f:
+        rates = [float(row["learning_rate"]) for row in csv.DictReader(f)]
+    assert len(rates) == 5 and rates[0] > 0.005 and max(rates[1:]) <= 0.0005 + 1e-9
+
+
 def test_throughput_counts_only_the_batches_a_cut_epoch_ran(monkeypatch):
     import itertools
 
