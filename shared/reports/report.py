@@ -39,6 +39,8 @@ def _fmt(value):
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
+        if 0 < abs(value) < 1e-3:  # a learning rate, a p-value: four decimals would show 0.0000
+            return f"{value:.3g}"
         return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.1f}"
     return str(value)
 

@@ -13,7 +13,7 @@ def test_report_writes_json_markdown_and_self_contained_html(tmp_path):
     report = Report("Title <script>", "sub")
     report.headline({"accuracy": 0.5, "images": 1234})
     report.record("extra", {"a": [1, 2]})
-    report.table("Per class", ["class", "f1"], [["a", 0.25]], note="a note")
+    report.table("Per class", ["class", "f1"], [["a", 0.25], ["rate", 1e-05]], note="a note")
     fig, ax = plt.subplots()
     ax.plot([0, 1])
     report.figure("Curve", fig, "curve")
@@ -22,6 +22,7 @@ def test_report_writes_json_markdown_and_self_contained_html(tmp_path):
     assert data["metrics"] == {"accuracy": 0.5, "images": 1234} and data["extra"] == {"a": [1, 2]}
     markdown = open(paths["md"]).read()
     assert "| a | 0.2500 |" in markdown and "(report_figures/curve.png)" in markdown
+    assert "| rate | 1e-05 |" in markdown  # a small value keeps its digits
     assert (tmp_path / "report_figures" / "curve.png").stat().st_size > 1000
     html = open(paths["html"]).read()
     assert "data:image/png;base64," in html
