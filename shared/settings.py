@@ -168,7 +168,8 @@ TRAINING = (
                  "epochs for 150 optimizer steps, 1 to 5; otherwise 0)"),
     Setting("fine_tune_lr", "auto", auto_or_positive_float, metavar="RATE",
             help="peak learning rate once the whole network trains after the head-first phase (auto: --lr x 0.01 "
-                 "when the head alone answered at least 90%% of the val images, else --lr)"),
+                 "when the head alone answered at least 90%% of the val images, --lr at 80%% or less, geometrically "
+                 "between)"),
     Setting("val_fraction", 0.1, fraction, help="share of the data held out for validation when it has no val split"),
     Setting("test_fraction", 0.2, fraction, help="share of the data held out for testing when it has no splits"),
     Setting("augment", "auto", help="comma list of flip,crop,color; 'none'; or 'auto'"),

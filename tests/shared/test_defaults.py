@@ -207,10 +207,15 @@ def test_the_head_first_phase_lasts_enough_steps_and_only_for_a_fine_tune():
 def test_the_whole_network_fine_tunes_gently_when_the_head_alone_already_fits():
     from shared.engine.defaults import fine_tune_lr_for
 
-    rate, why = fine_tune_lr_for(1e-3, {"val_accuracy": 0.97, "accuracy": 0.93})  # weather4's head
-    assert rate == pytest.approx(1e-5) and "97.0%" in why and "gently" in why
-    rate, why = fine_tune_lr_for(1e-3, {"val_accuracy": 0.83})  # sign_digits' head
+    rate, why = fine_tune_lr_for(1e-3, {"val_accuracy": 0.971, "accuracy": 0.93})  # weather4's head
+    assert rate == pytest.approx(1e-5) and "97.1%" in why and "x 0.01" in why
+    rate, why = fine_tune_lr_for(1e-3, {"val_accuracy": 0.786})  # sign_digits' head
     assert rate == 1e-3 and "must adapt" in why
-    assert fine_tune_lr_for(1e-3, {"val_accuracy": 0.9})[0] == pytest.approx(1e-5)  # the bound is gentle
+    assert fine_tune_lr_for(1e-3, {"val_accuracy": 0.9})[0] == pytest.approx(1e-5)
+    assert fine_tune_lr_for(1e-3, {"val_accuracy": 0.8})[0] == 1e-3
+    rate, why = fine_tune_lr_for(1e-3, {"val_accuracy": 0.85})  # between: the rate falls geometrically
+    assert rate == pytest.approx(1e-4) and "x 0.1" in why
+    rates = [fine_tune_lr_for(1e-3, {"val_accuracy": a})[0] for a in np.linspace(0.8, 0.9, 11)]
+    assert all(b < a <= 1.7 * b for a, b in zip(rates, rates[1:]))  # no step: a val image moves it a little
     rate, why = fine_tune_lr_for(2e-3, {"accuracy": 1.0})  # training accuracy says nothing of new images
     assert rate == 2e-3 and "no val split" in why
