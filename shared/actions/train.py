@@ -205,8 +205,8 @@ def _fit(task, config, splits, info, model, run, resume, distribution):
 
 
 def _fine_tune_lr(config):
-    """`fit`'s `fine_tune_lr`: the user's rate, or for `auto` the rule judging the head-first phase
-    (`fine_tune_lr_for`; runs from before the rule existed have no head-first phase or a rate of their own)."""
+    """`fit`'s `fine_tune_lr`: the user's rate, or for `auto` the rule that judges the head-first phase when
+    the whole network joins (`fine_tune_lr_for`)."""
     value = config.get("fine_tune_lr", "auto")
     if value != "auto":
         return value
