@@ -106,7 +106,6 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
     callbacks.append(ctrl_c)
 
     start = time.monotonic()
-    logs = None  # the last epoch's, in this process
     with ctrl_c.armed():
         for begin, end, head_only in _phases(head_epochs, epochs):
             if initial_epoch >= end or model.stop_training:
@@ -114,19 +113,16 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
             if head_epochs:
                 _enter_phase(model, head_only, initial_epoch == begin and not first_batch, distribution)
                 schedule.warm_from = begin
-                rate = None if head_only else _whole_network_rate(fine_tune_lr, run, logs, initial_epoch == begin,
+                rate = None if head_only else _whole_network_rate(fine_tune_lr, run, initial_epoch == begin,
                                                                   distribution)
                 schedule.scale = rate / lr if rate else 1.0
             if first_batch:  # the rest of the epoch a backup stopped in, then the others
-                history = model.fit(train_ds.take(steps - first_batch), validation_data=val_ds,
-                                    epochs=initial_epoch + 1, initial_epoch=initial_epoch, callbacks=callbacks,
-                                    verbose=verbose, shuffle=False)
-                logs = _last(history) or logs
+                model.fit(train_ds.take(steps - first_batch), validation_data=val_ds, epochs=initial_epoch + 1,
+                          initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
                 initial_epoch, first_batch = initial_epoch + 1, 0
             if initial_epoch < end and not model.stop_training:
-                history = model.fit(train_ds, validation_data=val_ds, epochs=end, initial_epoch=initial_epoch,
-                                    callbacks=callbacks, verbose=verbose, shuffle=False)
-                logs = _last(history) or logs
+                model.fit(train_ds, validation_data=val_ds, epochs=end, initial_epoch=initial_epoch,
+                          callbacks=callbacks, verbose=verbose, shuffle=False)
                 initial_epoch = end
         ctrl_c.check()
     seconds = time.monotonic() - start
@@ -157,25 +153,19 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
     return summary
 
 
-def _last(history):
-    """The last epoch's logs of a `fit`'s History, or None when it ran no epoch."""
-    rows = history.history if history is not None else {}
-    return {key: float(values[-1]) for key, values in rows.items() if values} or None
-
-
-def _whole_network_rate(choice, run, logs, starting, distribution=None):
+def _whole_network_rate(choice, run, starting, distribution=None):
     """The peak rate of the whole-network phase. A callable `choice` is asked once, as the phase is `starting`,
-    with the last head-first epoch's `logs` (this process's, else the run's record of its last epoch), and its
-    answer is recorded in the run's state, so a run resumed inside the phase keeps it (one resumed there with
-    no record began before such a choice existed: None, the full rate); with several workers the chief's
-    answer holds."""
+    with the last head-first epoch's logs (the run's record of its last finished epoch), and its answer is
+    recorded in the run's state, so a run resumed inside the phase keeps it (one resumed there with no record
+    began before such a choice existed: None, the full rate); with several workers the chief's answer holds."""
     if not callable(choice):
         return choice
-    recorded = run.state().get("fine_tune_lr")
+    state = run.state()
+    recorded = state.get("fine_tune_lr")
     if recorded:
         rate, reason = recorded["value"], None
     elif starting:
-        rate, reason = choice(logs or run.state().get("last_logs") or {})
+        rate, reason = choice(state.get("last_logs") or {})
     else:
         rate, reason = 0.0, None
     if distribution is not None and distribution.multi_worker:  # every worker takes part, resumed or not
