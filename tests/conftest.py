@@ -1,4 +1,4 @@
-"""Shared fixtures (the data writers are in `tests/factories.py`), quiet TensorFlow, and the `large` marker."""
+"""Shared fixtures (the data writers are in `tests/factories.py`), quiet TensorFlow, and the `large` tests first."""
 
 import os
 
@@ -13,3 +13,10 @@ from tests.factories import write_class_folders  # noqa: E402
 def class_folder(tmp_path):
     """`tmp/data/<class>/<i>.png|jpg`: 3 classes x 6 images of 24 px."""
     return write_class_folders(tmp_path / "data")
+
+
+def pytest_collection_modifyitems(items):
+    """Run the `large` tests (seconds to minutes each) before the small ones, in collection order otherwise:
+    with two test processes, a long test handed out last would leave the other process idle at the end,
+    where small tests fill the gap between two long ones."""
+    items.sort(key=lambda item: item.get_closest_marker("large") is None)
