@@ -302,10 +302,18 @@ class AveragedWeights(keras.callbacks.SwapEMAWeights):
     At each epoch's end the averaged weights go into the model (validation, checkpoints
     and the final model use them). Keras settles the average for good only after the
     last planned epoch; a stop before it would leave `fit` to put the raw weights back.
+
+    Each `fit` call starts from the weights the model holds (the previous call ended with the average
+    written into them): Keras' swap would otherwise carry its "averages are in the model" mark into the
+    next call and, at its first epoch, swap in that call's optimizer's averages, which a new optimizer
+    (the head-first phase's successor) holds as zeros until its first step.
     """
 
     def __init__(self):
         super().__init__(swap_on_epoch=True)
+
+    def on_train_begin(self, logs=None):
+        self._ema_weights_in_model = False
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)

@@ -315,3 +315,28 @@ def test_epoch_tensorboard_writes_each_epochs_logs_and_nothing_per_batch(tmp_pat
                 tags.setdefault(value.tag, set()).add(event.step)
     assert tags["epoch_loss"] == {0, 1}
     assert not [tag for tag in tags if tag.startswith("batch_")]
+
+
+def test_weight_average_carries_over_into_the_phase_after_the_head_first_one(tmp_path):
+    """With `--ema`, the whole-network phase starts from the head phase's averaged weights, not from its new
+    optimizer's averages, which are empty until its first step (Keras' swap kept its state across `fit` calls
+    and put those zeros into every weight: weather4 fell to chance)."""
+    from shared.engine.training import build_optimizer
+
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0, 255, (8, 32, 32, 3)).astype(np.float32), np.array([0, 1] * 4, np.int32)
+    run, _ = prepare_run(tmp_path, "ema-phases", config(3))
+    model = _tiny_classifier()
+    model.compile(optimizer=build_optimizer({"lr": 0.05, "weight_decay": 0.0, "ema": 0.5}),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    before = [w.numpy().copy() for w in model.backbone.trainable_weights]
+    fit(model, dataset(x, y), dataset(x, y), run, epochs=3, monitor="val_accuracy", lr=0.05, warmup_epochs=0.0,
+        head_epochs=1, fine_tune_lr=1e-5)
+    after = [w.numpy() for w in model.backbone.trainable_weights]
+    assert len(before) == len(after) > 0
+    # 8 steps at 1e-5 move a weight by about 1e-4 at most; zeroed ones moved by their whole size
+    assert max(float(np.abs(a - b).max()) for a, b in zip(after, before)) < 1e-3
+    assert float(np.std(model.predict(x, verbose=0)[:, 0])) > 0.0
+    average = [v.numpy() for v in model.optimizer._model_variables_moving_average]
+    for weight, averaged in zip(model.trainable_weights, average):
+        np.testing.assert_allclose(weight.numpy(), averaged, atol=1e-6)
