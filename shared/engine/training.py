@@ -124,6 +124,9 @@ def fit(model, train_ds, val_ds, run, *, epochs, monitor, mode="max", lr=1e-3, w
                 model.fit(train_ds, validation_data=val_ds, epochs=end, initial_epoch=initial_epoch,
                           callbacks=callbacks, verbose=verbose, shuffle=False)
                 initial_epoch = end
+            if head_only and _stopped_early(model, stopper, budget, nan_guard):
+                print(f"The head alone stopped improving ({monitor}); the whole network trains from here.")
+                model.stop_training = False
         ctrl_c.check()
     seconds = time.monotonic() - start
 
@@ -174,6 +177,13 @@ def _whole_network_rate(choice, run, starting, distribution=None):
         run.write_state(fine_tune_lr={"value": rate, "reason": reason})
         print(f"fine_tune_lr: {rate:g} ({reason})")
     return float(rate) or None
+
+
+def _stopped_early(model, stopper, budget, nan_guard):
+    """Whether early stopping alone (not the clock, not a broken loss) stopped the last `fit`: in the head-first
+    phase that ends the phase, not the run, which would otherwise end without the whole network ever training."""
+    return bool(model.stop_training and stopper is not None and stopper.stopped_epoch > 0 and not budget.hit
+                and not nan_guard.where)
 
 
 def _phases(head_epochs, epochs):

@@ -340,3 +340,22 @@ def test_weight_average_carries_over_into_the_phase_after_the_head_first_one(tmp
     average = [v.numpy() for v in model.optimizer._model_variables_moving_average]
     for weight, averaged in zip(model.trainable_weights, average):
         np.testing.assert_allclose(weight.numpy(), averaged, atol=1e-6)
+
+
+def test_early_stopping_in_the_head_first_phase_ends_the_phase_not_the_run(tmp_path):
+    """The head stops improving at its second epoch of three (its rate is too small to move it); the whole
+    network still trains after it, and the run ends as completed."""
+    import csv
+
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0, 255, (8, 32, 32, 3)).astype(np.float32), np.array([0, 1] * 4, np.int32)
+    run, _ = prepare_run(tmp_path, "early-head", config(4))
+    model = _tiny_classifier()
+    before = [w.numpy().copy() for w in model.backbone.trainable_weights]
+    summary = fit(model, dataset(x, y), dataset(x[:1], y[:1]), run, epochs=4, monitor="val_accuracy", lr=1e-9,
+                  warmup_epochs=0.0, head_epochs=3, fine_tune_lr=0.05, early_stopping=1)
+    with open(run.file("log.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3  # two head epochs, then the whole network's one
+    assert summary["ended"] == "completed"
+    assert any(not np.array_equal(b, a.numpy()) for b, a in zip(before, model.backbone.trainable_weights))
