@@ -165,7 +165,8 @@ TRAINING = (
     Setting("head_epochs", "auto", auto_or_non_negative_int, metavar="N",
             help="epochs at the start in which only the task's head learns on the frozen backbone, then everything "
                  "fine-tunes with a new optimizer; 0: none; auto (classification with pretrained weights: enough "
-                 "epochs for 150 optimizer steps, 1 to 5; otherwise 0)"),
+                 "epochs for 150 optimizer steps, 1 to 5, at most half of --epochs without a time budget; "
+                 "otherwise 0)"),
     Setting("fine_tune_lr", "auto", auto_or_positive_float, metavar="RATE",
             help="peak learning rate once the whole network trains after the head-first phase (auto: --lr x 0.01 "
                  "when the head alone answered at least 90%% of the val images, --lr at 80%% or less, geometrically "

@@ -115,8 +115,10 @@ def choose_defaults(task, config, explicit, splits, builtin):
         config["warmup_epochs"], reasons["warmup_epochs"] = warmup_for(
             task.min_warmup_steps, math.ceil(train_count / config["batch_size"]), config.get("warmup_epochs", 1.0))
     if config.get("head_epochs", "auto") == "auto":
+        fixed = "epochs" in explicit or not config.get("time_budget")  # else the clock ends training
         config["head_epochs"], reasons["head_epochs"] = head_epochs_for(
-            task.head_first_steps if pretrained else 0, math.ceil(train_count / config["batch_size"]))
+            task.head_first_steps if pretrained else 0, math.ceil(train_count / config["batch_size"]),
+            config.get("epochs") if fixed else None)
     if "epochs" not in explicit and config.get("time_budget"):
         config["epochs"] = BUDGET_EPOCHS
         reasons["epochs"] = ("the time budget ends training; the learning rate decays with the clock so the run "
@@ -140,12 +142,21 @@ def warmup_for(min_steps, steps, default=1.0):
                     "the new head's first large gradients do not unlearn the pretrained features")
 
 
-def head_epochs_for(min_steps, steps):
+def head_epochs_for(min_steps, steps, total=None):
     """`(epochs, reason)` for `--head-epochs auto`: enough epochs of `steps` optimizer steps for `min_steps`
-    with the backbone frozen whole (at least 1, at most `MAX_WARMUP_EPOCHS`), or 0 when `min_steps` is 0."""
+    with the backbone frozen whole (at least 1, at most `MAX_WARMUP_EPOCHS`), or 0 when `min_steps` is 0.
+    With a fixed number of epochs (`total`, no time budget to end training) at most half of them, so that
+    the whole network fine-tunes for the other half rather than never."""
     if not min_steps:
         return 0, "the backbone learns from the first step (no pretrained weights, or the task trains all at once)"
     epochs = int(min(MAX_WARMUP_EPOCHS, max(1, math.ceil(min_steps / max(1, steps)))))
+    if total is not None and epochs > total // 2:
+        if total < 2:
+            return 0, (f"--epochs {total}: too few for a head-first phase, so the whole network trains from the first "
+                       "step")
+        epochs = total // 2
+        return epochs, (f"pretrained weights: the new head first learns alone on the frozen backbone for {epochs} "
+                        f"epoch(s), half of --epochs {total}, so that everything fine-tunes for the other half")
     return epochs, (f"pretrained weights: the new head first learns alone on the frozen backbone for {epochs} "
                     f"epoch(s) ({epochs * steps} steps), so its first large, random gradients never reach the ImageNet "
                     "features; then everything fine-tunes")

@@ -189,6 +189,11 @@ def test_the_head_first_phase_lasts_enough_steps_and_only_for_a_fine_tune():
     assert head_epochs_for(150, 46)[0] == 4
     assert head_epochs_for(150, 400)[0] == 1  # at least one epoch
     assert head_epochs_for(150, 3)[0] == 5  # at most five
+    epochs, why = head_epochs_for(150, 30, total=6)  # a fixed number of epochs: half of them at most
+    assert epochs == 3 and "half of --epochs 6" in why
+    assert head_epochs_for(150, 30, total=10)[0] == 5
+    epochs, why = head_epochs_for(150, 30, total=1)
+    assert epochs == 0 and "too few" in why
     epochs, why = head_epochs_for(0, 30)
     assert epochs == 0 and "first step" in why
     config = {"seed": 0, "augment": "none", "batch_size": 32, "channels": "auto", "backbone": "compact",
@@ -197,6 +202,12 @@ def test_the_head_first_phase_lasts_enough_steps_and_only_for_a_fine_tune():
     reasons, _ = choose_defaults(CLASSIFICATION, config, set(), {"train": photos, "val": photos}, False)
     assert config["head_epochs"] == 0 and "head_epochs" in reasons  # from scratch: nothing to keep
     config.update(backbone="efficientnet_lite0", backbone_weights="imagenet", head_epochs="auto")
+    choose_defaults(CLASSIFICATION, config, set(), {"train": photos, "val": photos}, False)
+    assert config["head_epochs"] == 5
+    config.update(head_epochs="auto", epochs=4)  # four epochs, no time budget: two for the head
+    choose_defaults(CLASSIFICATION, config, {"epochs"}, {"train": photos, "val": photos}, False)
+    assert config["head_epochs"] == 2
+    config.update(head_epochs="auto", time_budget="5m")  # the clock ends training; 4 only bounds the epochs
     choose_defaults(CLASSIFICATION, config, set(), {"train": photos, "val": photos}, False)
     assert config["head_epochs"] == 5
     config.update(head_epochs=0)  # a user's value stays
