@@ -246,6 +246,8 @@ class Throughput(keras.callbacks.Callback):
     """Training images per second, first batch to last batch of each epoch (no validation).
 
     An epoch cut short (time budget, NaN) counts only the share of its batches that ran.
+    The first epoch of each `fit` call traces its step (the head-first phase and the whole network's
+    each trace their own) and is left out when there are other epochs to count.
     """
 
     async_safe = True
@@ -254,6 +256,10 @@ class Throughput(keras.callbacks.Callback):
         super().__init__()
         self.images, self.epoch_seconds, self.epoch_images = images_per_epoch, [], []
         self._start, self._last, self._batches = None, None, 0
+        self._traced = set()  # indices of the epochs that began a `fit` call
+
+    def on_train_begin(self, logs=None):
+        self._traced.add(len(self.epoch_seconds))
 
     def on_train_batch_begin(self, batch, logs=None):
         if batch == 0:
@@ -269,9 +275,8 @@ class Throughput(keras.callbacks.Callback):
             self.epoch_images.append(self.images * min(1.0, self._batches / steps))
 
     def images_per_second(self):
-        # The first epoch includes tracing; leave it out when there is more than one.
-        skip = 1 if len(self.epoch_seconds) > 1 else 0
-        seconds, images = sum(self.epoch_seconds[skip:]), sum(self.epoch_images[skip:])
+        kept = [i for i in range(len(self.epoch_seconds)) if i not in self._traced] or range(len(self.epoch_seconds))
+        seconds, images = sum(self.epoch_seconds[i] for i in kept), sum(self.epoch_images[i] for i in kept)
         return images / seconds if seconds > 0 else None
 
 

@@ -260,7 +260,7 @@ def test_a_chosen_fine_tune_rate_sees_the_head_phase_and_a_resumed_run_keeps_it(
     assert len(rates) == 5 and rates[0] > 0.005 and max(rates[1:]) <= 0.0005 + 1e-9
 
 
-def test_throughput_counts_only_the_batches_a_cut_epoch_ran(monkeypatch):
+def test_throughput_leaves_out_each_fits_tracing_epoch_and_counts_the_batches_a_cut_epoch_ran(monkeypatch):
     import itertools
 
     from shared.engine import callbacks
@@ -269,14 +269,28 @@ def test_throughput_counts_only_the_batches_a_cut_epoch_ran(monkeypatch):
     monkeypatch.setattr(callbacks.time, "perf_counter", lambda: float(next(clock)))
     meter = callbacks.Throughput(images_per_epoch=100)
     meter.set_params({"steps": 10})
-    for epoch, batches in enumerate([10, 10, 5]):  # the last epoch stops after half its batches
+    # two `fit` calls (a head-first phase, then the whole network), each tracing in its first epoch (10 s more);
+    # the last epoch stops after half its batches
+    for epoch, batches in enumerate([10, 10, 10, 5]):
+        if epoch in (0, 2):
+            meter.on_train_begin()
         for batch in range(batches):
             meter.on_train_batch_begin(batch)
+            if epoch in (0, 2) and batch == 0:
+                for _ in range(10):
+                    next(clock)
             meter.on_train_batch_end(batch)
         meter.on_epoch_end(epoch)
-    assert meter.epoch_images == [100, 100, 50]
-    assert meter.epoch_seconds == [10, 10, 5]
-    assert meter.images_per_second() == pytest.approx(150 / 15)  # the first epoch (tracing) left out
+    assert meter.epoch_images == [100, 100, 100, 50]
+    assert meter.epoch_seconds == [20, 10, 20, 5]
+    assert meter.images_per_second() == pytest.approx(150 / 15)  # each call's first epoch (tracing) left out
+    alone = callbacks.Throughput(images_per_epoch=100)
+    alone.set_params({"steps": 10})
+    alone.on_train_begin()
+    alone.on_train_batch_begin(0)
+    alone.on_train_batch_end(0)
+    alone.on_epoch_end(0)
+    assert alone.images_per_second() == pytest.approx(10 / 1)  # one epoch only: counted all the same
 
 
 @pytest.mark.parametrize("epochs, budget", [(3, None), (50, 1e-3)])  # all epochs; stopped by the clock
